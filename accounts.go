@@ -1,0 +1,106 @@
+package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+)
+
+// accountDirectory is the list of accounts to poll: the configured IDs, or
+// every account the token can read. Names come from GET /accounts.
+type accountDirectory struct {
+	mu         sync.Mutex
+	configured []string
+	known      []cloudflare.Account
+	refreshed  time.Time
+}
+
+// accountsToPoll returns the accounts, listing them again when the last
+// listing is older than maxAge. With configured IDs a failed listing only
+// costs the names; without, it fails the poll.
+func (r *identityReceiver) accountsToPoll(ctx context.Context, maxAge time.Duration) ([]cloudflare.Account, error) {
+	d := r.accounts
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.refreshed.IsZero() && time.Since(d.refreshed) < maxAge {
+		return d.known, nil
+	}
+	listed, err := r.client.ListAccounts(ctx)
+	if len(d.configured) == 0 {
+		if err != nil {
+			return nil, err
+		}
+		d.known, d.refreshed = listed, time.Now()
+		return d.known, nil
+	}
+	names := make(map[string]string, len(listed))
+	for _, a := range listed {
+		names[a.ID] = a.Name
+	}
+	for _, a := range d.known {
+		if names[a.ID] == "" {
+			names[a.ID] = a.Name
+		}
+	}
+	accounts := make([]cloudflare.Account, len(d.configured))
+	for i, id := range d.configured {
+		accounts[i] = cloudflare.Account{ID: id, Name: names[id]}
+	}
+	d.known = accounts
+	if err == nil {
+		d.refreshed = time.Now()
+	}
+	return d.known, nil
+}
+
+// memberDirectory is the latest member list of every account, by user id and
+// by email, so that login records carry the user's name and roles.
+type memberDirectory struct {
+	mu        sync.RWMutex
+	byAccount map[string]accountMembers
+}
+
+type accountMembers struct {
+	byUserID map[string]*cloudflare.Member
+	byEmail  map[string]*cloudflare.Member
+}
+
+func newMemberDirectory() *memberDirectory {
+	return &memberDirectory{byAccount: map[string]accountMembers{}}
+}
+
+func (d *memberDirectory) update(accountID string, members []cloudflare.Member) {
+	entry := accountMembers{
+		byUserID: make(map[string]*cloudflare.Member, len(members)),
+		byEmail:  make(map[string]*cloudflare.Member, len(members)),
+	}
+	for i := range members {
+		m := &members[i]
+		if m.UserID != "" {
+			entry.byUserID[m.UserID] = m
+		}
+		if email := memberEmail(m); email != "" {
+			entry.byEmail[strings.ToLower(email)] = m
+		}
+	}
+	d.mu.Lock()
+	d.byAccount[accountID] = entry
+	d.mu.Unlock()
+}
+
+// lookup finds the member behind a login's actor, by id and then by email.
+func (d *memberDirectory) lookup(accountID, userID, email string) *cloudflare.Member {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	entry := d.byAccount[accountID]
+	if m := entry.byUserID[userID]; m != nil && userID != "" {
+		return m
+	}
+	if email == "" {
+		return nil
+	}
+	return entry.byEmail[strings.ToLower(email)]
+}

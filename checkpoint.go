@@ -1,0 +1,128 @@
+package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+)
+
+// loginCursor is the login checkpoint of one account.
+type loginCursor struct {
+	// HighWater is the newest event time the pipeline has accepted; the next
+	// poll reads from HighWater minus the late-arrival window.
+	HighWater time.Time `json:"high_water"`
+	// Emitted maps the ids of accepted entries that the next poll will read
+	// again (those at or after HighWater minus the window) to their time.
+	Emitted map[string]time.Time `json:"emitted"`
+}
+
+// accept moves the cursor past entries the pipeline has taken, then forgets
+// ids that have fallen out of the window re-read by the next poll.
+func (c *loginCursor) accept(entries []cloudflare.AuditEntry, lateArrivalWindow time.Duration) {
+	if c.Emitted == nil {
+		c.Emitted = make(map[string]time.Time, len(entries))
+	}
+	for i := range entries {
+		c.Emitted[entries[i].ID] = entries[i].When
+		if entries[i].When.After(c.HighWater) {
+			c.HighWater = entries[i].When
+		}
+	}
+	horizon := c.HighWater.Add(-lateArrivalWindow)
+	for id, when := range c.Emitted {
+		if when.Before(horizon) {
+			delete(c.Emitted, id)
+		}
+	}
+}
+
+// memberSnapshot is the last member list of one account the pipeline accepted.
+type memberSnapshot struct {
+	Members       []cloudflare.Member `json:"members"`
+	LastInventory time.Time           `json:"last_inventory"`
+}
+
+// checkpointStore keeps checkpoints through a storage extension client; with
+// no storage configured it is given a no-op client and state lives only in the
+// receiver's memory.
+type checkpointStore struct {
+	client storage.Client
+}
+
+func loginCursorKey(accountID string) string    { return "logins." + accountID }
+func memberSnapshotKey(accountID string) string { return "members." + accountID }
+
+// loadLoginCursor returns the stored cursor, or an empty one.
+func (s *checkpointStore) loadLoginCursor(ctx context.Context, accountID string) (loginCursor, error) {
+	var cursor loginCursor
+	_, err := s.load(ctx, loginCursorKey(accountID), &cursor)
+	return cursor, err
+}
+
+func (s *checkpointStore) saveLoginCursor(ctx context.Context, accountID string, cursor *loginCursor) error {
+	return s.save(ctx, loginCursorKey(accountID), cursor)
+}
+
+// loadMemberSnapshot returns the stored snapshot, or nil when there is none.
+func (s *checkpointStore) loadMemberSnapshot(ctx context.Context, accountID string) (*memberSnapshot, error) {
+	var snapshot memberSnapshot
+	found, err := s.load(ctx, memberSnapshotKey(accountID), &snapshot)
+	if err != nil || !found {
+		return nil, err
+	}
+	return &snapshot, nil
+}
+
+func (s *checkpointStore) saveMemberSnapshot(ctx context.Context, accountID string, snapshot *memberSnapshot) error {
+	return s.save(ctx, memberSnapshotKey(accountID), snapshot)
+}
+
+func (s *checkpointStore) load(ctx context.Context, key string, into any) (bool, error) {
+	data, err := s.client.Get(ctx, key)
+	if err != nil {
+		return false, fmt.Errorf("reading checkpoint %q: %w", key, err)
+	}
+	if len(data) == 0 {
+		return false, nil
+	}
+	if err := json.Unmarshal(data, into); err != nil {
+		return false, fmt.Errorf("%w %q: %w", errCorruptCheckpoint, key, err)
+	}
+	return true, nil
+}
+
+func (s *checkpointStore) save(ctx context.Context, key string, value any) error {
+	data, err := json.Marshal(value)
+	if err != nil {
+		return fmt.Errorf("encoding checkpoint %q: %w", key, err)
+	}
+	if err := s.client.Set(ctx, key, data); err != nil {
+		return fmt.Errorf("writing checkpoint %q: %w", key, err)
+	}
+	return nil
+}
+
+var (
+	errNotStorageExtension = errors.New("is not a storage extension")
+	errCorruptCheckpoint   = errors.New("undecodable checkpoint")
+)
+
+// storageClient opens this receiver's client of the storage extension named by id.
+func storageClient(ctx context.Context, host component.Host, id, owner component.ID) (storage.Client, error) {
+	ext, found := host.GetExtensions()[id]
+	if !found {
+		return nil, fmt.Errorf("storage: extension %q is not configured in the service's extensions", id)
+	}
+	storageExt, ok := ext.(storage.Extension)
+	if !ok {
+		return nil, fmt.Errorf("storage: extension %q %w", id, errNotStorageExtension)
+	}
+	return storageExt.GetClient(ctx, component.KindReceiver, owner, "")
+}

@@ -1,0 +1,155 @@
+package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+)
+
+const (
+	minUsersPollInterval  = time.Minute
+	minLoginsPollInterval = 10 * time.Second
+	// maxInitialLookback is the audit log retention of the Cloudflare API (18 months).
+	maxInitialLookback = 13140 * time.Hour
+	maxPageSize        = 1000
+	minRateLimitWindow = time.Second
+)
+
+var (
+	errMissingToken       = errors.New("api_token: must be set (a Cloudflare API token)")
+	errMissingEndpoint    = errors.New("endpoint: must be an absolute http(s) URL")
+	errUsersPollInterval  = fmt.Errorf("users.poll_interval: must be at least %s", minUsersPollInterval)
+	errSnapshotInterval   = errors.New("users.snapshot_interval: must be 0 (inventory on the first poll only) or at least users.poll_interval")
+	errLoginsPollInterval = fmt.Errorf("logins.poll_interval: must be at least %s", minLoginsPollInterval)
+	errInitialLookback    = fmt.Errorf("logins.initial_lookback: must be between 0 and %s (18 months, the audit log retention)", maxInitialLookback)
+	errLateArrivalWindow  = errors.New("logins.late_arrival_window: must be between 0 and logins.initial_lookback")
+	errPageSize           = fmt.Errorf("logins.page_size: must be between 1 and %d", maxPageSize)
+	errRequestsPerWindow  = errors.New("rate_limit.requests_per_window: must be at least 1")
+	errRateLimitWindow    = fmt.Errorf("rate_limit.window: must be at least %s", minRateLimitWindow)
+	errNothingEnabled     = errors.New("users.enabled, logins.enabled: at least one stream must be enabled")
+	errMalformedAccountID = errors.New("accounts: each entry must be a Cloudflare account ID (32 lowercase hex characters)")
+	errDuplicateAccountID = errors.New("accounts: lists the same account ID twice")
+	accountIDPattern      = regexp.MustCompile(`^[0-9a-f]{32}$`)
+)
+
+// Config is the configuration of the cloudflare_identity receiver.
+type Config struct {
+	// ClientConfig holds endpoint (the API base URL), timeout, tls, proxy_url, headers, ...
+	confighttp.ClientConfig `mapstructure:",squash"`
+
+	// APIToken is the Cloudflare API token (user-owned or account-owned); never logged.
+	APIToken configopaque.String `mapstructure:"api_token"`
+	// Accounts restricts polling to these account IDs; empty polls every account the token can read.
+	Accounts []string `mapstructure:"accounts"`
+	// StorageID names the storage extension that keeps checkpoints across restarts; nil keeps them in memory.
+	StorageID *component.ID `mapstructure:"storage"`
+
+	// Users configures the account member stream.
+	Users UsersConfig `mapstructure:"users"`
+	// Logins configures the login audit event stream.
+	Logins LoginsConfig `mapstructure:"logins"`
+	// RateLimit caps this receiver's request rate, shared by all accounts and both streams.
+	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
+
+	_ struct{}
+}
+
+// UsersConfig configures the account member stream.
+type UsersConfig struct {
+	// Enabled turns the stream on.
+	Enabled bool `mapstructure:"enabled"`
+	// PollInterval is how often member lists are read and diffed.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// SnapshotInterval is how often the full inventory is re-emitted; 0 emits it on the first poll only.
+	SnapshotInterval time.Duration `mapstructure:"snapshot_interval"`
+
+	_ struct{}
+}
+
+// LoginsConfig configures the login audit event stream.
+type LoginsConfig struct {
+	// Enabled turns the stream on.
+	Enabled bool `mapstructure:"enabled"`
+	// PollInterval is how often the audit log is read.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// InitialLookback is how far back the first poll of an account reads.
+	InitialLookback time.Duration `mapstructure:"initial_lookback"`
+	// LateArrivalWindow is re-read before the checkpoint on every poll, because the API shows some events late.
+	LateArrivalWindow time.Duration `mapstructure:"late_arrival_window"`
+	// PageSize is the number of audit entries requested per page.
+	PageSize int `mapstructure:"page_size"`
+
+	_ struct{}
+}
+
+// RateLimitConfig is the client-side request budget.
+type RateLimitConfig struct {
+	// RequestsPerWindow is the most requests sent within any Window.
+	RequestsPerWindow int `mapstructure:"requests_per_window"`
+	// Window is the length of the sliding window.
+	Window time.Duration `mapstructure:"window"`
+
+	_ struct{}
+}
+
+// Validate reports every problem in the configuration, each naming its key.
+func (cfg *Config) Validate() error {
+	var errs []error
+	if cfg.APIToken == "" {
+		errs = append(errs, errMissingToken)
+	}
+	if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, errMissingEndpoint)
+	}
+	errs = append(errs, validateAccounts(cfg.Accounts)...)
+	if !cfg.Users.Enabled && !cfg.Logins.Enabled {
+		errs = append(errs, errNothingEnabled)
+	}
+	if cfg.Users.PollInterval < minUsersPollInterval {
+		errs = append(errs, errUsersPollInterval)
+	}
+	if cfg.Users.SnapshotInterval != 0 && cfg.Users.SnapshotInterval < cfg.Users.PollInterval {
+		errs = append(errs, errSnapshotInterval)
+	}
+	if cfg.Logins.PollInterval < minLoginsPollInterval {
+		errs = append(errs, errLoginsPollInterval)
+	}
+	if cfg.Logins.InitialLookback < 0 || cfg.Logins.InitialLookback > maxInitialLookback {
+		errs = append(errs, errInitialLookback)
+	}
+	if cfg.Logins.LateArrivalWindow < 0 || cfg.Logins.LateArrivalWindow > cfg.Logins.InitialLookback {
+		errs = append(errs, errLateArrivalWindow)
+	}
+	if cfg.Logins.PageSize < 1 || cfg.Logins.PageSize > maxPageSize {
+		errs = append(errs, errPageSize)
+	}
+	if cfg.RateLimit.RequestsPerWindow < 1 {
+		errs = append(errs, errRequestsPerWindow)
+	}
+	if cfg.RateLimit.Window < minRateLimitWindow {
+		errs = append(errs, errRateLimitWindow)
+	}
+	return errors.Join(errs...)
+}
+
+func validateAccounts(ids []string) []error {
+	var errs []error
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !accountIDPattern.MatchString(id) {
+			errs = append(errs, fmt.Errorf("%w: got %q", errMalformedAccountID, id))
+			continue
+		}
+		if seen[id] {
+			errs = append(errs, fmt.Errorf("%w: %q", errDuplicateAccountID, id))
+		}
+		seen[id] = true
+	}
+	return errs
+}

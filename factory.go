@@ -1,0 +1,64 @@
+package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/receiver"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
+)
+
+const (
+	defaultEndpoint           = "https://api.cloudflare.com/client/v4"
+	defaultTimeout            = 30 * time.Second
+	defaultUsersPollInterval  = 15 * time.Minute
+	defaultSnapshotInterval   = 24 * time.Hour
+	defaultLoginsPollInterval = time.Minute
+	defaultInitialLookback    = 24 * time.Hour
+	defaultLateArrivalWindow  = 10 * time.Minute
+	defaultPageSize           = 1000
+	defaultRequestsPerWindow  = 900
+	defaultRateLimitWindow    = 5 * time.Minute
+)
+
+// NewFactory creates the factory of the cloudflare_identity receiver.
+func NewFactory() receiver.Factory {
+	return receiver.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		receiver.WithLogs(createLogsReceiver, metadata.LogsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	client := confighttp.NewDefaultClientConfig()
+	client.Endpoint = defaultEndpoint
+	client.Timeout = defaultTimeout
+	return &Config{
+		ClientConfig: client,
+		Users: UsersConfig{
+			Enabled:          true,
+			PollInterval:     defaultUsersPollInterval,
+			SnapshotInterval: defaultSnapshotInterval,
+		},
+		Logins: LoginsConfig{
+			Enabled:           true,
+			PollInterval:      defaultLoginsPollInterval,
+			InitialLookback:   defaultInitialLookback,
+			LateArrivalWindow: defaultLateArrivalWindow,
+			PageSize:          defaultPageSize,
+		},
+		RateLimit: RateLimitConfig{
+			RequestsPerWindow: defaultRequestsPerWindow,
+			Window:            defaultRateLimitWindow,
+		},
+	}
+}
+
+func createLogsReceiver(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
+	return newIdentityReceiver(set, cfg.(*Config), next)
+}

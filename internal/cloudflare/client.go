@@ -1,0 +1,351 @@
+// Package cloudflare reads accounts, members and login audit entries from the
+// Cloudflare API through cloudflare-go v7, with its own paging, rate limiting,
+// retries and error classification.
+package cloudflare // import "github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/cloudflare/cloudflare-go/v7/accounts"
+	"github.com/cloudflare/cloudflare-go/v7/audit_logs"
+	"github.com/cloudflare/cloudflare-go/v7/option"
+	"github.com/cloudflare/cloudflare-go/v7/packages/pagination"
+	"github.com/cloudflare/cloudflare-go/v7/shared"
+	"github.com/cloudflare/cloudflare-go/v7/user"
+	"go.uber.org/zap"
+)
+
+// Page sizes of the page-numbered list endpoints (their maximum).
+const (
+	accountsPerPage = 50
+	membersPerPage  = 50
+)
+
+// Client reads the parts of the Cloudflare API the receiver needs.
+type Client interface {
+	// VerifyToken checks the token: as a user token when accountID is empty,
+	// else as a token owned by that account.
+	VerifyToken(ctx context.Context, accountID string) (Token, error)
+	// ListAccounts returns every account the token can read.
+	ListAccounts(ctx context.Context) ([]Account, error)
+	// ListMembers returns every member of an account.
+	ListMembers(ctx context.Context, accountID string) ([]Member, error)
+	// ListLogins pages through the login audit entries of q, oldest first,
+	// handing each page to fn. An error from fn stops the paging and is returned.
+	ListLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error
+}
+
+// Observer is told about every request; it feeds the receiver's own metrics.
+type Observer interface {
+	RequestDone(endpoint string, statusCode int, elapsed time.Duration)
+	RateLimitWaited(wait time.Duration)
+}
+
+// RetryPolicy bounds the retries of transient failures within one call.
+type RetryPolicy struct {
+	MaxAttempts    int           // attempts per call, including the first
+	InitialBackoff time.Duration // wait before the second attempt; doubles each time, with jitter
+	MaxBackoff     time.Duration
+}
+
+// DefaultRetryPolicy tries a call four times over about 15 seconds.
+var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 4, InitialBackoff: 2 * time.Second, MaxBackoff: 30 * time.Second}
+
+// DefaultMaxResponseBytes refuses bodies larger than any real page (1,000 audit entries are about 600 kB).
+const DefaultMaxResponseBytes = 32 << 20
+
+// Options configures New.
+type Options struct {
+	BaseURL          string // e.g. https://api.cloudflare.com/client/v4
+	Token            string
+	HTTPClient       *http.Client // built from confighttp; redirects to other hosts are refused
+	Limiter          *Limiter
+	Retry            RetryPolicy
+	MaxResponseBytes int64
+	Logger           *zap.Logger
+	Observer         Observer // nil: no observer
+}
+
+type client struct {
+	accounts         *accounts.AccountService
+	members          *accounts.MemberService
+	accountTokens    *accounts.TokenService
+	auditLogs        *audit_logs.AuditLogService
+	userTokens       *user.TokenService
+	limiter          *Limiter
+	retry            RetryPolicy
+	maxResponseBytes int64
+	logger           *zap.Logger
+	observer         Observer
+}
+
+// New builds a Client. Services are created from cloudflare-go's sub-packages
+// rather than its root client, which would read CLOUDFLARE_* environment
+// variables and link every API of Cloudflare.
+func New(opts Options) Client {
+	c := &client{
+		limiter:          opts.Limiter,
+		retry:            opts.Retry,
+		maxResponseBytes: opts.MaxResponseBytes,
+		logger:           opts.Logger,
+		observer:         opts.Observer,
+	}
+	if c.observer == nil {
+		c.observer = nopObserver{}
+	}
+	if c.maxResponseBytes <= 0 {
+		c.maxResponseBytes = DefaultMaxResponseBytes
+	}
+	if c.retry.MaxAttempts < 1 {
+		c.retry = DefaultRetryPolicy
+	}
+	httpClient := *opts.HTTPClient
+	httpClient.CheckRedirect = refuseCrossHostRedirect
+	sdkOpts := []option.RequestOption{
+		option.WithBaseURL(opts.BaseURL),
+		option.WithAPIToken(opts.Token),
+		option.WithHTTPClient(&httpClient),
+		option.WithMaxRetries(0), // retries and 429s are handled here, not by sleeping inside the SDK
+		option.WithMiddleware(c.middleware),
+	}
+	c.accounts = accounts.NewAccountService(sdkOpts...)
+	c.members = accounts.NewMemberService(sdkOpts...)
+	c.accountTokens = accounts.NewTokenService(sdkOpts...)
+	c.auditLogs = audit_logs.NewAuditLogService(sdkOpts...)
+	c.userTokens = user.NewTokenService(sdkOpts...)
+	return c
+}
+
+func refuseCrossHostRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("stopped after 5 redirects")
+	}
+	if req.URL.Host != via[0].URL.Host {
+		return errCrossHostRedirect
+	}
+	return nil
+}
+
+func (c *client) VerifyToken(ctx context.Context, accountID string) (Token, error) {
+	if accountID == "" {
+		var res *user.TokenVerifyResponse
+		err := c.call(ctx, EndpointUserTokenVerify, func() (err error) {
+			res, err = c.userTokens.Verify(ctx)
+			return err
+		})
+		if err != nil {
+			return Token{}, err
+		}
+		return Token{ID: res.ID, Status: string(res.Status), ExpiresOn: res.ExpiresOn}, nil
+	}
+	var params accounts.TokenVerifyParams
+	params.AccountID.Value, params.AccountID.Present = accountID, true
+	var res *accounts.TokenVerifyResponse
+	err := c.call(ctx, EndpointAccountTokenVerify, func() (err error) {
+		res, err = c.accountTokens.Verify(ctx, params)
+		return err
+	})
+	if err != nil {
+		return Token{}, err
+	}
+	return Token{ID: res.ID, Status: string(res.Status), ExpiresOn: res.ExpiresOn, AccountOwned: true}, nil
+}
+
+func (c *client) ListAccounts(ctx context.Context) ([]Account, error) {
+	var out []Account
+	for page := 1; ; page++ {
+		var params accounts.AccountListParams
+		params.Page.Value, params.Page.Present = float64(page), true
+		params.PerPage.Value, params.PerPage.Present = accountsPerPage, true
+		var res *pagination.V4PagePaginationArray[accounts.Account]
+		err := c.call(ctx, EndpointAccounts, func() (err error) {
+			res, err = c.accounts.List(ctx, params)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range res.Result {
+			out = append(out, Account{ID: a.ID, Name: a.Name})
+		}
+		if lastPage(res.ResultInfo, page, len(res.Result), accountsPerPage) {
+			return out, nil
+		}
+	}
+}
+
+func (c *client) ListMembers(ctx context.Context, accountID string) ([]Member, error) {
+	var out []Member
+	for page := 1; ; page++ {
+		var params accounts.MemberListParams
+		params.AccountID.Value, params.AccountID.Present = accountID, true
+		params.Page.Value, params.Page.Present = float64(page), true
+		params.PerPage.Value, params.PerPage.Present = membersPerPage, true
+		var res *pagination.V4PagePaginationArray[shared.Member]
+		err := c.call(ctx, EndpointMembers, func() (err error) {
+			res, err = c.members.List(ctx, params)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i := range res.Result {
+			out = append(out, memberFromAPI(&res.Result[i]))
+		}
+		if lastPage(res.ResultInfo, page, len(res.Result), membersPerPage) {
+			return out, nil
+		}
+	}
+}
+
+// ListLogins pages by page number inside a fixed [since, before) window, so
+// that every page of one poll sees the same window. since and before are sent
+// with nanoseconds: the SDK's typed fields would truncate them to a date.
+func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error {
+	var params audit_logs.AuditLogListParams
+	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
+	since := q.Since.UTC().Format(time.RFC3339Nano)
+	before := q.Before.UTC().Format(time.RFC3339Nano)
+	perPage := strconv.Itoa(q.PageSize)
+	for page := 1; ; page++ {
+		var res *pagination.V4PagePaginationArray[shared.AuditLog]
+		err := c.call(ctx, EndpointAuditLogs, func() (err error) {
+			res, err = c.auditLogs.List(ctx, params,
+				option.WithQuery("action.type", "login"),
+				option.WithQuery("direction", "asc"),
+				option.WithQuery("since", since),
+				option.WithQuery("before", before),
+				option.WithQuery("per_page", perPage),
+				option.WithQuery("page", strconv.Itoa(page)),
+			)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		entries := make([]AuditEntry, len(res.Result))
+		for i := range res.Result {
+			entries[i] = auditEntryFromAPI(&res.Result[i])
+		}
+		if err := fn(entries); err != nil {
+			return err
+		}
+		// The audit log endpoint reports no page count: a short page is the last.
+		if len(res.Result) < q.PageSize {
+			return nil
+		}
+	}
+}
+
+// lastPage prefers total_pages when the response has it, else a short page.
+func lastPage(info pagination.V4PagePaginationArrayResultInfo, page, got, perPage int) bool {
+	if field, ok := info.JSON.ExtraFields["total_pages"]; ok {
+		if total, err := strconv.Atoi(field.Raw()); err == nil {
+			return page >= total || got == 0
+		}
+	}
+	return got < perPage
+}
+
+// call runs one request, retrying transient failures with jittered backoff
+// and 429s after the pause the server asked for (the limiter enforces it).
+func (c *client) call(ctx context.Context, endpoint string, do func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := do()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var apiErr *APIError
+		if !errors.As(err, &apiErr) {
+			// The middleware classifies every failed exchange, so what is left is
+			// the SDK failing to decode a 2xx body: HTML, truncated JSON, ...
+			apiErr = &APIError{Kind: KindBadResponse, Endpoint: endpoint, StatusCode: http.StatusOK,
+				Message: "undecodable response: " + err.Error(), Err: err}
+		}
+		switch apiErr.Kind {
+		case KindRateLimited:
+			continue
+		case KindTransient, KindBadResponse:
+			if attempt >= c.retry.MaxAttempts {
+				return apiErr
+			}
+			if err := sleep(ctx, c.backoff(attempt)); err != nil {
+				return err
+			}
+		default:
+			return apiErr
+		}
+	}
+}
+
+// backoff is InitialBackoff doubled per attempt, capped, with up to half of it as jitter.
+func (c *client) backoff(attempt int) time.Duration {
+	d := c.retry.InitialBackoff << (attempt - 1)
+	if d > c.retry.MaxBackoff || d <= 0 {
+		d = c.retry.MaxBackoff
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+func memberFromAPI(m *shared.Member) Member {
+	roles := make([]string, len(m.Roles))
+	for i, r := range m.Roles {
+		roles[i] = r.Name
+	}
+	return Member{
+		ID:        m.ID,
+		Email:     m.Email,
+		Status:    string(m.Status),
+		UserID:    m.User.ID,
+		UserEmail: m.User.Email,
+		FirstName: m.User.FirstName,
+		LastName:  m.User.LastName,
+		TwoFactor: m.User.TwoFactorAuthenticationEnabled,
+		Roles:     roles,
+		Raw:       json.RawMessage(m.JSON.RawJSON()),
+	}
+}
+
+func auditEntryFromAPI(a *shared.AuditLog) AuditEntry {
+	entry := AuditEntry{
+		ID:         a.ID,
+		When:       a.When,
+		ActionType: a.Action.Type,
+		Success:    a.Action.Result,
+		ActorID:    a.Actor.ID,
+		ActorEmail: a.Actor.Email,
+		ActorIP:    a.Actor.IP,
+		ActorType:  string(a.Actor.Type),
+		Interface:  a.Interface,
+		Raw:        json.RawMessage(a.JSON.RawJSON()),
+	}
+	if metadata, ok := a.Metadata.(map[string]any); ok {
+		entry.UserAgent, _ = metadata["user_agent"].(string)
+	}
+	return entry
+}
+
+type nopObserver struct{}
+
+func (nopObserver) RequestDone(string, int, time.Duration) {}
+func (nopObserver) RateLimitWaited(time.Duration)          {}

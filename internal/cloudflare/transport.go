@@ -1,0 +1,157 @@
+package cloudflare // import "github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/cloudflare/cloudflare-go/v7/option"
+	"go.uber.org/zap"
+)
+
+// defaultRetryAfter is used when a 429 carries no usable Retry-After: it is
+// how long Cloudflare locks a token out.
+const defaultRetryAfter = 5 * time.Minute
+
+var errCrossHostRedirect = errors.New("refusing a redirect to another host (the API token would follow it)")
+
+// middleware runs around every request the SDK sends: it waits for the rate
+// limiter, caps the body size, and turns every failure into an *APIError, so
+// the SDK itself only ever decodes a complete 2xx body.
+func (c *client) middleware(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+	endpoint := endpointOf(req.URL.Path)
+	waited, err := c.limiter.Wait(req.Context())
+	if waited > 0 {
+		c.observer.RateLimitWaited(waited)
+	}
+	if err != nil {
+		return nil, err
+	}
+
+	start := time.Now()
+	res, err := next(req)
+	if err != nil {
+		c.observer.RequestDone(endpoint, 0, time.Since(start))
+		if req.Context().Err() != nil {
+			return nil, req.Context().Err()
+		}
+		kind := KindTransient
+		if errors.Is(err, errCrossHostRedirect) {
+			kind = KindRequest
+		}
+		return nil, &APIError{Kind: kind, Endpoint: endpoint, Message: err.Error(), Err: err}
+	}
+	body, readErr := readCapped(res.Body, c.maxResponseBytes)
+	_ = res.Body.Close()
+	c.observer.RequestDone(endpoint, res.StatusCode, time.Since(start))
+	switch {
+	case errors.Is(readErr, errBodyTooLarge):
+		return nil, &APIError{Kind: KindBadResponse, Endpoint: endpoint, StatusCode: res.StatusCode,
+			Message: fmt.Sprintf("response body larger than %d bytes, refused", c.maxResponseBytes)}
+	case readErr != nil:
+		if req.Context().Err() != nil {
+			return nil, req.Context().Err()
+		}
+		return nil, &APIError{Kind: KindTransient, Endpoint: endpoint, StatusCode: res.StatusCode,
+			Message: "reading response: " + readErr.Error(), Err: readErr}
+	case res.StatusCode == http.StatusTooManyRequests:
+		apiErr := statusError(endpoint, res, body, KindRateLimited)
+		apiErr.RetryAfter = retryAfter(res.Header.Get("Retry-After"), time.Now())
+		if c.limiter.PauseUntil(time.Now().Add(apiErr.RetryAfter)) {
+			c.logger.Warn("Cloudflare rate limit reached; pausing every call with this token",
+				zap.String("endpoint", endpoint), zap.Duration("retry_after", apiErr.RetryAfter))
+		}
+		return nil, apiErr
+	case res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden:
+		return nil, statusError(endpoint, res, body, KindAuth)
+	case res.StatusCode == http.StatusRequestTimeout || res.StatusCode >= 500:
+		return nil, statusError(endpoint, res, body, KindTransient)
+	case res.StatusCode >= 400:
+		return nil, statusError(endpoint, res, body, KindRequest)
+	case res.StatusCode >= 300:
+		return nil, statusError(endpoint, res, body, KindBadResponse)
+	}
+	res.Body = io.NopCloser(bytes.NewReader(body))
+	return res, nil
+}
+
+// endpointOf names a request path for errors and metrics without its IDs.
+func endpointOf(path string) string {
+	switch {
+	case strings.HasSuffix(path, "/user/tokens/verify"):
+		return EndpointUserTokenVerify
+	case strings.HasSuffix(path, "/tokens/verify"):
+		return EndpointAccountTokenVerify
+	case strings.HasSuffix(path, "/members"):
+		return EndpointMembers
+	case strings.HasSuffix(path, "/audit_logs"):
+		return EndpointAuditLogs
+	case strings.HasSuffix(path, "/accounts"):
+		return EndpointAccounts
+	}
+	return "other"
+}
+
+// Endpoint names, as used in errors and metrics.
+const (
+	EndpointAccounts           = "accounts"
+	EndpointMembers            = "members"
+	EndpointAuditLogs          = "audit_logs"
+	EndpointUserTokenVerify    = "user_tokens_verify"
+	EndpointAccountTokenVerify = "account_tokens_verify"
+)
+
+var errBodyTooLarge = errors.New("body too large")
+
+func readCapped(r io.Reader, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(body)) > limit {
+		return nil, errBodyTooLarge
+	}
+	return body, nil
+}
+
+// statusError reads Cloudflare's error envelope. Its "errors" entries are
+// usually {code, message} objects, sometimes bare strings; an HTML error page
+// from the edge carries neither.
+func statusError(endpoint string, res *http.Response, body []byte, kind ErrorKind) *APIError {
+	apiErr := &APIError{Kind: kind, Endpoint: endpoint, StatusCode: res.StatusCode, Message: http.StatusText(res.StatusCode)}
+	var envelope struct {
+		Errors []json.RawMessage `json:"errors"`
+	}
+	if json.Unmarshal(body, &envelope) != nil || len(envelope.Errors) == 0 {
+		return apiErr
+	}
+	var detail struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	var text string
+	switch {
+	case json.Unmarshal(envelope.Errors[0], &detail) == nil:
+		apiErr.Code, apiErr.Message = detail.Code, detail.Message
+	case json.Unmarshal(envelope.Errors[0], &text) == nil:
+		apiErr.Message = text
+	}
+	return apiErr
+}
+
+// retryAfter reads Retry-After in seconds or as an HTTP date.
+func retryAfter(header string, now time.Time) time.Duration {
+	if secs, err := strconv.Atoi(strings.TrimSpace(header)); err == nil && secs >= 0 {
+		return max(time.Duration(secs)*time.Second, time.Second)
+	}
+	if at, err := http.ParseTime(header); err == nil && at.After(now) {
+		return at.Sub(now)
+	}
+	return defaultRetryAfter
+}

@@ -1,0 +1,59 @@
+package cloudflare // import "github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Account is a Cloudflare account the token can read.
+type Account struct {
+	ID   string
+	Name string
+}
+
+// Member is one membership of an account, with the fields the receiver maps
+// and the record exactly as Cloudflare sent it.
+type Member struct {
+	ID        string   // membership id
+	Email     string   // membership email
+	Status    string   // accepted, pending, ...
+	UserID    string   // user.id
+	UserEmail string   // user.email
+	FirstName string   // user.first_name
+	LastName  string   // user.last_name
+	TwoFactor bool     // user.two_factor_authentication_enabled
+	Roles     []string // role names
+	Raw       json.RawMessage
+}
+
+// AuditEntry is one account audit log entry, with the record exactly as Cloudflare sent it.
+type AuditEntry struct {
+	ID         string
+	When       time.Time
+	ActionType string
+	Success    bool
+	ActorID    string
+	ActorEmail string
+	ActorIP    string
+	ActorType  string
+	Interface  string
+	UserAgent  string // metadata.user_agent, when Cloudflare supplies one
+	Raw        json.RawMessage
+}
+
+// Token describes the API token, as the verify endpoints report it.
+type Token struct {
+	ID        string
+	Status    string // active, disabled, expired
+	ExpiresOn time.Time
+	// AccountOwned is true when only an account's verify endpoint accepted it.
+	AccountOwned bool
+}
+
+// LoginQuery selects login audit entries of one account in [Since, Before).
+type LoginQuery struct {
+	AccountID string
+	Since     time.Time
+	Before    time.Time
+	PageSize  int
+}

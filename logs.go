@@ -1,0 +1,211 @@
+package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
+)
+
+// Event names (the LogRecord EventName field).
+const (
+	eventLogin         = "cloudflare.user.login"
+	eventMember        = "cloudflare.account.member"
+	eventMemberAdded   = "cloudflare.account.member.added"
+	eventMemberRemoved = "cloudflare.account.member.removed"
+	eventMemberChanged = "cloudflare.account.member.changed"
+)
+
+// Attribute names without a semantic convention.
+const (
+	attrAccountName      = "cloudflare.account.name"
+	attrActionType       = "cloudflare.audit.action.type"
+	attrActionResult     = "cloudflare.audit.action.result"
+	attrActorType        = "cloudflare.actor.type"
+	attrInterface        = "cloudflare.audit.interface"
+	attrMemberID         = "cloudflare.member.id"
+	attrMemberStatus     = "cloudflare.member.status"
+	attrTwoFactor        = "cloudflare.user.two_factor_authentication_enabled"
+	attrMemberChanged    = "cloudflare.member.changed_fields"
+	attrMemberPrevious   = "cloudflare.member.previous"
+	cloudProviderValue   = "cloudflare"
+	loginFailedErrorType = "login_failed"
+	actionResultSuccess  = "success"
+	actionResultFailure  = "failure"
+)
+
+// Member fields whose change emits a changed event; also the keys of
+// cloudflare.member.changed_fields and cloudflare.member.previous.
+const (
+	fieldStatus    = "status"
+	fieldRoles     = "roles"
+	fieldTwoFactor = "two_factor_authentication_enabled"
+	fieldFullName  = "full_name"
+	fieldEmail     = "email"
+)
+
+// newAccountLogs starts a batch for one account: one ResourceLogs describing
+// the account and one ScopeLogs naming this receiver.
+func newAccountLogs(account cloudflare.Account, version string) (plog.Logs, plog.LogRecordSlice) {
+	logs := plog.NewLogs()
+	rl := logs.ResourceLogs().AppendEmpty()
+	rl.SetSchemaUrl(semconv.SchemaURL)
+	res := rl.Resource().Attributes()
+	res.PutStr(string(semconv.CloudProviderKey), cloudProviderValue)
+	res.PutStr(string(semconv.CloudAccountIDKey), account.ID)
+	if account.Name != "" {
+		res.PutStr(attrAccountName, account.Name)
+	}
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.SetSchemaUrl(semconv.SchemaURL)
+	sl.Scope().SetName(metadata.ScopeName)
+	sl.Scope().SetVersion(version)
+	return logs, sl.LogRecords()
+}
+
+// appendLoginRecord maps one login audit entry. known is the member record of
+// the actor when the users stream has seen it, else nil.
+func appendLoginRecord(records plog.LogRecordSlice, entry *cloudflare.AuditEntry, known *cloudflare.Member, observed time.Time) {
+	lr := records.AppendEmpty()
+	lr.SetEventName(eventLogin)
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(entry.When))
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(observed))
+	attrs := lr.Attributes()
+	attrs.PutStr(string(semconv.LogRecordUIDKey), entry.ID)
+	putNonEmpty(attrs, string(semconv.UserIDKey), entry.ActorID)
+	putNonEmpty(attrs, string(semconv.UserEmailKey), entry.ActorEmail)
+	putNonEmpty(attrs, string(semconv.ClientAddressKey), entry.ActorIP)
+	putNonEmpty(attrs, string(semconv.UserAgentOriginalKey), entry.UserAgent)
+	attrs.PutStr(attrActionType, entry.ActionType)
+	if entry.Success {
+		lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		attrs.PutStr(attrActionResult, actionResultSuccess)
+	} else {
+		lr.SetSeverityNumber(plog.SeverityNumberWarn)
+		attrs.PutStr(attrActionResult, actionResultFailure)
+	}
+	putNonEmpty(attrs, attrActorType, entry.ActorType)
+	putNonEmpty(attrs, attrInterface, entry.Interface)
+	if !entry.Success {
+		attrs.PutStr(string(semconv.ErrorTypeKey), loginFailedErrorType)
+	}
+	if known != nil {
+		putNonEmpty(attrs, string(semconv.UserFullNameKey), fullName(known))
+		putStrings(attrs, string(semconv.UserRolesKey), known.Roles)
+	}
+	setBody(lr, entry.Raw)
+}
+
+// appendMemberRecord maps one member event. For eventMemberChanged, previous
+// is the member as last seen and changed lists the fields that differ.
+func appendMemberRecord(records plog.LogRecordSlice, eventName string, member, previous *cloudflare.Member, changed []string, seen time.Time) {
+	lr := records.AppendEmpty()
+	lr.SetEventName(eventName)
+	ts := pcommon.NewTimestampFromTime(seen)
+	lr.SetTimestamp(ts)
+	lr.SetObservedTimestamp(ts)
+	lr.SetSeverityNumber(plog.SeverityNumberInfo)
+	attrs := lr.Attributes()
+	putNonEmpty(attrs, string(semconv.UserIDKey), member.UserID)
+	putNonEmpty(attrs, string(semconv.UserEmailKey), memberEmail(member))
+	putNonEmpty(attrs, string(semconv.UserFullNameKey), fullName(member))
+	putStrings(attrs, string(semconv.UserRolesKey), member.Roles)
+	attrs.PutStr(attrMemberID, member.ID)
+	attrs.PutStr(attrMemberStatus, member.Status)
+	attrs.PutBool(attrTwoFactor, member.TwoFactor)
+	if eventName == eventMemberChanged {
+		putStrings(attrs, attrMemberChanged, changed)
+		prev := attrs.PutEmptyMap(attrMemberPrevious)
+		for _, field := range changed {
+			switch field {
+			case fieldStatus:
+				prev.PutStr(field, previous.Status)
+			case fieldRoles:
+				putStrings(prev, field, previous.Roles)
+			case fieldTwoFactor:
+				prev.PutBool(field, previous.TwoFactor)
+			case fieldFullName:
+				prev.PutStr(field, fullName(previous))
+			case fieldEmail:
+				prev.PutStr(field, memberEmail(previous))
+			}
+		}
+	}
+	setBody(lr, member.Raw)
+}
+
+// changedFields lists what differs between two records of one member, in a fixed order.
+func changedFields(previous, current *cloudflare.Member) []string {
+	var changed []string
+	if previous.Status != current.Status {
+		changed = append(changed, fieldStatus)
+	}
+	if !sameRoles(previous.Roles, current.Roles) {
+		changed = append(changed, fieldRoles)
+	}
+	if previous.TwoFactor != current.TwoFactor {
+		changed = append(changed, fieldTwoFactor)
+	}
+	if fullName(previous) != fullName(current) {
+		changed = append(changed, fieldFullName)
+	}
+	if memberEmail(previous) != memberEmail(current) {
+		changed = append(changed, fieldEmail)
+	}
+	return changed
+}
+
+// sameRoles compares role names as sets: the API does not promise an order.
+func sameRoles(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func fullName(m *cloudflare.Member) string {
+	return strings.TrimSpace(m.FirstName + " " + m.LastName)
+}
+
+// memberEmail prefers the user's address; a pending invite only has the membership's.
+func memberEmail(m *cloudflare.Member) string {
+	if m.UserEmail != "" {
+		return m.UserEmail
+	}
+	return m.Email
+}
+
+// setBody keeps the record exactly as Cloudflare sent it, as a map.
+func setBody(lr plog.LogRecord, raw json.RawMessage) {
+	var record map[string]any
+	if err := json.Unmarshal(raw, &record); err != nil || record == nil {
+		lr.Body().SetStr(string(raw))
+		return
+	}
+	// FromRaw only fails on value types JSON cannot produce.
+	_ = lr.Body().SetEmptyMap().FromRaw(record)
+}
+
+func putNonEmpty(attrs pcommon.Map, key, value string) {
+	if value != "" {
+		attrs.PutStr(key, value)
+	}
+}
+
+func putStrings(attrs pcommon.Map, key string, values []string) {
+	slice := attrs.PutEmptySlice(key)
+	slice.EnsureCapacity(len(values))
+	for _, v := range values {
+		slice.AppendEmpty().SetStr(v)
+	}
+}

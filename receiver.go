@@ -1,0 +1,227 @@
+package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.uber.org/zap"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
+)
+
+// Stream names, used in logs and status.
+const (
+	streamUsers  = "users"
+	streamLogins = "logins"
+)
+
+// identityReceiver runs two polling loops, one per stream, each on its own
+// interval; they share the API client (and so its rate limiter) and the
+// account list.
+type identityReceiver struct {
+	cfg      *Config
+	settings receiver.Settings
+	next     consumer.Logs
+	obsrecv  *receiverhelper.ObsReport
+	now      func() time.Time
+	retry    cloudflare.RetryPolicy
+
+	client        cloudflare.Client
+	storageClient storage.Client
+	store         *checkpointStore
+	status        *statusReporter
+	accounts      *accountDirectory
+	members       *memberDirectory
+
+	// Each map is owned by the loop of its stream.
+	loginCursors    map[string]*loginCursor
+	memberSnapshots map[string]*memberSnapshot
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*identityReceiver, error) {
+	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID:             set.ID,
+		Transport:              "http",
+		ReceiverCreateSettings: set,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &identityReceiver{
+		cfg:             cfg,
+		settings:        set,
+		next:            next,
+		obsrecv:         obsrecv,
+		now:             time.Now,
+		retry:           cloudflare.DefaultRetryPolicy,
+		accounts:        &accountDirectory{configured: cfg.Accounts},
+		members:         newMemberDirectory(),
+		loginCursors:    map[string]*loginCursor{},
+		memberSnapshots: map[string]*memberSnapshot{},
+	}, nil
+}
+
+// Start opens storage and starts the loops. It never waits for Cloudflare:
+// an unreachable API or a refused token shows up as component status.
+func (r *identityReceiver) Start(ctx context.Context, host component.Host) error {
+	httpClient, err := r.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), r.settings.TelemetrySettings)
+	if err != nil {
+		return fmt.Errorf("building the HTTP client: %w", err)
+	}
+	r.storageClient = storage.NewNopClient()
+	if r.cfg.StorageID != nil {
+		if r.storageClient, err = storageClient(ctx, host, *r.cfg.StorageID, r.settings.ID); err != nil {
+			return err
+		}
+	}
+	r.store = &checkpointStore{client: r.storageClient}
+	if r.client == nil {
+		r.client = cloudflare.New(cloudflare.Options{
+			BaseURL:    r.cfg.Endpoint,
+			Token:      string(r.cfg.APIToken),
+			HTTPClient: httpClient,
+			Limiter:    cloudflare.NewLimiter(r.cfg.RateLimit.RequestsPerWindow, r.cfg.RateLimit.Window),
+			Retry:      r.retry,
+			Logger:     r.settings.Logger,
+		})
+	}
+	r.status = newStatusReporter(host, r.settings.Logger)
+
+	// The loops outlive Start's context, so they get their own.
+	runCtx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.wg.Add(1)
+	go r.verifyToken(runCtx)
+	if r.cfg.Users.Enabled {
+		r.wg.Add(1)
+		go r.runLoop(runCtx, streamUsers, r.cfg.Users.PollInterval, r.pollUsers)
+	}
+	if r.cfg.Logins.Enabled {
+		r.wg.Add(1)
+		go r.runLoop(runCtx, streamLogins, r.cfg.Logins.PollInterval, r.pollLogins)
+	}
+	return nil
+}
+
+// Shutdown stops the loops, waits for them, and closes storage. It is safe
+// to call without Start and more than once.
+func (r *identityReceiver) Shutdown(ctx context.Context) error {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.wg.Wait()
+	if r.storageClient == nil {
+		return nil
+	}
+	err := r.storageClient.Close(ctx)
+	r.storageClient = nil
+	return err
+}
+
+// runLoop polls once at once, then on every tick. A poll that outlasts the
+// interval (a long backfill) is followed by the next without a pause.
+func (r *identityReceiver) runLoop(ctx context.Context, stream string, interval time.Duration, poll func(context.Context) error) {
+	defer r.wg.Done()
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		start := time.Now()
+		err := poll(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		r.status.pollDone(stream, err)
+		if err != nil {
+			r.settings.Logger.Debug("Poll failed; the next poll retries from the last checkpoint",
+				zap.String("stream", stream), zap.Error(err))
+		} else {
+			r.settings.Logger.Debug("Poll done", zap.String("stream", stream), zap.Duration("duration", time.Since(start)))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// verifyToken logs what Cloudflare says of the token. It is informational:
+// the polls report failures themselves.
+func (r *identityReceiver) verifyToken(ctx context.Context) {
+	defer r.wg.Done()
+	token, err := r.client.VerifyToken(ctx, "")
+	if kind, ok := cloudflare.KindOf(err); ok && kind == cloudflare.KindAuth {
+		// The user endpoint refuses account-owned tokens; ask an account's.
+		if accounts, listErr := r.accountsToPoll(ctx, r.cfg.Users.PollInterval); listErr == nil && len(accounts) > 0 {
+			token, err = r.client.VerifyToken(ctx, accounts[0].ID)
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+	case err != nil:
+		r.settings.Logger.Warn("Could not verify the Cloudflare API token; polls go on and report their own errors",
+			zap.Error(err))
+	case token.Status != "active":
+		r.settings.Logger.Warn("The Cloudflare API token is not active; create a new one and update api_token",
+			zap.String("token_id", token.ID), zap.String("token_status", token.Status), zap.Time("expires_on", token.ExpiresOn))
+	default:
+		r.settings.Logger.Info("Cloudflare API token verified",
+			zap.String("token_id", token.ID), zap.Bool("account_owned", token.AccountOwned), zap.Time("expires_on", token.ExpiresOn))
+	}
+}
+
+// consume hands a batch to the pipeline, recorded by the receiver's standard telemetry.
+func (r *identityReceiver) consume(ctx context.Context, logs plog.Logs) error {
+	count := logs.LogRecordCount()
+	obsCtx := r.obsrecv.StartLogsOp(ctx)
+	err := r.next.ConsumeLogs(obsCtx, logs)
+	r.obsrecv.EndLogsOp(obsCtx, metadata.Type.String(), count, err)
+	return err
+}
+
+// consumeOrDrop consumes a batch. It returns nil when the pipeline accepted
+// it or refused it permanently (then the batch is dropped and logged, as the
+// receiver contract asks); any other error means "retry from the checkpoint".
+func (r *identityReceiver) consumeOrDrop(ctx context.Context, logs plog.Logs, stream string, account cloudflare.Account) error {
+	err := r.consume(ctx, logs)
+	if err == nil || !consumererror.IsPermanent(err) {
+		return err
+	}
+	r.settings.Logger.Error("The pipeline refused records permanently; they are dropped and the checkpoint moves past them",
+		zap.String("stream", stream), zap.String("account_id", account.ID),
+		zap.Int("records", logs.LogRecordCount()), zap.Error(err))
+	return nil
+}
+
+// forEachAccount runs poll for every account, so that one failing account
+// does not hold up the others, and joins their errors.
+func (r *identityReceiver) forEachAccount(ctx context.Context, maxAge time.Duration, poll func(context.Context, cloudflare.Account) error) error {
+	accounts, err := r.accountsToPoll(ctx, maxAge)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, account := range accounts {
+		if err := poll(ctx, account); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			errs = append(errs, fmt.Errorf("account %s: %w", account.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
