@@ -196,7 +196,7 @@ func (c *client) ListMembers(ctx context.Context, accountID string) ([]Member, e
 			return nil, err
 		}
 		for i := range res.Result {
-			out = append(out, memberFromAPI(&res.Result[i]))
+			out = append(out, NewMember(&res.Result[i]))
 		}
 		if lastPage(res.ResultInfo, page, len(res.Result), membersPerPage) {
 			return out, nil
@@ -231,7 +231,7 @@ func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []Au
 		}
 		entries := make([]AuditEntry, len(res.Result))
 		for i := range res.Result {
-			entries[i] = auditEntryFromAPI(&res.Result[i])
+			entries[i] = NewAuditEntry(&res.Result[i])
 		}
 		if err := fn(entries); err != nil {
 			return err
@@ -307,7 +307,8 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-func memberFromAPI(m *shared.Member) Member {
+// NewMember converts a decoded member, keeping its raw JSON.
+func NewMember(m *shared.Member) Member {
 	roles := make([]string, len(m.Roles))
 	for i, r := range m.Roles {
 		roles[i] = r.Name
@@ -326,7 +327,8 @@ func memberFromAPI(m *shared.Member) Member {
 	}
 }
 
-func auditEntryFromAPI(a *shared.AuditLog) AuditEntry {
+// NewAuditEntry converts a decoded audit log entry, keeping its raw JSON.
+func NewAuditEntry(a *shared.AuditLog) AuditEntry {
 	entry := AuditEntry{
 		ID:         a.ID,
 		When:       a.When,

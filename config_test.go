@@ -1,0 +1,117 @@
+package cloudflareidentityreceiver
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
+)
+
+func TestLoadConfig(t *testing.T) {
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+
+	storageID := component.MustNewID("file_storage")
+	custom := createDefaultConfig().(*Config)
+	custom.APIToken = "custom-token"
+	custom.Endpoint = "http://127.0.0.1:8787/client/v4"
+	custom.Timeout = 10 * time.Second
+	custom.Accounts = []string{"023e105f4ecef8ad9ca31a8372d0c353", "4bb334f7c94c4a29a045f03944f072e5"}
+	custom.StorageID = &storageID
+	custom.Users.PollInterval = 30 * time.Minute
+	custom.Users.SnapshotInterval = 0
+	custom.Logins.PollInterval = 2 * time.Minute
+	custom.Logins.InitialLookback = 720 * time.Hour
+	custom.Logins.LateArrivalWindow = 15 * time.Minute
+	custom.Logins.PageSize = 500
+	custom.RateLimit.RequestsPerWindow = 600
+
+	defaults := createDefaultConfig().(*Config)
+	defaults.APIToken = "default-token"
+
+	tests := []struct {
+		id       component.ID
+		expected *Config
+		errMsg   string
+	}{
+		{id: component.NewID(metadata.Type), expected: defaults},
+		{id: component.NewIDWithName(metadata.Type, "custom"), expected: custom},
+		{id: component.NewIDWithName(metadata.Type, "unknown_key"), errMsg: "poll_interval"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.id.String(), func(t *testing.T) {
+			cfg := createDefaultConfig()
+			sub, err := cm.Sub(tt.id.String())
+			require.NoError(t, err)
+			err = sub.Unmarshal(cfg)
+			if tt.errMsg != "" {
+				require.ErrorContains(t, err, tt.errMsg)
+				return
+			}
+			require.NoError(t, err)
+			require.NoError(t, confmap.Validate(cfg))
+			assert.Equal(t, tt.expected, cfg)
+		})
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		errs   []error
+	}{
+		{name: "defaults with a token", modify: func(*Config) {}},
+		{name: "missing token", modify: func(c *Config) { c.APIToken = "" }, errs: []error{errMissingToken}},
+		{name: "endpoint without scheme", modify: func(c *Config) { c.Endpoint = "api.cloudflare.com" }, errs: []error{errMissingEndpoint}},
+		{name: "users interval too short", modify: func(c *Config) { c.Users.PollInterval = 30 * time.Second }, errs: []error{errUsersPollInterval}},
+		{name: "snapshot shorter than poll", modify: func(c *Config) { c.Users.SnapshotInterval = time.Minute }, errs: []error{errSnapshotInterval}},
+		{name: "snapshot only on first poll", modify: func(c *Config) { c.Users.SnapshotInterval = 0 }},
+		{name: "logins interval too short", modify: func(c *Config) { c.Logins.PollInterval = 5 * time.Second }, errs: []error{errLoginsPollInterval}},
+		{name: "lookback beyond retention", modify: func(c *Config) { c.Logins.InitialLookback = 13141 * time.Hour }, errs: []error{errInitialLookback}},
+		{name: "lookback at retention", modify: func(c *Config) { c.Logins.InitialLookback = 13140 * time.Hour }},
+		{name: "negative late window", modify: func(c *Config) { c.Logins.LateArrivalWindow = -time.Second }, errs: []error{errLateArrivalWindow}},
+		{name: "page size zero", modify: func(c *Config) { c.Logins.PageSize = 0 }, errs: []error{errPageSize}},
+		{name: "page size above 1000", modify: func(c *Config) { c.Logins.PageSize = 1001 }, errs: []error{errPageSize}},
+		{name: "malformed account", modify: func(c *Config) { c.Accounts = []string{"ACCOUNT"} }, errs: []error{errMalformedAccountID}},
+		{name: "duplicate account", modify: func(c *Config) {
+			c.Accounts = []string{"023e105f4ecef8ad9ca31a8372d0c353", "023e105f4ecef8ad9ca31a8372d0c353"}
+		}, errs: []error{errDuplicateAccountID}},
+		{name: "no rate budget", modify: func(c *Config) { c.RateLimit.RequestsPerWindow = 0 }, errs: []error{errRequestsPerWindow}},
+		{name: "tiny window", modify: func(c *Config) { c.RateLimit.Window = time.Millisecond }, errs: []error{errRateLimitWindow}},
+		{name: "both streams off", modify: func(c *Config) { c.Users.Enabled, c.Logins.Enabled = false, false }, errs: []error{errNothingEnabled}},
+		{name: "every problem at once", modify: func(c *Config) {
+			c.APIToken = ""
+			c.Logins.PageSize = 0
+			c.Users.PollInterval = 0
+		}, errs: []error{errMissingToken, errPageSize, errUsersPollInterval}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.APIToken = "token"
+			tt.modify(cfg)
+			err := cfg.Validate()
+			if len(tt.errs) == 0 {
+				require.NoError(t, err)
+				return
+			}
+			for _, want := range tt.errs {
+				assert.ErrorIs(t, err, want)
+			}
+		})
+	}
+}
+
+func TestConfigNeverPrintsToken(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.APIToken = "super-secret-token"
+	assert.NotContains(t, cfg.APIToken.String(), "super-secret-token")
+}

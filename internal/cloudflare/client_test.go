@@ -1,0 +1,165 @@
+package cloudflare
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+)
+
+const testToken = "test-token-value-3f9a"
+
+var fastRetry = RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
+
+func newTestClient(t *testing.T, baseURL string) Client {
+	t.Helper()
+	return New(Options{
+		BaseURL:    baseURL,
+		Token:      testToken,
+		HTTPClient: &http.Client{Timeout: 2 * time.Second},
+		Limiter:    NewLimiter(1000, time.Minute),
+		Retry:      fastRetry,
+		Logger:     zap.NewNop(),
+	})
+}
+
+// respond answers with status, content type and body.
+func respond(status int, contentType, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+const membersPage = `{"success":true,"errors":[],"messages":[],"result":[{"id":"m1","email":"a@example.com","status":"accepted","user":{"id":"u1","email":"a@example.com","first_name":"A","last_name":"B","two_factor_authentication_enabled":true},"roles":[{"id":"r","name":"Administrator","description":"","permissions":{}}],"policies":[]}],"result_info":{"page":1,"per_page":50,"count":1,"total_count":1,"total_pages":1}}`
+
+func TestErrorClassification(t *testing.T) {
+	tests := []struct {
+		name       string
+		handler    http.HandlerFunc
+		kind       ErrorKind
+		status     int
+		code       int
+		attempts   int32
+		messageHas string
+	}{
+		{name: "invalid token", handler: respond(401, "application/json", `{"success":false,"errors":[{"code":1000,"message":"Invalid API Token"}],"messages":[],"result":null}`),
+			kind: KindAuth, status: 401, code: 1000, attempts: 1, messageHas: "Invalid API Token"},
+		{name: "missing permission", handler: respond(403, "application/json", `{"success":false,"errors":[{"code":9109,"message":"Unauthorized to access requested resource"}]}`),
+			kind: KindAuth, status: 403, code: 9109, attempts: 1},
+		{name: "errors as bare strings", handler: respond(403, "application/json", `{"success":false,"errors":["nope"]}`),
+			kind: KindAuth, status: 403, attempts: 1, messageHas: "nope"},
+		{name: "server error retried", handler: respond(500, "application/json", `{"success":false,"errors":[{"code":10001,"message":"Internal"}]}`),
+			kind: KindTransient, status: 500, code: 10001, attempts: 3},
+		{name: "html bad gateway retried", handler: respond(502, "text/html", `<html><body>Bad gateway</body></html>`),
+			kind: KindTransient, status: 502, attempts: 3, messageHas: "Bad Gateway"},
+		{name: "html with 200", handler: respond(200, "text/html", `<html>maintenance</html>`),
+			kind: KindBadResponse, status: 200, attempts: 3, messageHas: "undecodable"},
+		{name: "truncated json", handler: respond(200, "application/json", membersPage[:len(membersPage)/2]),
+			kind: KindBadResponse, status: 200, attempts: 3},
+		{name: "other 4xx", handler: respond(404, "application/json", `{"success":false,"errors":[{"code":7003,"message":"No route for that URI"}]}`),
+			kind: KindRequest, status: 404, code: 7003, attempts: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var attempts atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				attempts.Add(1)
+				tt.handler(w, r)
+			}))
+			defer srv.Close()
+			_, err := newTestClient(t, srv.URL).ListMembers(context.Background(), "acct")
+			var apiErr *APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, tt.kind, apiErr.Kind)
+			assert.Equal(t, tt.status, apiErr.StatusCode)
+			assert.Equal(t, tt.code, apiErr.Code)
+			assert.Equal(t, EndpointMembers, apiErr.Endpoint)
+			assert.Equal(t, tt.attempts, attempts.Load())
+			assert.Contains(t, apiErr.Error(), tt.messageHas)
+			assert.NotContains(t, apiErr.Error(), testToken)
+		})
+	}
+}
+
+func TestRateLimitedCallWaitsAndResumes(t *testing.T) {
+	var attempts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if attempts.Add(1) == 1 {
+			w.Header().Set("Retry-After", "1")
+			respond(429, "application/json", `{"success":false,"errors":[{"code":971,"message":"Please wait and consider throttling your request speed"}]}`)(w, r)
+			return
+		}
+		respond(200, "application/json", membersPage)(w, r)
+	}))
+	defer srv.Close()
+	start := time.Now()
+	members, err := newTestClient(t, srv.URL).ListMembers(context.Background(), "acct")
+	require.NoError(t, err)
+	assert.Len(t, members, 1)
+	assert.Equal(t, int32(2), attempts.Load())
+	assert.GreaterOrEqual(t, time.Since(start), time.Second, "the second call waited for Retry-After")
+}
+
+func TestOversizedBodyRefused(t *testing.T) {
+	srv := httptest.NewServer(respond(200, "application/json", `{"result":[],"pad":"`+strings.Repeat("x", 4096)+`"}`))
+	defer srv.Close()
+	c := New(Options{BaseURL: srv.URL, Token: testToken, HTTPClient: &http.Client{}, Limiter: NewLimiter(100, time.Minute),
+		Retry: fastRetry, MaxResponseBytes: 1024, Logger: zap.NewNop()})
+	_, err := c.ListMembers(context.Background(), "acct")
+	kind, ok := KindOf(err)
+	require.True(t, ok, "got %v", err)
+	assert.Equal(t, KindBadResponse, kind)
+	assert.Contains(t, err.Error(), "larger than 1024 bytes")
+}
+
+func TestTokenNotSentAcrossHosts(t *testing.T) {
+	var leaked atomic.Bool
+	other := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.Header.Get("Authorization"), testToken) {
+			leaked.Store(true)
+		}
+	}))
+	defer other.Close()
+	// 127.0.0.1 and localhost are different hosts to the HTTP client.
+	redirectTo := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, redirectTo+r.URL.Path, http.StatusFound)
+	}))
+	defer srv.Close()
+	_, err := newTestClient(t, srv.URL).ListMembers(context.Background(), "acct")
+	require.Error(t, err)
+	assert.False(t, leaked.Load())
+	assert.Contains(t, err.Error(), "redirect to another host")
+	assert.NotContains(t, err.Error(), testToken)
+}
+
+func TestTransportErrorIsTransient(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close() // nothing listens any more: connection refused
+	_, err := newTestClient(t, url).ListAccounts(context.Background())
+	kind, ok := KindOf(err)
+	require.True(t, ok, "got %v", err)
+	assert.Equal(t, KindTransient, kind)
+	assert.True(t, IsRetryable(err))
+	assert.False(t, IsRetryable(errors.New("other")))
+}
+
+func TestRetryAfterParsing(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	assert.Equal(t, 30*time.Second, retryAfter("30", now))
+	assert.Equal(t, time.Second, retryAfter("0", now))
+	assert.Equal(t, 90*time.Second, retryAfter(now.Add(90*time.Second).Format(http.TimeFormat), now))
+	assert.Equal(t, defaultRetryAfter, retryAfter("", now))
+	assert.Equal(t, defaultRetryAfter, retryAfter("soon", now))
+}
