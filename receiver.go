@@ -78,6 +78,27 @@ func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 // Start opens storage and starts the loops. It never waits for Cloudflare:
 // an unreachable API or a refused token shows up as component status.
 func (r *identityReceiver) Start(ctx context.Context, host component.Host) error {
+	if err := r.setUp(ctx, host); err != nil {
+		return err
+	}
+	// The loops outlive Start's context, so they get their own.
+	runCtx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.wg.Add(1)
+	go r.verifyToken(runCtx)
+	if r.cfg.Users.Enabled {
+		r.wg.Add(1)
+		go r.runLoop(runCtx, streamUsers, r.cfg.Users.PollInterval, r.pollUsers)
+	}
+	if r.cfg.Logins.Enabled {
+		r.wg.Add(1)
+		go r.runLoop(runCtx, streamLogins, r.cfg.Logins.PollInterval, r.pollLogins)
+	}
+	return nil
+}
+
+// setUp builds the API client and opens storage: everything but the loops.
+func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error {
 	httpClient, err := r.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), r.settings.TelemetrySettings)
 	if err != nil {
 		return fmt.Errorf("building the HTTP client: %w", err)
@@ -100,20 +121,6 @@ func (r *identityReceiver) Start(ctx context.Context, host component.Host) error
 		})
 	}
 	r.status = newStatusReporter(host, r.settings.Logger)
-
-	// The loops outlive Start's context, so they get their own.
-	runCtx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	r.wg.Add(1)
-	go r.verifyToken(runCtx)
-	if r.cfg.Users.Enabled {
-		r.wg.Add(1)
-		go r.runLoop(runCtx, streamUsers, r.cfg.Users.PollInterval, r.pollUsers)
-	}
-	if r.cfg.Logins.Enabled {
-		r.wg.Add(1)
-		go r.runLoop(runCtx, streamLogins, r.cfg.Logins.PollInterval, r.pollLogins)
-	}
 	return nil
 }
 
