@@ -3,6 +3,8 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 import (
 	"context"
 	"errors"
+	"strconv"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -11,6 +13,9 @@ import (
 
 // loginActionType is the audit log action type of dashboard and API logins.
 const loginActionType = "login"
+
+// progressInterval is the shortest time between two progress lines of a backfill.
+const progressInterval = 10 * time.Second
 
 // pollLogins reads every account's login audit entries since its checkpoint.
 func (r *identityReceiver) pollLogins(ctx context.Context) error {
@@ -31,25 +36,41 @@ func (r *identityReceiver) pollAccountLogins(ctx context.Context, account cloudf
 		since = cursor.HighWater.Add(-r.cfg.Logins.LateArrivalWindow)
 	}
 	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: now, PageSize: r.cfg.Logins.PageSize}
-	return r.client.ListLogins(ctx, query, func(page []cloudflare.AuditEntry) error {
+	progress := newLoginProgress(r.settings.Logger, account.ID, since, now)
+	err = r.client.ListLogins(ctx, query, func(page []cloudflare.AuditEntry) error {
 		fresh := unseenLogins(page, cursor)
-		if len(fresh) == 0 {
-			return nil
+		if len(fresh) > 0 {
+			if err := r.emitLogins(ctx, account, fresh, cursor, now); err != nil {
+				return err
+			}
 		}
-		logs, records := newAccountLogs(account, r.settings.BuildInfo.Version)
-		records.EnsureCapacity(len(fresh))
-		for i := range fresh {
-			known := r.members.lookup(account.ID, fresh[i].ActorID, fresh[i].ActorEmail)
-			appendLoginRecord(records, &fresh[i], known, now)
-		}
-		if err := r.consumeOrDrop(ctx, logs, streamLogins, account); err != nil {
+		progress.pageDone(len(fresh), cursor.HighWater)
+		return nil
+	})
+	progress.finish(err)
+	return err
+}
+
+// emitLogins sends one page of new entries and, once the pipeline took them,
+// writes the checkpoint past them.
+func (r *identityReceiver) emitLogins(ctx context.Context, account cloudflare.Account, fresh []cloudflare.AuditEntry, cursor *loginCursor, now time.Time) error {
+	logs, records := newAccountLogs(account, r.settings.BuildInfo.Version)
+	records.EnsureCapacity(len(fresh))
+	for i := range fresh {
+		known := r.members.lookup(account.ID, fresh[i].ActorID, fresh[i].ActorEmail)
+		appendLoginRecord(records, &fresh[i], known, now)
+	}
+	if err := r.consumeOrDrop(ctx, logs, streamLogins, account); err != nil {
+		return err
+	}
+	if r.beforeCheckpoint != nil {
+		if err := r.beforeCheckpoint(); err != nil {
 			return err
 		}
-		cursor.accept(fresh, r.cfg.Logins.LateArrivalWindow)
-		r.settings.Logger.Debug("Login records emitted", zap.String("account_id", account.ID),
-			zap.Int("records", len(fresh)), zap.Time("checkpoint", cursor.HighWater))
-		return r.store.saveLoginCursor(ctx, account.ID, cursor)
-	})
+	}
+	cursor.accept(fresh, r.cfg.Logins.LateArrivalWindow)
+	r.telemetry.loginsAccepted(account.ID, cursor.HighWater)
+	return r.store.saveLoginCursor(ctx, account.ID, cursor)
 }
 
 // unseenLogins keeps the login entries of a page that were not emitted
@@ -87,4 +108,58 @@ func (r *identityReceiver) loginCursor(ctx context.Context, accountID string) (*
 	}
 	r.loginCursors[accountID] = &cursor
 	return &cursor, nil
+}
+
+// loginProgress reports a poll that reads many pages (a backfill): a line at
+// most every progressInterval, and a summary when it ends.
+type loginProgress struct {
+	logger        *zap.Logger
+	accountID     string
+	since, before time.Time
+	started       time.Time
+	lastReport    time.Time
+	pages         int
+	records       int
+}
+
+func newLoginProgress(logger *zap.Logger, accountID string, since, before time.Time) *loginProgress {
+	now := time.Now()
+	return &loginProgress{logger: logger, accountID: accountID, since: since, before: before, started: now, lastReport: now}
+}
+
+func (p *loginProgress) pageDone(records int, checkpoint time.Time) {
+	p.pages++
+	p.records += records
+	if time.Since(p.lastReport) < progressInterval {
+		return
+	}
+	p.lastReport = time.Now()
+	p.logger.Info("Login backfill in progress",
+		zap.String("account_id", p.accountID), zap.Int("records", p.records), zap.Int("pages", p.pages),
+		zap.String("window_covered", p.covered(checkpoint)))
+}
+
+func (p *loginProgress) finish(err error) {
+	if p.pages <= 1 {
+		return
+	}
+	fields := []zap.Field{
+		zap.String("account_id", p.accountID), zap.Int("records", p.records), zap.Int("pages", p.pages),
+		zap.Duration("duration", time.Since(p.started)),
+	}
+	if err != nil {
+		p.logger.Info("Login backfill interrupted; the next poll resumes from the checkpoint", append(fields, zap.Error(err))...)
+		return
+	}
+	p.logger.Info("Login backfill done", fields...)
+}
+
+// covered is the share of the poll's time window up to the checkpoint.
+func (p *loginProgress) covered(checkpoint time.Time) string {
+	window := p.before.Sub(p.since)
+	if window <= 0 || checkpoint.Before(p.since) {
+		return "0%"
+	}
+	share := min(float64(checkpoint.Sub(p.since))/float64(window), 1)
+	return strconv.FormatFloat(share*100, 'f', 1, 64) + "%"
 }

@@ -30,12 +30,16 @@ const (
 // interval; they share the API client (and so its rate limiter) and the
 // account list.
 type identityReceiver struct {
-	cfg      *Config
-	settings receiver.Settings
-	next     consumer.Logs
-	obsrecv  *receiverhelper.ObsReport
-	now      func() time.Time
-	retry    cloudflare.RetryPolicy
+	cfg       *Config
+	settings  receiver.Settings
+	next      consumer.Logs
+	obsrecv   *receiverhelper.ObsReport
+	telemetry *receiverTelemetry
+	now       func() time.Time
+	retry     cloudflare.RetryPolicy
+	// beforeCheckpoint, when set, runs after the pipeline accepted a batch and
+	// before its checkpoint is written; tests use it to simulate a crash there.
+	beforeCheckpoint func() error
 
 	client        cloudflare.Client
 	storageClient storage.Client
@@ -61,7 +65,7 @@ func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 	if err != nil {
 		return nil, err
 	}
-	return &identityReceiver{
+	r := &identityReceiver{
 		cfg:             cfg,
 		settings:        set,
 		next:            next,
@@ -72,7 +76,12 @@ func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 		members:         newMemberDirectory(),
 		loginCursors:    map[string]*loginCursor{},
 		memberSnapshots: map[string]*memberSnapshot{},
-	}, nil
+	}
+	r.telemetry, err = newReceiverTelemetry(set.TelemetrySettings, func() time.Time { return r.now() })
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Start opens storage and starts the loops. It never waits for Cloudflare:
@@ -118,6 +127,7 @@ func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error
 			Limiter:    cloudflare.NewLimiter(r.cfg.RateLimit.RequestsPerWindow, r.cfg.RateLimit.Window),
 			Retry:      r.retry,
 			Logger:     r.settings.Logger,
+			Observer:   r.telemetry,
 		})
 	}
 	r.status = newStatusReporter(host, r.settings.Logger)
@@ -131,6 +141,7 @@ func (r *identityReceiver) Shutdown(ctx context.Context) error {
 		r.cancel()
 	}
 	r.wg.Wait()
+	r.telemetry.shutdown()
 	if r.storageClient == nil {
 		return nil
 	}
@@ -139,31 +150,53 @@ func (r *identityReceiver) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// runLoop polls once at once, then on every tick. A poll that outlasts the
-// interval (a long backfill) is followed by the next without a pause.
+// runLoop polls once at once, then every interval. A poll that outlasts the
+// interval (a long backfill) is followed by the next without a pause. After
+// failed polls the wait doubles, up to maxFailureBackoff, so that a revoked
+// token does not spend the budget shared with the token owner's dashboard.
 func (r *identityReceiver) runLoop(ctx context.Context, stream string, interval time.Duration, poll func(context.Context) error) {
 	defer r.wg.Done()
-	ticker := time.NewTicker(interval)
-	defer ticker.Stop()
+	failures := 0
 	for {
 		start := time.Now()
 		err := poll(ctx)
 		if ctx.Err() != nil {
 			return
 		}
+		elapsed := time.Since(start)
+		r.telemetry.pollDone(stream, elapsed, err)
 		r.status.pollDone(stream, err)
+		wait := interval
 		if err != nil {
+			failures++
+			wait = failureBackoff(interval, failures)
 			r.settings.Logger.Debug("Poll failed; the next poll retries from the last checkpoint",
-				zap.String("stream", stream), zap.Error(err))
+				zap.String("stream", stream), zap.Duration("next_poll_in", wait), zap.Error(err))
 		} else {
-			r.settings.Logger.Debug("Poll done", zap.String("stream", stream), zap.Duration("duration", time.Since(start)))
+			failures = 0
+			r.settings.Logger.Debug("Poll done", zap.String("stream", stream), zap.Duration("duration", elapsed))
 		}
+		timer := time.NewTimer(max(wait-elapsed, 0))
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return
-		case <-ticker.C:
+		case <-timer.C:
 		}
 	}
+}
+
+// maxFailureBackoff caps the wait after failed polls of a short-interval stream.
+const maxFailureBackoff = 5 * time.Minute
+
+// failureBackoff is interval doubled per consecutive failure, capped at
+// maxFailureBackoff, and never shorter than interval.
+func failureBackoff(interval time.Duration, failures int) time.Duration {
+	wait := interval
+	for i := 1; i < failures && wait < maxFailureBackoff; i++ {
+		wait *= 2
+	}
+	return max(interval, min(wait, maxFailureBackoff))
 }
 
 // verifyToken logs what Cloudflare says of the token. It is informational:
@@ -197,6 +230,9 @@ func (r *identityReceiver) consume(ctx context.Context, logs plog.Logs) error {
 	obsCtx := r.obsrecv.StartLogsOp(ctx)
 	err := r.next.ConsumeLogs(obsCtx, logs)
 	r.obsrecv.EndLogsOp(obsCtx, metadata.Type.String(), count, err)
+	if err == nil {
+		r.telemetry.recordsAccepted(logs)
+	}
 	return err
 }
 

@@ -50,6 +50,11 @@ func (r *identityReceiver) pollAccountMembers(ctx context.Context, account cloud
 			return err
 		}
 		r.settings.Logger.Debug("Member records emitted", zap.String("account_id", account.ID), zap.Int("records", records.Len()))
+		if r.beforeCheckpoint != nil {
+			if err := r.beforeCheckpoint(); err != nil {
+				return err
+			}
+		}
 	}
 	r.memberSnapshots[account.ID] = next
 	return r.store.saveMemberSnapshot(ctx, account.ID, next)

@@ -1,0 +1,101 @@
+package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
+)
+
+// receiverTelemetry records the receiver's own metrics. It is also the API
+// client's Observer.
+type receiverTelemetry struct {
+	builder *metadata.TelemetryBuilder
+	now     func() time.Time
+
+	mu          sync.Mutex
+	newestLogin map[string]time.Time // per account: time of the newest login emitted
+}
+
+func newReceiverTelemetry(settings component.TelemetrySettings, now func() time.Time) (*receiverTelemetry, error) {
+	builder, err := metadata.NewTelemetryBuilder(settings)
+	if err != nil {
+		return nil, err
+	}
+	t := &receiverTelemetry{builder: builder, now: now, newestLogin: map[string]time.Time{}}
+	err = builder.RegisterCallback(t.observeIngestionLag, builder.CloudflareLoginIngestionLag)
+	return t, err
+}
+
+func (t *receiverTelemetry) shutdown() { t.builder.Shutdown() }
+
+// RequestDone counts a request by endpoint and status class ("error" when no
+// response came back).
+func (t *receiverTelemetry) RequestDone(endpoint string, statusCode int, elapsed time.Duration) {
+	class := "error"
+	if statusCode > 0 {
+		class = strconv.Itoa(statusCode/100) + "xx"
+	}
+	ctx := context.Background()
+	t.builder.CloudflareAPIRequests.Add(ctx, 1, metric.WithAttributes(
+		attribute.String("endpoint", endpoint), attribute.String("status_class", class)))
+	t.builder.CloudflareAPIRequestDuration.Record(ctx, elapsed.Seconds(), metric.WithAttributes(
+		attribute.String("endpoint", endpoint)))
+}
+
+// RateLimitWaited counts a request held back by the limiter or a 429 pause.
+func (t *receiverTelemetry) RateLimitWaited(wait time.Duration) {
+	t.builder.CloudflareRateLimitWaits.Add(context.Background(), 1)
+	t.builder.CloudflareRateLimitWaitTime.Add(context.Background(), wait.Seconds())
+}
+
+func (t *receiverTelemetry) pollDone(stream string, elapsed time.Duration, err error) {
+	outcome := "success"
+	if err != nil {
+		outcome = "failure"
+	}
+	t.builder.CloudflarePollDuration.Record(context.Background(), elapsed.Seconds(), metric.WithAttributes(
+		attribute.String("stream", stream), attribute.String("outcome", outcome)))
+}
+
+// recordsAccepted counts a batch the pipeline accepted, by event name.
+func (t *receiverTelemetry) recordsAccepted(logs plog.Logs) {
+	counts := map[string]int64{}
+	for _, rl := range logs.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				counts[lr.EventName()]++
+			}
+		}
+	}
+	for name, n := range counts {
+		t.builder.CloudflareRecordsEmitted.Add(context.Background(), n, metric.WithAttributes(attribute.String("event_name", name)))
+	}
+}
+
+// loginsAccepted moves the account's newest emitted login time forward.
+func (t *receiverTelemetry) loginsAccepted(accountID string, newest time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if newest.After(t.newestLogin[accountID]) {
+		t.newestLogin[accountID] = newest
+	}
+}
+
+func (t *receiverTelemetry) observeIngestionLag(_ context.Context, observer metric.Observer) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	for accountID, newest := range t.newestLogin {
+		observer.ObserveFloat64(t.builder.CloudflareLoginIngestionLag, now.Sub(newest).Seconds(),
+			metric.WithAttributes(attribute.String("cloud.account.id", accountID)))
+	}
+	return nil
+}
