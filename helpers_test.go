@@ -13,7 +13,9 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
@@ -44,14 +46,17 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// startSim runs a simulator on loopback for the test.
+// startSim runs a simulator on loopback for the test, on clock, or on the
+// wall clock when clock is nil.
 func startSim(t testing.TB, clock *testClock, cfg cloudflaresim.Config) *cloudflaresim.Server {
 	t.Helper()
 	cfg.Token = simToken
 	if cfg.Seed == 0 {
 		cfg.Seed = 7
 	}
-	cfg.Now = clock.Now
+	if clock != nil {
+		cfg.Now = clock.Now
+	}
 	sim := cloudflaresim.New(cfg)
 	require.NoError(t, sim.Start("127.0.0.1:0"))
 	t.Cleanup(func() { _ = sim.Close() })
@@ -72,13 +77,18 @@ var fastRetry = cloudflare.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Mill
 
 // newPollingReceiver builds a receiver that is set up but runs no loops: the
 // test drives pollUsers and pollLogins itself.
-func newPollingReceiver(t testing.TB, cfg *Config, clock *testClock, next consumer.Logs, host component.Host) *identityReceiver {
+func newPollingReceiver(t testing.TB, cfg *Config, clock *testClock, next consumer.Logs, host component.Host, logger ...*zap.Logger) *identityReceiver {
 	t.Helper()
 	settings := receivertest.NewNopSettings(metadata.Type)
 	settings.ID = component.NewID(metadata.Type) // stable, so that a restart finds its storage
+	if len(logger) > 0 {
+		settings.Logger = logger[0]
+	}
 	r, err := newIdentityReceiver(settings, cfg, next)
 	require.NoError(t, err)
-	r.now = clock.Now
+	if clock != nil {
+		r.now = clock.Now
+	}
 	r.retry = fastRetry
 	if host == nil {
 		host = componenttest.NewNopHost()
@@ -180,3 +190,7 @@ func consumerFunc(fail func(ctx context.Context, call int) error, next consumer.
 	})
 	return logsFunc
 }
+
+func componenttestHost() component.Host { return componenttest.NewNopHost() }
+
+func receivertestSettings() receiver.Settings { return receivertest.NewNopSettings(metadata.Type) }

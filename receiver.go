@@ -152,8 +152,9 @@ func (r *identityReceiver) Shutdown(ctx context.Context) error {
 
 // runLoop polls once at once, then every interval. A poll that outlasts the
 // interval (a long backfill) is followed by the next without a pause. After
-// failed polls the wait doubles, up to maxFailureBackoff, so that a revoked
-// token does not spend the budget shared with the token owner's dashboard.
+// polls that Cloudflare failed the wait doubles, up to maxFailureBackoff, so
+// that a revoked token does not spend the budget shared with the token
+// owner's dashboard.
 func (r *identityReceiver) runLoop(ctx context.Context, stream string, interval time.Duration, poll func(context.Context) error) {
 	defer r.wg.Done()
 	failures := 0
@@ -167,13 +168,18 @@ func (r *identityReceiver) runLoop(ctx context.Context, stream string, interval 
 		r.telemetry.pollDone(stream, elapsed, err)
 		r.status.pollDone(stream, err)
 		wait := interval
-		if err != nil {
+		if _, fromAPI := cloudflare.KindOf(err); fromAPI {
 			failures++
 			wait = failureBackoff(interval, failures)
+		} else {
+			// A pipeline refusal is retried on the normal schedule, as the
+			// receiver contract expects.
+			failures = 0
+		}
+		if err != nil {
 			r.settings.Logger.Debug("Poll failed; the next poll retries from the last checkpoint",
 				zap.String("stream", stream), zap.Duration("next_poll_in", wait), zap.Error(err))
 		} else {
-			failures = 0
 			r.settings.Logger.Debug("Poll done", zap.String("stream", stream), zap.Duration("duration", elapsed))
 		}
 		timer := time.NewTimer(max(wait-elapsed, 0))

@@ -39,15 +39,20 @@ func newStatusReporter(host component.Host, logger *zap.Logger) *statusReporter 
 func (s *statusReporter) pollDone(stream string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err == nil {
+	kind, fromAPI := cloudflare.KindOf(err)
+	switch {
+	case err == nil:
 		s.failures[stream] = 0
 		delete(s.causes, stream)
-	} else {
+	case !fromAPI:
+		// The pipeline refused records: the exporters report their own status.
+		return
+	default:
 		s.failures[stream]++
-		kind, _ := cloudflare.KindOf(err)
-		if kind == cloudflare.KindAuth || kind == cloudflare.KindRequest || s.failures[stream] >= transportFailuresBeforeError {
-			s.causes[stream] = err
+		if kind != cloudflare.KindAuth && kind != cloudflare.KindRequest && s.failures[stream] < transportFailuresBeforeError {
+			return // a single failed poll is not yet a state
 		}
+		s.causes[stream] = err
 	}
 	s.report()
 }

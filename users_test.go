@@ -56,8 +56,9 @@ func TestUsersChangesEmitOneEventEach(t *testing.T) {
 	removed := members[3]
 	sim.RemoveMember(account, removed.ID)
 	changed := members[10]
+	newStatus := map[string]string{"accepted": "pending", "pending": "accepted"}[changed.Status]
 	sim.UpdateMember(account, changed.ID, func(m *cloudflaresim.Member) {
-		m.Status = "pending"
+		m.Status = newStatus
 		m.TwoFactor = !m.TwoFactor
 	})
 	clock.Advance(15 * time.Minute)
@@ -75,7 +76,7 @@ func TestUsersChangesEmitOneEventEach(t *testing.T) {
 	assert.Equal(t, []any{fieldStatus, fieldTwoFactor}, byEvent[eventMemberChanged].attrs[attrMemberChanged])
 	assert.Equal(t, map[string]any{fieldStatus: changed.Status, fieldTwoFactor: changed.TwoFactor},
 		byEvent[eventMemberChanged].attrs[attrMemberPrevious])
-	assert.Equal(t, "pending", byEvent[eventMemberChanged].attrs[attrMemberStatus])
+	assert.Equal(t, newStatus, byEvent[eventMemberChanged].attrs[attrMemberStatus])
 
 	sink.Reset()
 	require.NoError(t, r.pollUsers(context.Background()))

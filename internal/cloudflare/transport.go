@@ -47,7 +47,12 @@ func (c *client) middleware(req *http.Request, next option.MiddlewareNext) (*htt
 		}
 		return nil, &APIError{Kind: kind, Endpoint: endpoint, Message: err.Error(), Err: err}
 	}
-	body, readErr := readCapped(res.Body, c.maxResponseBytes)
+	var body []byte
+	readErr := errBodyTooLarge
+	// A declared length over the cap is refused before reading a byte of it.
+	if res.ContentLength <= c.maxResponseBytes {
+		body, readErr = readCapped(res.Body, c.maxResponseBytes)
+	}
 	_ = res.Body.Close()
 	c.observer.RequestDone(endpoint, res.StatusCode, time.Since(start))
 	switch {

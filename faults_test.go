@@ -1,0 +1,417 @@
+package cloudflareidentityreceiver
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+)
+
+// statusHost records the component status events a receiver reports.
+type statusHost struct {
+	component.Host
+	mu     sync.Mutex
+	events []*componentstatus.Event
+}
+
+func (h *statusHost) Report(e *componentstatus.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, e)
+}
+
+// last returns the latest reported status, and StatusNone before any report.
+func (h *statusHost) last() componentstatus.Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.events) == 0 {
+		return componentstatus.StatusNone
+	}
+	return h.events[len(h.events)-1].Status()
+}
+
+func (h *statusHost) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.events)
+}
+
+// leakWatch collects everything that could carry the token: logs, errors and exported records.
+type leakWatch struct {
+	mu    sync.Mutex
+	logs  *observer.ObservedLogs
+	texts []string
+}
+
+func newLeakWatch() (*leakWatch, *zap.Logger) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	return &leakWatch{logs: logs}, zap.New(core)
+}
+
+func (w *leakWatch) add(texts ...string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.texts = append(w.texts, texts...)
+}
+
+func (w *leakWatch) addLogs(all []plog.Logs) {
+	var m plog.JSONMarshaler
+	for _, logs := range all {
+		data, err := m.MarshalLogs(logs)
+		if err == nil {
+			w.add(string(data))
+		}
+	}
+}
+
+// assertNoToken fails if token appears in any collected text or log line.
+func (w *leakWatch) assertNoToken(t *testing.T, token string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, text := range w.texts {
+		assert.NotContains(t, text, token)
+	}
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	for _, entry := range w.logs.All() {
+		buf, err := enc.EncodeEntry(entry.Entry, entry.Context)
+		require.NoError(t, err)
+		assert.NotContains(t, buf.String(), token)
+		buf.Free()
+	}
+}
+
+type faultScenario struct {
+	name      string
+	kind      cloudflaresim.FaultKind
+	delay     time.Duration
+	size      int
+	wantError cloudflare.ErrorKind
+	// polls that must fail before the status turns to RecoverableError
+	pollsToError int
+}
+
+var persistentFaults = []faultScenario{
+	{name: "server error", kind: cloudflaresim.FaultServerError, wantError: cloudflare.KindTransient, pollsToError: 2},
+	{name: "html bad gateway", kind: cloudflaresim.FaultBadGateway, wantError: cloudflare.KindTransient, pollsToError: 2},
+	{name: "timeout", kind: cloudflaresim.FaultSlow, delay: 3 * time.Second, wantError: cloudflare.KindTransient, pollsToError: 2},
+	{name: "connection reset", kind: cloudflaresim.FaultConnectionReset, wantError: cloudflare.KindTransient, pollsToError: 2},
+	{name: "html body", kind: cloudflaresim.FaultHTMLBody, wantError: cloudflare.KindBadResponse, pollsToError: 2},
+	{name: "truncated body", kind: cloudflaresim.FaultTruncatedBody, wantError: cloudflare.KindBadResponse, pollsToError: 2},
+	{name: "oversized body", kind: cloudflaresim.FaultOversizedBody, size: cloudflare.DefaultMaxResponseBytes + 1<<20, wantError: cloudflare.KindBadResponse, pollsToError: 2},
+	{name: "revoked token", kind: cloudflaresim.FaultInvalidToken, wantError: cloudflare.KindAuth, pollsToError: 1},
+	{name: "missing permission", kind: cloudflaresim.FaultForbidden, wantError: cloudflare.KindAuth, pollsToError: 1},
+}
+
+// streamUnderTest names what a fault scenario needs of one stream.
+type streamUnderTest struct {
+	name       string
+	endpoint   cloudflaresim.Endpoint
+	poll       func(*identityReceiver) error
+	records    func(sim *cloudflaresim.Server) int // records a complete first poll emits
+	checkpoint func(t *testing.T, r *identityReceiver, account string) bool
+}
+
+var streamsUnderTest = []streamUnderTest{
+	{
+		name: streamUsers, endpoint: cloudflaresim.EndpointMembers,
+		poll: func(r *identityReceiver) error { return r.pollUsers(context.Background()) },
+		records: func(sim *cloudflaresim.Server) int {
+			return len(sim.Members(sim.Accounts()[0].ID))
+		},
+		checkpoint: func(t *testing.T, r *identityReceiver, account string) bool {
+			snapshot, err := r.store.loadMemberSnapshot(context.Background(), account)
+			require.NoError(t, err)
+			return snapshot != nil
+		},
+	},
+	{
+		name: streamLogins, endpoint: cloudflaresim.EndpointAuditLogs,
+		poll: func(r *identityReceiver) error { return r.pollLogins(context.Background()) },
+		records: func(sim *cloudflaresim.Server) int {
+			return len(sim.Logins(sim.Accounts()[0].ID))
+		},
+		checkpoint: func(t *testing.T, r *identityReceiver, account string) bool {
+			cursor, err := r.store.loadLoginCursor(context.Background(), account)
+			require.NoError(t, err)
+			return !cursor.HighWater.IsZero()
+		},
+	},
+}
+
+// TestFaultMatrix puts every fault in front of each stream: the poll fails
+// with the right class after bounded retries, nothing is emitted and the
+// checkpoint stays; the status turns when it should and recovers by itself;
+// once the fault is gone every record is emitted exactly once. The token
+// never shows up in logs, errors or records.
+func TestFaultMatrix(t *testing.T) {
+	watch, logger := newLeakWatch()
+	for _, stream := range streamsUnderTest {
+		for _, fault := range persistentFaults {
+			t.Run(stream.name+"/"+fault.name, func(t *testing.T) {
+				clock := newTestClock()
+				sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 12, LoginsPerAccount: 45, LoginSpan: 6 * time.Hour})
+				account := sim.Accounts()[0].ID
+				storage, storageID := storageHost(t)
+				host := &statusHost{Host: storage}
+				cfg := testConfig(sim)
+				cfg.StorageID = storageID
+				cfg.Timeout = 300 * time.Millisecond
+				cfg.Logins.PageSize = 20
+				sink := new(consumertest.LogsSink)
+				r := newPollingReceiver(t, cfg, clock, sink, host, logger)
+
+				sim.InjectFault(cloudflaresim.Fault{Kind: fault.kind, Endpoint: stream.endpoint, Count: -1, Delay: fault.delay, Size: fault.size})
+				for poll := 1; poll <= fault.pollsToError; poll++ {
+					err := stream.poll(r)
+					r.status.pollDone(stream.name, err)
+					watch.add(err.Error())
+					kind, ok := cloudflare.KindOf(err)
+					require.True(t, ok, "classified error, got %v", err)
+					assert.Equal(t, fault.wantError, kind)
+				}
+				assert.Zero(t, sink.LogRecordCount(), "nothing emitted")
+				assert.False(t, stream.checkpoint(t, r, account), "checkpoint unchanged")
+				assert.Equal(t, componentstatus.StatusRecoverableError, host.last())
+				reports := host.count()
+
+				// The same failure again is not a new status event.
+				err := stream.poll(r)
+				r.status.pollDone(stream.name, err)
+				assert.Equal(t, reports, host.count(), "status reported only on change")
+
+				sim.ClearFaults()
+				require.NoError(t, stream.poll(r))
+				r.status.pollDone(stream.name, nil)
+				assert.Equal(t, componentstatus.StatusOK, host.last())
+				assert.True(t, stream.checkpoint(t, r, account), "checkpoint written")
+				recs := records(sink.AllLogs())
+				assert.Len(t, recs, stream.records(sim))
+				if stream.name == streamLogins {
+					for uid, n := range uidCounts(recs) {
+						assert.Equal(t, 1, n, uid)
+					}
+				}
+				watch.addLogs(sink.AllLogs())
+			})
+		}
+	}
+	watch.assertNoToken(t, simToken)
+	assert.NotEmpty(t, watch.logs.FilterLevelExact(zapcore.ErrorLevel).All(), "failures were logged")
+}
+
+// TestOneOffFaultsAreRetriedWithinThePoll: a single failure costs a retry, not the poll.
+func TestOneOffFaultsAreRetriedWithinThePoll(t *testing.T) {
+	faults := []cloudflaresim.Fault{
+		{Kind: cloudflaresim.FaultServerError},
+		{Kind: cloudflaresim.FaultBadGateway},
+		{Kind: cloudflaresim.FaultConnectionReset},
+		{Kind: cloudflaresim.FaultTruncatedBody},
+		{Kind: cloudflaresim.FaultHTMLBody},
+		{Kind: cloudflaresim.FaultRateLimited, RetryAfter: time.Second},
+	}
+	for _, stream := range streamsUnderTest {
+		for _, fault := range faults {
+			t.Run(stream.name+"/"+faultName(fault.Kind), func(t *testing.T) {
+				clock := newTestClock()
+				sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 12, LoginsPerAccount: 45, LoginSpan: 6 * time.Hour})
+				cfg := testConfig(sim)
+				cfg.Logins.PageSize = 20
+				sink := new(consumertest.LogsSink)
+				r := newPollingReceiver(t, cfg, clock, sink, nil)
+				fault.Endpoint = stream.endpoint
+				sim.InjectFault(fault)
+				require.NoError(t, stream.poll(r))
+				assert.Equal(t, stream.records(sim), sink.LogRecordCount())
+			})
+		}
+	}
+}
+
+func faultName(kind cloudflaresim.FaultKind) string {
+	return map[cloudflaresim.FaultKind]string{
+		cloudflaresim.FaultServerError: "server_error", cloudflaresim.FaultBadGateway: "bad_gateway",
+		cloudflaresim.FaultConnectionReset: "connection_reset", cloudflaresim.FaultTruncatedBody: "truncated",
+		cloudflaresim.FaultHTMLBody: "html", cloudflaresim.FaultRateLimited: "rate_limited",
+	}[kind]
+}
+
+// TestRateLimitPausesEveryCallAndWarnsOnce: after a 429 no call is made
+// before Retry-After, one WARN is logged, and the poll resumes where it was.
+func TestRateLimitPausesEveryCallAndWarnsOnce(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 100, LoginSpan: time.Hour})
+	cfg := testConfig(sim)
+	cfg.Logins.PageSize = 10
+	core, logs := observer.New(zapcore.WarnLevel)
+	sink := new(consumertest.LogsSink)
+	r := newPollingReceiver(t, cfg, clock, sink, nil, zap.New(core))
+
+	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultRateLimited, Endpoint: cloudflaresim.EndpointAuditLogs, Count: 1, RetryAfter: 2 * time.Second})
+	start := time.Now()
+	require.NoError(t, r.pollLogins(context.Background()))
+	assert.GreaterOrEqual(t, time.Since(start), 2*time.Second)
+	assert.Equal(t, 100, sink.LogRecordCount())
+	assert.Len(t, uidCounts(records(sink.AllLogs())), 100)
+	warnings := logs.FilterMessageSnippet("rate limit").All()
+	require.Len(t, warnings, 1)
+	assert.Equal(t, 1, sim.Stats().RateLimited)
+}
+
+// TestRateLimiterStaysUnderTheServerLimit: alone against a server enforcing
+// its limit, the receiver's own limiter never lets it see a 429.
+func TestRateLimiterStaysUnderTheServerLimit(t *testing.T) {
+	// Rate limits are about real time: the simulator and receiver use the wall clock.
+	var clock *testClock
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 60, LoginsPerAccount: 600, LoginSpan: time.Hour,
+		RateLimit: 12, RateWindow: time.Second})
+	cfg := testConfig(sim)
+	cfg.Logins.PageSize = 50
+	cfg.RateLimit.RequestsPerWindow = 10
+	cfg.RateLimit.Window = time.Second
+	sink := new(consumertest.LogsSink)
+	r := newPollingReceiver(t, cfg, clock, sink, nil)
+
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); assert.NoError(t, r.pollUsers(context.Background())) }()
+	go func() { defer wg.Done(); assert.NoError(t, r.pollLogins(context.Background())) }()
+	wg.Wait()
+
+	stats := sim.Stats()
+	assert.Zero(t, stats.RateLimited)
+	// The server counts arrivals, the limiter sends: network jitter may shift one request across a window edge.
+	assert.LessOrEqual(t, stats.MaxInWindow, 11)
+	assert.Equal(t, 2*60+2*600, sink.LogRecordCount())
+}
+
+// TestAccountsComeAndGo: an account out of the token's reach stops being
+// polled without failing the others; a new one is picked up by the next users poll.
+func TestAccountsComeAndGo(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 5, LoginsPerAccount: 5, LoginSpan: time.Hour})
+	sink := new(consumertest.LogsSink)
+	r := newPollingReceiver(t, testConfig(sim), clock, sink, nil)
+	require.NoError(t, r.pollUsers(context.Background()))
+	require.NoError(t, r.pollLogins(context.Background()))
+	gone := sim.Accounts()[0]
+	sim.RemoveAccount(gone.ID)
+	added := cloudflaresim.Account{ID: "aaaaaaaabbbbbbbbccccccccdddddddd", Name: "New Corp"}
+	sim.AddAccount(added)
+	sim.AddMember(added.ID, sim.NewMember())
+	sink.Reset()
+	sim.ResetStats()
+
+	require.NoError(t, r.pollUsers(context.Background()))
+	require.NoError(t, r.pollLogins(context.Background()))
+	assert.Zero(t, sim.Stats().Unauthorized, "the vanished account is not called")
+	recs := records(sink.AllLogs())
+	require.Len(t, recs, 1)
+	assert.Equal(t, added.ID, recs[0].account)
+	assert.Equal(t, eventMember, recs[0].eventName, "a new account starts with an inventory")
+}
+
+// TestCrashBetweenConsumeAndCheckpoint: a crash after the pipeline took a
+// batch but before its checkpoint was written costs that batch twice, nothing else.
+func TestCrashBetweenConsumeAndCheckpoint(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 250, LoginSpan: 5 * time.Hour})
+	host, storageID := storageHost(t)
+	cfg := testConfig(sim)
+	cfg.StorageID = storageID
+	cfg.Logins.PageSize = 50
+	sink := new(consumertest.LogsSink)
+
+	crashed := newPollingReceiver(t, cfg, clock, sink, host)
+	batches := 0
+	crashed.beforeCheckpoint = func() error {
+		if batches++; batches == 3 {
+			return assert.AnError
+		}
+		return nil
+	}
+	require.ErrorIs(t, crashed.pollLogins(context.Background()), assert.AnError)
+	require.NoError(t, crashed.Shutdown(context.Background()))
+	require.Equal(t, 150, sink.LogRecordCount())
+
+	restarted := newPollingReceiver(t, cfg, clock, sink, host)
+	require.NoError(t, restarted.pollLogins(context.Background()))
+	counts := uidCounts(records(sink.AllLogs()))
+	assert.Len(t, counts, 250, "nothing lost")
+	twice := 0
+	for _, n := range counts {
+		require.LessOrEqual(t, n, 2)
+		if n == 2 {
+			twice++
+		}
+	}
+	assert.Equal(t, 50, twice, "only the batch in flight is repeated")
+}
+
+// TestStatusAndMessagesOfAuthFailure: one ERROR that names the call,
+// Cloudflare's code and message and the permissions, then OK by itself.
+func TestStatusAndMessagesOfAuthFailure(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3})
+	core, logs := observer.New(zapcore.InfoLevel)
+	host := &statusHost{Host: componenttestHost()}
+	r := newPollingReceiver(t, testConfig(sim), clock, new(consumertest.LogsSink), host, zap.New(core))
+
+	sim.SetToken("rotated")
+	for range 3 {
+		r.status.pollDone(streamUsers, r.pollUsers(context.Background()))
+	}
+	errorsLogged := logs.FilterLevelExact(zapcore.ErrorLevel).All()
+	require.Len(t, errorsLogged, 1, "one line per state change")
+	line := errorsLogged[0].Message + " " + errorsLogged[0].ContextMap()["error"].(string)
+	for _, want := range []string{"accounts", "1000", "Invalid API Token", "Account Settings:Read", "Memberships:Read", "User Details:Read"} {
+		assert.Contains(t, line, want)
+	}
+	assert.Equal(t, componentstatus.StatusRecoverableError, host.last())
+
+	sim.SetToken(simToken)
+	r.status.pollDone(streamUsers, r.pollUsers(context.Background()))
+	assert.Equal(t, componentstatus.StatusOK, host.last())
+	assert.Len(t, logs.FilterMessageSnippet("healthy").All(), 1)
+}
+
+// TestStartWithUnreachableAPIDoesNotFail: Start returns at once; the loops
+// report the failure as a recoverable status and stop cleanly on Shutdown.
+func TestStartWithUnreachableAPIDoesNotFail(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.APIToken = "token"
+	cfg.Endpoint = "http://127.0.0.1:9/client/v4" // nothing listens there
+	cfg.Logins.PollInterval = 50 * time.Millisecond // below the validated minimum, to keep the test short
+	r, err := newIdentityReceiver(receivertestSettings(), cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	r.retry = fastRetry
+	host := &statusHost{Host: componenttestHost()}
+	require.NoError(t, r.Start(context.Background(), host))
+	assert.Eventually(t, func() bool { return host.last() == componentstatus.StatusRecoverableError },
+		10*time.Second, 20*time.Millisecond)
+	require.NoError(t, r.Shutdown(context.Background()))
+}
+
+func TestErrorMessagesNeverCarryToken(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	cfg := testConfig(sim)
+	cfg.APIToken = "a-token-that-must-not-leak"
+	r := newPollingReceiver(t, cfg, clock, new(consumertest.LogsSink), nil)
+	err := r.pollUsers(context.Background())
+	require.Error(t, err)
+	assert.False(t, strings.Contains(err.Error(), "a-token-that-must-not-leak"))
+}
