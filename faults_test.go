@@ -393,7 +393,7 @@ func TestStatusAndMessagesOfAuthFailure(t *testing.T) {
 func TestStartWithUnreachableAPIDoesNotFail(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.APIToken = "token"
-	cfg.Endpoint = "http://127.0.0.1:9/client/v4" // nothing listens there
+	cfg.Endpoint = "http://127.0.0.1:9/client/v4"   // nothing listens there
 	cfg.Logins.PollInterval = 50 * time.Millisecond // below the validated minimum, to keep the test short
 	r, err := newIdentityReceiver(receivertestSettings(), cfg, consumertest.NewNop())
 	require.NoError(t, err)
