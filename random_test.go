@@ -1,0 +1,167 @@
+package cloudflareidentityreceiver
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+)
+
+// randomFaults are the API faults the randomized run draws from.
+var randomFaults = []cloudflaresim.Fault{
+	{Kind: cloudflaresim.FaultRateLimited, RetryAfter: time.Second},
+	{Kind: cloudflaresim.FaultServerError},
+	{Kind: cloudflaresim.FaultBadGateway},
+	{Kind: cloudflaresim.FaultSlow, Delay: time.Second},
+	{Kind: cloudflaresim.FaultHTMLBody},
+	{Kind: cloudflaresim.FaultTruncatedBody},
+	{Kind: cloudflaresim.FaultConnectionReset},
+	{Kind: cloudflaresim.FaultDuplicateEntry},
+	{Kind: cloudflaresim.FaultEmptyPage},
+}
+
+// TestRandomizedFaultsDeliverEverythingOnce drives 5,000 login events and 200
+// member changes through random API faults and exporter failures, with a
+// seeded generator, and then checks that every login was emitted exactly once
+// and that the member events replay to exactly the final member lists.
+func TestRandomizedFaultsDeliverEverythingOnce(t *testing.T) {
+	const (
+		seed            = 20261128
+		rounds          = 25
+		loginsPerRound  = 200
+		changesPerRound = 8
+	)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 40})
+	accounts := sim.Accounts()
+	cfg := testConfig(sim)
+	cfg.Timeout = 200 * time.Millisecond
+	cfg.Logins.PageSize = 60
+	sink := new(consumertest.LogsSink)
+	exporterFailures, rateLimits := 0, 0
+	next := consumerFunc(func(context.Context, int) error {
+		if rng.Float64() < 0.2 {
+			exporterFailures++
+			return assert.AnError
+		}
+		return nil
+	}, sink)
+	r := newPollingReceiver(t, cfg, clock, next, nil)
+
+	generated := map[string]bool{}
+	memberChanges := 0
+	faultsInjected := 0
+	for range rounds {
+		for range loginsPerRound {
+			account := accounts[rng.IntN(len(accounts))].ID
+			id := fmt.Sprintf("rnd-%08d", len(generated))
+			sim.AppendLogin(account, cloudflaresim.LoginEvent{ID: id, Success: rng.Float64() < 0.9,
+				When: clock.Now().Add(-time.Duration(rng.Int64N(int64(time.Minute)))), ActorEmail: "ada@example.com", ActorType: "user"})
+			generated[id] = true
+		}
+		for range changesPerRound {
+			changeRandomMember(rng, sim, accounts[rng.IntN(len(accounts))].ID)
+			memberChanges++
+		}
+		for range rng.IntN(4) {
+			fault := randomFaults[rng.IntN(len(randomFaults))]
+			if fault.Kind == cloudflaresim.FaultRateLimited {
+				if rateLimits >= 3 {
+					continue // each costs a second of real time
+				}
+				rateLimits++
+			}
+			fault.Count = 1 + rng.IntN(2)
+			sim.InjectFault(fault)
+			faultsInjected += fault.Count
+		}
+		_ = r.pollUsers(context.Background())
+		_ = r.pollLogins(context.Background())
+		clock.Advance(time.Duration(30+rng.IntN(60)) * time.Second)
+	}
+	// Calm: no more faults, and polls until both streams succeed.
+	sim.ClearFaults()
+	r.next = sink
+	require.NoError(t, r.pollUsers(context.Background()))
+	require.NoError(t, r.pollLogins(context.Background()))
+
+	recs := records(sink.AllLogs())
+	counts := uidCounts(recs)
+	lost, duplicated := 0, 0
+	for id := range generated {
+		switch n := counts[id]; {
+		case n == 0:
+			lost++
+		case n > 1:
+			duplicated += n - 1
+		}
+	}
+	events := countByEvent(recs)
+	t.Logf("seed %d: logins generated=%d emitted=%d duplicated=%d lost=%d; member changes=%d, change events=%d; "+
+		"API faults injected=%d, exporter failures=%d",
+		seed, len(generated), len(counts), duplicated, lost, memberChanges,
+		events[eventMemberAdded]+events[eventMemberRemoved]+events[eventMemberChanged], faultsInjected, exporterFailures)
+	assert.Zero(t, lost, "lost logins")
+	assert.Zero(t, duplicated, "duplicated logins")
+	assert.Len(t, counts, len(generated))
+
+	for _, account := range accounts {
+		assertMemberEventsReplay(t, recs, account.ID, sim.Members(account.ID))
+	}
+}
+
+// changeRandomMember adds, removes or changes one member.
+func changeRandomMember(rng *rand.Rand, sim *cloudflaresim.Server, account string) {
+	members := sim.Members(account)
+	switch op := rng.IntN(3); {
+	case op == 0 || len(members) < 5:
+		sim.AddMember(account, sim.NewMember())
+	case op == 1:
+		sim.RemoveMember(account, members[rng.IntN(len(members))].ID)
+	default:
+		sim.UpdateMember(account, members[rng.IntN(len(members))].ID, func(m *cloudflaresim.Member) { m.TwoFactor = !m.TwoFactor })
+	}
+}
+
+// assertMemberEventsReplay rebuilds an account's member list from its
+// inventory and change events and compares it with the final list: a lost,
+// doubled or spurious event would make them differ.
+func assertMemberEventsReplay(t *testing.T, recs []record, account string, final []cloudflaresim.Member) {
+	t.Helper()
+	members := map[string]bool{}
+	twoFactor := map[string]bool{}
+	for _, rec := range recs {
+		if rec.account != account {
+			continue
+		}
+		switch rec.eventName {
+		case eventMember:
+			members[rec.memberID] = true
+		case eventMemberAdded:
+			assert.False(t, members[rec.memberID], "added twice: %s", rec.memberID)
+			members[rec.memberID] = true
+		case eventMemberRemoved:
+			assert.True(t, members[rec.memberID], "removed unknown: %s", rec.memberID)
+			delete(members, rec.memberID)
+		case eventMemberChanged:
+			assert.True(t, members[rec.memberID], "changed unknown: %s", rec.memberID)
+		default:
+			continue
+		}
+		twoFactor[rec.memberID] = rec.attrs[attrTwoFactor].(bool)
+	}
+	want := map[string]bool{}
+	for _, m := range final {
+		want[m.ID] = true
+		assert.Equal(t, m.TwoFactor, twoFactor[m.ID], "2FA of %s", m.ID)
+	}
+	assert.Equal(t, want, members)
+}
