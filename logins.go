@@ -36,7 +36,7 @@ func (r *identityReceiver) pollAccountLogins(ctx context.Context, account cloudf
 		since = cursor.HighWater.Add(-r.cfg.Logins.LateArrivalWindow)
 	}
 	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: now, PageSize: r.cfg.Logins.PageSize}
-	progress := newLoginProgress(r.settings.Logger, account.ID, since, now)
+	progress := newLoginProgress(r.settings.Logger, account.ID, since, now, r.cfg.Logins.PageSize)
 	err = r.client.ListLogins(ctx, query, func(page []cloudflare.AuditEntry) error {
 		fresh := unseenLogins(page, cursor)
 		if len(fresh) > 0 {
@@ -110,21 +110,24 @@ func (r *identityReceiver) loginCursor(ctx context.Context, accountID string) (*
 	return &cursor, nil
 }
 
-// loginProgress reports a poll that reads many pages (a backfill): a line at
-// most every progressInterval, and a summary when it ends.
+// loginProgress reports a poll that emits more than a page (a backfill): a
+// line at most every progressInterval, and a summary when it ends.
 type loginProgress struct {
 	logger        *zap.Logger
 	accountID     string
 	since, before time.Time
+	pageSize      int
 	started       time.Time
 	lastReport    time.Time
+	reported      bool
 	pages         int
 	records       int
 }
 
-func newLoginProgress(logger *zap.Logger, accountID string, since, before time.Time) *loginProgress {
+func newLoginProgress(logger *zap.Logger, accountID string, since, before time.Time, pageSize int) *loginProgress {
 	now := time.Now()
-	return &loginProgress{logger: logger, accountID: accountID, since: since, before: before, started: now, lastReport: now}
+	return &loginProgress{logger: logger, accountID: accountID, since: since, before: before, pageSize: pageSize,
+		started: now, lastReport: now}
 }
 
 func (p *loginProgress) pageDone(records int, checkpoint time.Time) {
@@ -133,15 +136,15 @@ func (p *loginProgress) pageDone(records int, checkpoint time.Time) {
 	if time.Since(p.lastReport) < progressInterval {
 		return
 	}
-	p.lastReport = time.Now()
+	p.lastReport, p.reported = time.Now(), true
 	p.logger.Info("Login backfill in progress",
 		zap.String("account_id", p.accountID), zap.Int("records", p.records), zap.Int("pages", p.pages),
 		zap.String("window_covered", p.covered(checkpoint)))
 }
 
 func (p *loginProgress) finish(err error) {
-	if p.pages <= 1 {
-		return
+	if !p.reported && p.records < p.pageSize {
+		return // an ordinary poll
 	}
 	fields := []zap.Field{
 		zap.String("account_id", p.accountID), zap.Int("records", p.records), zap.Int("pages", p.pages),

@@ -1,0 +1,155 @@
+package cloudflaresim
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Paging limits of /accounts and /accounts/{id}/members.
+const (
+	defaultPerPage = 20
+	minPerPage     = 5
+	maxPerPage     = 50
+
+	defaultAuditPerPage = 100
+)
+
+func (s *Server) listAccounts(q url.Values) reply {
+	page, perPage := listPaging(q)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	total := len(s.accounts)
+	start, end := pageWindow(total, page, perPage)
+	items := make([]wireAccount, 0, end-start)
+	for _, a := range s.accounts[start:end] {
+		items = append(items, toWireAccount(a))
+	}
+	return success(items, listInfo(page, perPage, len(items), total))
+}
+
+func (s *Server) listMembers(accountID string, q url.Values) reply {
+	page, perPage := listPaging(q)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.byID[accountID]
+	if a == nil {
+		return errNoAccess
+	}
+	total := len(a.members)
+	start, end := pageWindow(total, page, perPage)
+	items := make([]wireMember, 0, end-start)
+	for _, m := range a.members[start:end] {
+		items = append(items, toWireMember(m))
+	}
+	return success(items, listInfo(page, perPage, len(items), total))
+}
+
+// listAuditLogs serves GET /accounts/{id}/audit_logs for login entries. The
+// page is copied under the lock and encoded outside it.
+func (s *Server) listAuditLogs(accountID string, q url.Values, fault *Fault) reply {
+	aq, actionType, err := parseAuditQuery(q, s.cfg.MaxPerPageAuditLogs)
+	if err != nil {
+		return apiError(http.StatusBadRequest, 1001, err.Error())
+	}
+	events, total, found := s.loginPage(accountID, aq, actionType, fault)
+	if !found {
+		return errNoAccess
+	}
+	items := make([]wireAuditLog, len(events))
+	for i, e := range events {
+		items[i] = toWireAuditLog(accountID, e)
+	}
+	return success(items, auditPageInfo{Page: aq.page, PerPage: aq.perPage, Count: len(items), TotalCount: total})
+}
+
+// loginPage selects one page of an account's visible logins, shaped by an
+// audit-log fault when one applies.
+func (s *Server) loginPage(accountID string, aq auditQuery, actionType string, fault *Fault) (events []LoginEvent, total int, found bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.byID[accountID]
+	if a == nil {
+		return nil, 0, false
+	}
+	if actionType != "" && actionType != "login" { // the simulator only records logins
+		return nil, 0, true
+	}
+	now := s.cfg.Now()
+	events, total = a.logins.query(aq, now)
+	switch {
+	case fault == nil:
+	case fault.Kind == FaultEmptyPage:
+		events = nil
+	case fault.Kind == FaultDuplicateEntry:
+		previous := aq
+		previous.page--
+		if prev, _ := a.logins.query(previous, now); len(prev) > 0 {
+			events = append([]LoginEvent{prev[len(prev)-1]}, events...)
+		}
+	}
+	return events, total, true
+}
+
+// parseAuditQuery reads the audit log filters. since and before accept a date
+// (midnight UTC) or an RFC 3339 date-time; since is inclusive, before
+// exclusive.
+func parseAuditQuery(q url.Values, maxAuditPerPage int) (aq auditQuery, actionType string, err error) {
+	aq.page = max(1, intParam(q, "page", 1))
+	aq.perPage = min(max(1, intParam(q, "per_page", defaultAuditPerPage)), maxAuditPerPage)
+	switch d := q.Get("direction"); d {
+	case "", "desc":
+		aq.descending = true
+	case "asc":
+	default:
+		return aq, "", fmt.Errorf("invalid direction %q: want asc or desc", d)
+	}
+	if aq.since, err = timeParam(q, "since"); err != nil {
+		return aq, "", err
+	}
+	if aq.before, err = timeParam(q, "before"); err != nil {
+		return aq, "", err
+	}
+	return aq, q.Get("action.type"), nil
+}
+
+func timeParam(q url.Values, name string) (time.Time, error) {
+	v := q.Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t.UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("invalid %s %q: want YYYY-MM-DD or an RFC 3339 date-time", name, v)
+}
+
+// listPaging reads page and per_page of the account and member listings.
+func listPaging(q url.Values) (page, perPage int) {
+	return max(1, intParam(q, "page", 1)), min(max(minPerPage, intParam(q, "per_page", defaultPerPage)), maxPerPage)
+}
+
+func listInfo(page, perPage, count, total int) pageInfo {
+	return pageInfo{
+		Page:       page,
+		PerPage:    perPage,
+		Count:      count,
+		TotalCount: total,
+		TotalPages: (total + perPage - 1) / perPage,
+	}
+}
+
+// intParam reads an integer query parameter, or def when it is absent or
+// malformed.
+func intParam(q url.Values, name string, def int) int {
+	v, err := strconv.Atoi(q.Get(name))
+	if err != nil {
+		return def
+	}
+	return v
+}

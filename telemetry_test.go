@@ -1,0 +1,191 @@
+package cloudflareidentityreceiver
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
+)
+
+// sumByAttrs adds up the data points of a counter whose attributes include want.
+func sumByAttrs(t *testing.T, tel *componenttest.Telemetry, name string, want ...attribute.KeyValue) float64 {
+	t.Helper()
+	m, err := tel.GetMetric(name)
+	require.NoError(t, err, name)
+	var total float64
+	match := func(set attribute.Set) bool {
+		for _, kv := range want {
+			if v, ok := set.Value(kv.Key); !ok || v != kv.Value {
+				return false
+			}
+		}
+		return true
+	}
+	switch data := m.Data.(type) {
+	case metricdata.Sum[int64]:
+		for _, dp := range data.DataPoints {
+			if match(dp.Attributes) {
+				total += float64(dp.Value)
+			}
+		}
+	case metricdata.Sum[float64]:
+		for _, dp := range data.DataPoints {
+			if match(dp.Attributes) {
+				total += dp.Value
+			}
+		}
+	case metricdata.Gauge[float64]:
+		for _, dp := range data.DataPoints {
+			if match(dp.Attributes) {
+				total += dp.Value
+			}
+		}
+	case metricdata.Histogram[float64]:
+		for _, dp := range data.DataPoints {
+			if match(dp.Attributes) {
+				total += float64(dp.Count)
+			}
+		}
+	default:
+		t.Fatalf("unexpected data type %T for %s", m.Data, name)
+	}
+	return total
+}
+
+func TestOwnTelemetryAfterPolls(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 70})
+	account := sim.Accounts()[0].ID
+	newest := clock.Now().Add(-90 * time.Second)
+	appendLogins(sim, account, 30, newest.Add(-30*time.Second), time.Second, func(int) bool { return false })
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	cfg := testConfig(sim)
+	cfg.Logins.PageSize = 20
+	r, err := newIdentityReceiver(set, cfg, new(consumertest.LogsSink))
+	require.NoError(t, err)
+	r.now, r.retry = clock.Now, fastRetry
+	require.NoError(t, r.setUp(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+
+	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultServerError, Endpoint: cloudflaresim.EndpointAuditLogs})
+	require.NoError(t, r.pollUsers(context.Background()))
+	require.NoError(t, r.pollLogins(context.Background()))
+	r.telemetry.pollDone(streamLogins, 2*time.Second, nil)
+
+	requests := func(endpoint, class string) float64 {
+		return sumByAttrs(t, tel, "otelcol_receiver_cloudflare_api_requests",
+			attribute.String("endpoint", endpoint), attribute.String("status_class", class))
+	}
+	assert.Equal(t, 2.0, requests("members", "2xx"), "70 members are two pages of 50")
+	assert.Equal(t, 1.0, requests("accounts", "2xx"), "the logins poll reuses the account list")
+	assert.Equal(t, 2.0, requests("audit_logs", "2xx"), "30 logins are pages of 20 and 10")
+	assert.Equal(t, 1.0, requests("audit_logs", "5xx"))
+	assert.Equal(t, 70.0, sumByAttrs(t, tel, "otelcol_receiver_cloudflare_records_emitted", attribute.String("event_name", eventMember)))
+	assert.Equal(t, 30.0, sumByAttrs(t, tel, "otelcol_receiver_cloudflare_records_emitted", attribute.String("event_name", eventLogin)))
+	assert.Equal(t, 1.0, sumByAttrs(t, tel, "otelcol_receiver_cloudflare_poll_duration", attribute.String("stream", streamLogins)))
+	assert.InDelta(t, clock.Now().Sub(newest).Seconds(),
+		sumByAttrs(t, tel, "otelcol_receiver_cloudflare_login_ingestion_lag", attribute.String("cloud.account.id", account)), 0.001)
+	assert.Equal(t, 100.0, sumByAttrs(t, tel, "otelcol_receiver_accepted_log_records"))
+}
+
+func TestRateLimitWaitsAreCounted(t *testing.T) {
+	sim := startSim(t, nil, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 300})
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	cfg := testConfig(sim)
+	cfg.RateLimit.RequestsPerWindow = 3
+	cfg.RateLimit.Window = 500 * time.Millisecond
+	r, err := newIdentityReceiver(set, cfg, new(consumertest.LogsSink))
+	require.NoError(t, err)
+	require.NoError(t, r.setUp(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+
+	require.NoError(t, r.pollUsers(context.Background())) // 1 accounts + 6 member pages = 7 requests
+	assert.Equal(t, 2.0, sumByAttrs(t, tel, "otelcol_receiver_cloudflare_rate_limit_waits"), "requests 4 and 7 waited")
+	assert.Greater(t, sumByAttrs(t, tel, "otelcol_receiver_cloudflare_rate_limit_wait_time"), 0.5)
+}
+
+func TestBackfillProgressIsLogged(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	account := sim.Accounts()[0].ID
+	appendLogins(sim, account, 95, clock.Now().Add(-2*time.Hour), time.Minute, func(int) bool { return false })
+	core, logs := observer.New(zapcore.InfoLevel)
+	cfg := testConfig(sim)
+	cfg.Logins.PageSize = 10
+	r := newPollingReceiver(t, cfg, clock, new(consumertest.LogsSink), nil, zap.New(core))
+	require.NoError(t, r.pollLogins(context.Background()))
+
+	done := logs.FilterMessage("Login backfill done").All()
+	require.Len(t, done, 1)
+	fields := done[0].ContextMap()
+	assert.Equal(t, int64(95), fields["records"])
+	assert.Equal(t, int64(10), fields["pages"])
+	assert.Equal(t, account, fields["account_id"])
+
+	// A steady-state poll of one page logs nothing at INFO.
+	clock.Advance(time.Minute)
+	require.NoError(t, r.pollLogins(context.Background()))
+	assert.Len(t, logs.FilterMessage("Login backfill done").All(), 1)
+}
+
+func TestLoginProgressCoverage(t *testing.T) {
+	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	p := newLoginProgress(zap.NewNop(), "a", since, since.Add(100*time.Hour), 1000)
+	assert.Equal(t, "0%", p.covered(time.Time{}))
+	assert.Equal(t, "25.0%", p.covered(since.Add(25*time.Hour)))
+	assert.Equal(t, "100.0%", p.covered(since.Add(200*time.Hour)))
+}
+
+func TestTokenVerification(t *testing.T) {
+	tests := []struct {
+		name         string
+		kind         cloudflaresim.TokenKind
+		token        string
+		wantLevel    zapcore.Level
+		wantMessage  string
+		accountOwned bool
+	}{
+		{name: "user token", kind: cloudflaresim.UserToken, token: simToken, wantLevel: zapcore.InfoLevel, wantMessage: "Cloudflare API token verified"},
+		{name: "account-owned token", kind: cloudflaresim.AccountToken, token: simToken, wantLevel: zapcore.InfoLevel, wantMessage: "Cloudflare API token verified", accountOwned: true},
+		{name: "invalid token", kind: cloudflaresim.UserToken, token: "wrong", wantLevel: zapcore.WarnLevel, wantMessage: "Could not verify the Cloudflare API token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newTestClock()
+			sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, TokenKind: tt.kind})
+			cfg := testConfig(sim)
+			cfg.APIToken = configopaque.String(tt.token)
+			core, logs := observer.New(zapcore.InfoLevel)
+			r := newPollingReceiver(t, cfg, clock, new(consumertest.LogsSink), nil, zap.New(core))
+			r.wg.Add(1)
+			r.verifyToken(context.Background())
+			entries := logs.FilterMessageSnippet(tt.wantMessage).All()
+			require.Len(t, entries, 1, "logs: %v", logs.All())
+			assert.Equal(t, tt.wantLevel, entries[0].Level)
+			if tt.wantLevel == zapcore.InfoLevel {
+				assert.Equal(t, tt.accountOwned, entries[0].ContextMap()["account_owned"])
+			}
+		})
+	}
+}
