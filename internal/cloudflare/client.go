@@ -253,9 +253,14 @@ func lastPage(info pagination.V4PagePaginationArrayResultInfo, page, got, perPag
 	return got < perPage
 }
 
+// maxRateLimitedAttempts bounds how often one call is refused with a 429 in a
+// row before the poll gives up (and the next resumes from its checkpoint).
+const maxRateLimitedAttempts = 3
+
 // call runs one request, retrying transient failures with jittered backoff
 // and 429s after the pause the server asked for (the limiter enforces it).
 func (c *client) call(ctx context.Context, endpoint string, do func() error) error {
+	rateLimited := 0
 	for attempt := 1; ; attempt++ {
 		err := do()
 		if err == nil {
@@ -273,7 +278,10 @@ func (c *client) call(ctx context.Context, endpoint string, do func() error) err
 		}
 		switch apiErr.Kind {
 		case KindRateLimited:
-			continue
+			if rateLimited++; rateLimited >= maxRateLimitedAttempts {
+				return apiErr
+			}
+			attempt-- // a 429 is not a failed attempt: the pause already cost its time
 		case KindTransient, KindBadResponse:
 			if attempt >= c.retry.MaxAttempts {
 				return apiErr
