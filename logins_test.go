@@ -10,6 +10,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 )
@@ -186,4 +189,25 @@ func TestLoginsCarryMemberNameAndRoles(t *testing.T) {
 			assert.Equal(t, "login_failed", rec.attrs["error.type"])
 		}
 	}
+}
+
+// TestUnreadableCheckpointIsDiscarded: a damaged checkpoint costs a re-read
+// of initial_lookback (duplicates at worst), never a stuck receiver.
+func TestUnreadableCheckpointIsDiscarded(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3, LoginsPerAccount: 20, LoginSpan: time.Hour})
+	account := sim.Accounts()[0].ID
+	host, storageID := storageHost(t)
+	cfg := testConfig(sim)
+	cfg.StorageID = storageID
+	core, logs := observer.New(zapcore.WarnLevel)
+	sink := new(consumertest.LogsSink)
+	r := newPollingReceiver(t, cfg, clock, sink, host, zap.New(core))
+	require.NoError(t, r.store.client.Set(context.Background(), loginCursorKey(account), []byte("{not json")))
+	require.NoError(t, r.store.client.Set(context.Background(), memberSnapshotKey(account), []byte{0xff}))
+
+	require.NoError(t, r.pollLogins(context.Background()))
+	require.NoError(t, r.pollUsers(context.Background()))
+	assert.Equal(t, map[string]int{eventLogin: 20, eventMember: 3}, countByEvent(records(sink.AllLogs())))
+	assert.Len(t, logs.FilterMessageSnippet("Discarding an unreadable").All(), 2)
 }
