@@ -1,0 +1,105 @@
+# GNU make. Targets: tools build sim run run-live test test-unit fuzz-smoke fuzz bench e2e validate-configs clean
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+GO           ?= go
+OCB_VERSION  := v0.165.0
+BIN_DIR      := $(CURDIR)/bin
+BUILDER      := $(BIN_DIR)/builder
+SIM          := $(BIN_DIR)/cloudflare-sim
+OTELCOL      := $(CURDIR)/_build/otelcol-cloudflare
+CONFIGS      := config/demo.yaml config/cloudflare.yaml config/kafka.yaml
+# Fuzz targets, as package:target; each runs FUZZTIME in `make fuzz`, FUZZSMOKE in `make test`.
+FUZZ_TARGETS := .:FuzzMapAuditPage .:FuzzMemberDiff .:FuzzConfig ./internal/cloudflare:FuzzListLoginsResponse
+FUZZTIME     ?= 1m
+FUZZSMOKE    ?= 5s
+
+.PHONY: tools build sim run run-live require-token test test-unit fuzz-smoke fuzz bench e2e validate-configs clean
+
+## tools: install the pinned collector builder (ocb) into ./bin, only when missing
+tools: $(BUILDER)
+
+$(BUILDER):
+	@echo ">> installing ocb $(OCB_VERSION) into $(BIN_DIR)"
+	GOBIN=$(BIN_DIR) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+## build: generate and compile the otelcol-cloudflare distribution into ./_build
+build: tools
+	@echo ">> building the collector distribution (builder-config.yaml)"
+	$(BUILDER) --config builder-config.yaml
+	@echo ">> collector binary: _build/otelcol-cloudflare"
+
+## sim: build the Cloudflare API simulator
+sim:
+	$(GO) build -o $(SIM) ./cmd/cloudflare-sim
+
+## run: the demo — simulator on 127.0.0.1:8787 plus the collector on config/demo.yaml (Ctrl-C stops both)
+run: build sim
+	OTELCOL=$(OTELCOL) SIM=$(SIM) ./scripts/run-demo.sh
+
+## run-live: the collector on config/cloudflare.yaml against the real Cloudflare API
+run-live: require-token build
+	@if [[ -z "$${OTLP_ENDPOINT:-}" ]]; then \
+	  echo ">> OTLP_ENDPOINT is not set: sending to http://localhost:4318 (OTLP/HTTP). Set OTLP_ENDPOINT to change it."; \
+	fi
+	OTLP_ENDPOINT="$${OTLP_ENDPOINT:-http://localhost:4318}" $(OTELCOL) --config config/cloudflare.yaml
+
+# Checked before the build, so that a missing token fails at once.
+require-token:
+	@if [[ -z "$${CLOUDFLARE_API_TOKEN:-}" ]]; then \
+	  echo "run-live: CLOUDFLARE_API_TOKEN is not set. Create a Cloudflare API token with Account Settings:Read," >&2; \
+	  echo "          Memberships:Read and User Details:Read, then: CLOUDFLARE_API_TOKEN=... make run-live" >&2; \
+	  exit 2; \
+	fi
+
+## test: unit tests, a short run of each fuzz target, then the end-to-end test of the built collector
+test:
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) --no-print-directory e2e
+
+## test-unit: go vet and the race-enabled unit tests of the module
+test-unit:
+	@echo ">> go vet"
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
+	@echo ">> unit tests (race detector on)"
+	$(GO) test -race -count=1 ./...
+
+## fuzz-smoke: each fuzz target for FUZZSMOKE (its seed corpus in testdata/fuzz runs in test-unit too)
+fuzz-smoke:
+	@echo ">> fuzzing each target for $(FUZZSMOKE)"
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZSMOKE)
+
+## fuzz: each fuzz target for FUZZTIME (default 1m), e.g. FUZZTIME=10m make fuzz
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*} target=$${t##*:}; \
+	  echo ">> $$target ($$pkg) for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
+## bench: the benchmarks of BENCHMARKS.md (per-record cost, backfill, steady state, latency); rewrites BENCHMARKS.md
+bench:
+	./scripts/bench.sh
+
+## validate-configs: every config/*.yaml must pass `otelcol-cloudflare validate` (dummy env values)
+validate-configs:
+	@for f in $(CONFIGS); do \
+	  CLOUDFLARE_API_TOKEN=dummy-token OTLP_ENDPOINT=http://localhost:4318 KAFKA_BROKERS=localhost:9092 \
+	    $(OTELCOL) validate --config $$f >/dev/null \
+	    && echo "ok    $$f" || { echo "FAIL  $$f"; exit 1; }; \
+	done
+
+## e2e: build the collector, validate the shipped configs, run the end-to-end test against the binary
+e2e: build
+	@echo ">> validating config/*.yaml with the built collector"
+	@$(MAKE) --no-print-directory validate-configs
+	@echo ">> end-to-end test (simulator + collector subprocess + OTLP/HTTP sink)"
+	OTELCOL_BINARY=$(OTELCOL) $(GO) test -tags e2e -count=1 -v ./e2e/...
+
+## clean: remove build output, tools and demo state
+clean:
+	rm -rf _build bin _storage
