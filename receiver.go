@@ -250,7 +250,8 @@ func (r *identityReceiver) consumeOrDrop(ctx context.Context, logs plog.Logs, st
 	if err == nil || !consumererror.IsPermanent(err) {
 		return err
 	}
-	r.settings.Logger.Error("The pipeline refused records permanently; they are dropped and the checkpoint moves past them",
+	r.settings.Logger.Error("The pipeline refused records permanently; they are dropped and the checkpoint moves past them. "+
+		"Check the errors of the exporters and processors of this pipeline",
 		zap.String("stream", stream), zap.String("account_id", account.ID),
 		zap.Int("records", logs.LogRecordCount()), zap.Error(err))
 	return nil
