@@ -5,38 +5,50 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cloudflare/cloudflare-go/v7/packages/pagination"
 	"github.com/cloudflare/cloudflare-go/v7/shared"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
 
 // FuzzMapAuditPage decodes an audit log page as the client does and maps
 // every entry: whatever Cloudflare sends, mapping never panics, every record
-// is a login event carrying its entry's id, and its body keeps the entry.
+// is a login event carrying its entry's id, and a body built field by field
+// from an entry of the usual shape equals the body decoded from its JSON.
 // Seeds: testdata/fuzz/FuzzMapAuditPage.
 func FuzzMapAuditPage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
-		var page pagination.V4PagePaginationArray[shared.AuditLog]
-		if json.Unmarshal(body, &page) != nil {
+		entries, err := cloudflare.DecodeAuditPage(body)
+		if err != nil {
 			return
 		}
 		logs, records := newAccountLogs(testAccount, "fuzz")
 		member := &cloudflare.Member{ID: "m", FirstName: "A", Roles: []string{"R"}}
-		for i := range page.Result {
-			entry := cloudflare.NewAuditEntry(&page.Result[i])
-			appendLoginRecord(records, &entry, member, time.Unix(0, 0))
+		for i := range entries {
+			appendLoginRecord(records, &entries[i], member, time.Unix(0, 0))
 			lr := records.At(records.Len() - 1)
 			if lr.EventName() != eventLogin {
 				t.Fatalf("event name %q", lr.EventName())
 			}
-			if uid, _ := lr.Attributes().Get("log.record.uid"); uid.Str() != entry.ID {
-				t.Fatalf("uid %q, entry id %q", uid.Str(), entry.ID)
+			if uid, _ := lr.Attributes().Get("log.record.uid"); uid.Str() != entries[i].ID {
+				t.Fatalf("uid %q, entry id %q", uid.Str(), entries[i].ID)
+			}
+			if entries[i].Record == nil {
+				continue
+			}
+			raw, err := json.Marshal(entries[i].Record)
+			if err != nil {
+				t.Fatal(err)
+			}
+			decoded := plog.NewLogRecord()
+			setBody(decoded, raw)
+			if !decoded.Body().Equal(lr.Body()) {
+				t.Fatalf("body built from fields %v differs from decoded %v", lr.Body().AsRaw(), decoded.Body().AsRaw())
 			}
 		}
-		if got := logs.LogRecordCount(); got != len(page.Result) {
-			t.Fatalf("%d records for %d entries", got, len(page.Result))
+		if got := logs.LogRecordCount(); got != len(entries) {
+			t.Fatalf("%d records for %d entries", got, len(entries))
 		}
 	})
 }

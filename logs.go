@@ -78,6 +78,7 @@ func appendLoginRecord(records plog.LogRecordSlice, entry *cloudflare.AuditEntry
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(entry.When))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(observed))
 	attrs := lr.Attributes()
+	attrs.EnsureCapacity(12)
 	attrs.PutStr(string(semconv.LogRecordUIDKey), entry.ID)
 	putNonEmpty(attrs, string(semconv.UserIDKey), entry.ActorID)
 	putNonEmpty(attrs, string(semconv.UserEmailKey), entry.ActorEmail)
@@ -100,7 +101,64 @@ func appendLoginRecord(records plog.LogRecordSlice, entry *cloudflare.AuditEntry
 		putNonEmpty(attrs, string(semconv.UserFullNameKey), fullName(known))
 		putStrings(attrs, string(semconv.UserRolesKey), known.Roles)
 	}
-	setBody(lr, entry.Raw)
+	if entry.Record != nil {
+		putAuditRecord(lr.Body().SetEmptyMap(), entry)
+	} else {
+		setBody(lr, entry.Raw)
+	}
+}
+
+// putAuditRecord writes an audit log entry of the usual shape as the body
+// map, field by field, exactly as decoding its JSON into a map would.
+func putAuditRecord(body pcommon.Map, entry *cloudflare.AuditEntry) {
+	r := entry.Record
+	body.EnsureCapacity(10)
+	body.PutStr("id", *r.ID)
+	action := body.PutEmptyMap("action")
+	action.EnsureCapacity(2)
+	action.PutBool("result", *r.Action.Result)
+	action.PutStr("type", *r.Action.Type)
+	actor := body.PutEmptyMap("actor")
+	actor.EnsureCapacity(4)
+	actor.PutStr("email", *r.Actor.Email)
+	actor.PutStr("id", *r.Actor.ID)
+	actor.PutStr("ip", *r.Actor.IP)
+	actor.PutStr("type", *r.Actor.Type)
+	body.PutStr("interface", *r.Interface)
+	if entry.Metadata != nil {
+		// FromRaw only fails on value types JSON cannot produce.
+		_ = body.PutEmptyMap("metadata").FromRaw(entry.Metadata)
+	} else {
+		putRawJSON(body, "metadata", r.Metadata)
+	}
+	putRawJSON(body, "newValue", r.NewValue)
+	putRawJSON(body, "oldValue", r.OldValue)
+	body.PutEmptyMap("owner").PutStr("id", *r.Owner.ID)
+	resource := body.PutEmptyMap("resource")
+	resource.EnsureCapacity(2)
+	resource.PutStr("id", *r.Resource.ID)
+	resource.PutStr("type", *r.Resource.Type)
+	body.PutStr("when", *r.When)
+}
+
+// putRawJSON puts a JSON value; the common empty string and empty object
+// need no decoding.
+func putRawJSON(m pcommon.Map, key string, raw json.RawMessage) {
+	switch string(raw) {
+	case `""`:
+		m.PutStr(key, "")
+		return
+	case `{}`:
+		m.PutEmptyMap(key)
+		return
+	}
+	var value any
+	if json.Unmarshal(raw, &value) != nil {
+		m.PutStr(key, string(raw))
+		return
+	}
+	// FromRaw only fails on value types JSON cannot produce.
+	_ = m.PutEmpty(key).FromRaw(value)
 }
 
 // appendMemberRecord maps one member event. For eventMemberChanged, previous

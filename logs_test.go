@@ -29,9 +29,9 @@ var (
 
 func readAuditEntry(t testing.TB, name string) cloudflare.AuditEntry {
 	t.Helper()
-	var decoded shared.AuditLog
-	require.NoError(t, json.Unmarshal(readFixture(t, name), &decoded))
-	return cloudflare.NewAuditEntry(&decoded)
+	entry, err := cloudflare.DecodeAuditEntry(readFixture(t, name))
+	require.NoError(t, err)
+	return entry
 }
 
 func readMember(t testing.TB, name string) cloudflare.Member {

@@ -214,30 +214,34 @@ func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []Au
 	before := q.Before.UTC().Format(time.RFC3339Nano)
 	perPage := strconv.Itoa(q.PageSize)
 	for page := 1; ; page++ {
-		var res *pagination.V4PagePaginationArray[shared.AuditLog]
-		err := c.call(ctx, EndpointAuditLogs, func() (err error) {
-			res, err = c.auditLogs.List(ctx, params,
+		var entries []AuditEntry
+		err := c.call(ctx, EndpointAuditLogs, func() error {
+			// The page is decoded here (DecodeAuditPage), once, rather than by the
+			// SDK's reflective decoder and then again for the log body.
+			var body []byte
+			_, err := c.auditLogs.List(ctx, params,
 				option.WithQuery("action.type", "login"),
 				option.WithQuery("direction", "asc"),
 				option.WithQuery("since", since),
 				option.WithQuery("before", before),
 				option.WithQuery("per_page", perPage),
 				option.WithQuery("page", strconv.Itoa(page)),
+				option.WithResponseBodyInto(&body),
 			)
+			if err != nil {
+				return err
+			}
+			entries, err = DecodeAuditPage(body)
 			return err
 		})
 		if err != nil {
 			return err
 		}
-		entries := make([]AuditEntry, len(res.Result))
-		for i := range res.Result {
-			entries[i] = NewAuditEntry(&res.Result[i])
-		}
 		if err := fn(entries); err != nil {
 			return err
 		}
 		// The audit log endpoint reports no page count: a short page is the last.
-		if len(res.Result) < q.PageSize {
+		if len(entries) < q.PageSize {
 			return nil
 		}
 	}
@@ -333,26 +337,6 @@ func NewMember(m *shared.Member) Member {
 		Roles:     roles,
 		Raw:       json.RawMessage(m.JSON.RawJSON()),
 	}
-}
-
-// NewAuditEntry converts a decoded audit log entry, keeping its raw JSON.
-func NewAuditEntry(a *shared.AuditLog) AuditEntry {
-	entry := AuditEntry{
-		ID:         a.ID,
-		When:       a.When,
-		ActionType: a.Action.Type,
-		Success:    a.Action.Result,
-		ActorID:    a.Actor.ID,
-		ActorEmail: a.Actor.Email,
-		ActorIP:    a.Actor.IP,
-		ActorType:  string(a.Actor.Type),
-		Interface:  a.Interface,
-		Raw:        json.RawMessage(a.JSON.RawJSON()),
-	}
-	if metadata, ok := a.Metadata.(map[string]any); ok {
-		entry.UserAgent, _ = metadata["user_agent"].(string)
-	}
-	return entry
 }
 
 type nopObserver struct{}

@@ -26,7 +26,7 @@ type Member struct {
 	Raw       json.RawMessage
 }
 
-// AuditEntry is one account audit log entry, with the record exactly as Cloudflare sent it.
+// AuditEntry is one account audit log entry, with everything Cloudflare sent.
 type AuditEntry struct {
 	ID         string
 	When       time.Time
@@ -38,7 +38,12 @@ type AuditEntry struct {
 	ActorType  string
 	Interface  string
 	UserAgent  string // metadata.user_agent, when Cloudflare supplies one
-	Raw        json.RawMessage
+	// Record is the entry when it has the usual shape; otherwise it is nil
+	// and Raw holds the entry exactly as Cloudflare sent it.
+	Record *AuditRecord
+	// Metadata is Record's metadata decoded, when it is a non-empty object.
+	Metadata map[string]any
+	Raw      json.RawMessage
 }
 
 // Token describes the API token, as the verify endpoints report it.

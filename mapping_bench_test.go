@@ -1,0 +1,90 @@
+package cloudflareidentityreceiver
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+)
+
+// loginPageBytes fetches one 1,000-entry audit log page from the simulator,
+// in Cloudflare's wire format.
+func loginPageBytes(b *testing.B) []byte {
+	b.Helper()
+	sim := startSim(b, newTestClock(), cloudflaresim.Config{Accounts: 1, MembersPerAccount: 50, LoginsPerAccount: 1000, LoginSpan: time.Hour})
+	url := sim.URL() + "/accounts/" + sim.Accounts()[0].ID + "/audit_logs?action.type=login&direction=asc&per_page=1000"
+	req, err := http.NewRequest(http.MethodGet, url, http.NoBody)
+	require.NoError(b, err)
+	req.Header.Set("Authorization", "Bearer "+simToken)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(b, err)
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	require.NoError(b, err)
+	return body
+}
+
+// floorAuditEntry holds the fields the receiver maps, for the decode floor.
+type floorAuditEntry struct {
+	ID     string `json:"id"`
+	Action struct {
+		Result bool   `json:"result"`
+		Type   string `json:"type"`
+	} `json:"action"`
+	Actor struct {
+		Email string `json:"email"`
+		ID    string `json:"id"`
+		IP    string `json:"ip"`
+		Type  string `json:"type"`
+	} `json:"actor"`
+	Interface string         `json:"interface"`
+	Metadata  map[string]any `json:"metadata"`
+	When      time.Time      `json:"when"`
+}
+
+func reportPerRecord(b *testing.B, records int) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*records), "ns/record")
+}
+
+// BenchmarkLoginPageDecodeFloor only decodes a 1,000-entry page into plain
+// structs with encoding/json: the floor the full path is compared with.
+func BenchmarkLoginPageDecodeFloor(b *testing.B) {
+	body := loginPageBytes(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		var page struct {
+			Result []floorAuditEntry `json:"result"`
+		}
+		if err := json.Unmarshal(body, &page); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportPerRecord(b, 1000)
+}
+
+// BenchmarkLoginPageToPlog is the receiver's path for one page: decode as the
+// client does, then map every entry to a log record.
+func BenchmarkLoginPageToPlog(b *testing.B) {
+	body := loginPageBytes(b)
+	known := &cloudflare.Member{ID: "m", FirstName: "Ada", LastName: "Lovelace", Roles: []string{"Administrator"}}
+	observed := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		entries, err := cloudflare.DecodeAuditPage(body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, records := newAccountLogs(testAccount, "bench")
+		records.EnsureCapacity(len(entries))
+		for i := range entries {
+			appendLoginRecord(records, &entries[i], known, observed)
+		}
+	}
+	reportPerRecord(b, 1000)
+}
