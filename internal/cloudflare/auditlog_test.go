@@ -1,0 +1,52 @@
+package cloudflare
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const usualEntry = `{"id":"e1","action":{"result":false,"type":"login"},"actor":{"email":"a@example.com","id":"u1","ip":"192.0.2.1","type":"user"},` +
+	`"interface":"UI","metadata":{"user_agent":"Mozilla/5.0"},"newValue":"","oldValue":"","owner":{"id":"o"},"resource":{"id":"o","type":"account"},` +
+	`"when":"2026-11-27T13:34:03.123456789Z"}`
+
+func TestDecodeAuditPage(t *testing.T) {
+	when := time.Date(2026, 11, 27, 13, 34, 3, 123456789, time.UTC)
+	want := AuditEntry{ID: "e1", When: when, ActionType: "login", ActorID: "u1", ActorEmail: "a@example.com",
+		ActorIP: "192.0.2.1", ActorType: "user", Interface: "UI", UserAgent: "Mozilla/5.0"}
+	tests := []struct {
+		name       string
+		page       string
+		usualShape bool
+	}{
+		{name: "usual shape", page: `{"success":true,"errors":[],"messages":[],"result":[` + usualEntry + `],"result_info":{"page":1}}`, usualShape: true},
+		{name: "unknown envelope member", page: `{"result":[` + usualEntry + `],"new_member":1}`},
+		{name: "extra field in an entry", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"zone":{"name":"example.com"}}]}`},
+		{name: "null field", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"resource":{"id":"o","type":null}}]}`},
+		{name: "null raw value stays usual", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"newValue":null}]}`, usualShape: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			entries, err := DecodeAuditPage([]byte(tt.page))
+			require.NoError(t, err)
+			require.Len(t, entries, 1)
+			got := entries[0]
+			assert.Equal(t, tt.usualShape, got.Record != nil)
+			assert.Equal(t, !tt.usualShape, got.Raw != nil, "entries of another shape keep their JSON")
+			got.Record, got.Raw, got.Metadata = nil, nil, nil
+			assert.Equal(t, want, got)
+		})
+	}
+}
+
+func TestDecodeAuditPageErrors(t *testing.T) {
+	for _, page := range []string{`<html>`, `{"result":[1]}`, `{"result":[null]}`, `{"result":{"a":1}}`} {
+		_, err := DecodeAuditPage([]byte(page))
+		assert.Error(t, err, page)
+	}
+	entries, err := DecodeAuditPage([]byte(`{"result":[]}`))
+	require.NoError(t, err)
+	assert.Empty(t, entries)
+}
