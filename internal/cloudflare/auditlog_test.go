@@ -22,7 +22,7 @@ func TestDecodeAuditPage(t *testing.T) {
 		usualShape bool
 	}{
 		{name: "usual shape", page: `{"success":true,"errors":[],"messages":[],"result":[` + usualEntry + `],"result_info":{"page":1}}`, usualShape: true},
-		{name: "unknown envelope member", page: `{"result":[` + usualEntry + `],"new_member":1}`},
+		{name: "unknown envelope member", page: `{"result":[` + usualEntry + `],"new_member":1}`, usualShape: true},
 		{name: "extra field in an entry", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"zone":{"name":"example.com"}}]}`},
 		{name: "null field", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"resource":{"id":"o","type":null}}]}`},
 		{name: "null raw value stays usual", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"newValue":null}]}`, usualShape: true},
