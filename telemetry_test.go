@@ -21,8 +21,9 @@ import (
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
-// sumByAttrs adds up the data points of a counter whose attributes include want.
-func sumByAttrs(t *testing.T, tel *componenttest.Telemetry, name string, want ...attribute.KeyValue) float64 {
+// sumMetric adds up the data points (histograms: their counts) of a metric
+// whose attributes include want.
+func sumMetric(t testing.TB, tel *componenttest.Telemetry, name string, want ...attribute.KeyValue) float64 {
 	t.Helper()
 	m, err := tel.GetMetric(name)
 	require.NoError(t, err, name)
@@ -91,19 +92,19 @@ func TestOwnTelemetryAfterPolls(t *testing.T) {
 	r.telemetry.pollDone(streamLogins, 2*time.Second, nil)
 
 	requests := func(endpoint, class string) float64 {
-		return sumByAttrs(t, tel, "otelcol_receiver_cloudflare_api_requests",
+		return sumMetric(t, tel, "otelcol_receiver_cloudflare_api_requests",
 			attribute.String("endpoint", endpoint), attribute.String("status_class", class))
 	}
 	assert.Equal(t, 2.0, requests("members", "2xx"), "70 members are two pages of 50")
 	assert.Equal(t, 1.0, requests("accounts", "2xx"), "the logins poll reuses the account list")
 	assert.Equal(t, 2.0, requests("audit_logs", "2xx"), "30 logins are pages of 20 and 10")
 	assert.Equal(t, 1.0, requests("audit_logs", "5xx"))
-	assert.Equal(t, 70.0, sumByAttrs(t, tel, "otelcol_receiver_cloudflare_records_emitted", attribute.String("event_name", eventMember)))
-	assert.Equal(t, 30.0, sumByAttrs(t, tel, "otelcol_receiver_cloudflare_records_emitted", attribute.String("event_name", eventLogin)))
-	assert.Equal(t, 1.0, sumByAttrs(t, tel, "otelcol_receiver_cloudflare_poll_duration", attribute.String("stream", streamLogins)))
+	assert.Equal(t, 70.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_records_emitted", attribute.String("event_name", eventMember)))
+	assert.Equal(t, 30.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_records_emitted", attribute.String("event_name", eventLogin)))
+	assert.Equal(t, 1.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_poll_duration", attribute.String("stream", streamLogins)))
 	assert.InDelta(t, clock.Now().Sub(newest).Seconds(),
-		sumByAttrs(t, tel, "otelcol_receiver_cloudflare_login_ingestion_lag", attribute.String("cloud.account.id", account)), 0.001)
-	assert.Equal(t, 100.0, sumByAttrs(t, tel, "otelcol_receiver_accepted_log_records"))
+		sumMetric(t, tel, "otelcol_receiver_cloudflare_login_ingestion_lag", attribute.String("cloud.account.id", account)), 0.001)
+	assert.Equal(t, 100.0, sumMetric(t, tel, "otelcol_receiver_accepted_log_records"))
 }
 
 func TestRateLimitWaitsAreCounted(t *testing.T) {
@@ -121,8 +122,8 @@ func TestRateLimitWaitsAreCounted(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
 
 	require.NoError(t, r.pollUsers(context.Background())) // 1 accounts + 6 member pages = 7 requests
-	assert.Equal(t, 2.0, sumByAttrs(t, tel, "otelcol_receiver_cloudflare_rate_limit_waits"), "requests 4 and 7 waited")
-	assert.Greater(t, sumByAttrs(t, tel, "otelcol_receiver_cloudflare_rate_limit_wait_time"), 0.5)
+	assert.Equal(t, 2.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_rate_limit_waits"), "requests 4 and 7 waited")
+	assert.Greater(t, sumMetric(t, tel, "otelcol_receiver_cloudflare_rate_limit_wait_time"), 0.5)
 }
 
 func TestBackfillProgressIsLogged(t *testing.T) {

@@ -1,0 +1,252 @@
+package cloudflareidentityreceiver
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
+)
+
+// The scenario benchmarks of BENCHMARKS.md. Each runs once (-benchtime 1x);
+// scripts/bench.sh runs them in separate processes so that each process's
+// peak RSS is its own. Their figures are custom metrics.
+
+// envInt reads a scenario parameter from the environment.
+func envInt(name string, fallback int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return fallback
+}
+
+// countingConsumer counts records and closes done when want have arrived.
+func countingConsumer(want int64, count *atomic.Int64, done chan struct{}) consumer.Logs {
+	logs, _ := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error {
+		if count.Add(int64(ld.LogRecordCount())) >= want {
+			select {
+			case <-done:
+			default:
+				close(done)
+			}
+		}
+		return nil
+	})
+	return logs
+}
+
+// startSimProcess runs cmd/cloudflare-sim in its own process, so that its
+// data does not count in this process's memory.
+func startSimProcess(b *testing.B, args ...string) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "cloudflare-sim")
+	out, err := exec.Command("go", "build", "-o", bin, "./cmd/cloudflare-sim").CombinedOutput()
+	require.NoError(b, err, string(out))
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(b, err)
+	addr := listener.Addr().String()
+	require.NoError(b, listener.Close())
+	cmd := exec.Command(bin, append([]string{"-addr", addr, "-token", simToken, "-live-interval", "0"}, args...)...)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(b, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(b, cmd.Start())
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(b, err)
+	require.Contains(b, line, "listening")
+	return "http://" + addr + "/client/v4"
+}
+
+// peakRSSMiB is this process's peak resident set (VmHWM).
+func peakRSSMiB(b *testing.B) float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	require.NoError(b, err)
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			require.NoError(b, err)
+			return float64(kb) / 1024
+		}
+	}
+	b.Fatal("no VmHWM")
+	return 0
+}
+
+func cpuSeconds() float64 {
+	var usage syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &usage)
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano()).Seconds()
+}
+
+// BenchmarkBackfill collects every member and login of a large estate through
+// the receiver's own loops, against a simulator enforcing a scaled rate limit.
+// Parameters: CFI_BENCH_LOGINS (total, over 4 accounts), CFI_BENCH_MEMBERS
+// (total), CFI_BENCH_WINDOW_SECONDS (the scaled 5-minute window).
+func BenchmarkBackfill(b *testing.B) {
+	const accounts, budget, serverLimit = 4, 900, 1200
+	logins := envInt("CFI_BENCH_LOGINS", 100_000)
+	members := envInt("CFI_BENCH_MEMBERS", 20_000)
+	window := time.Duration(envInt("CFI_BENCH_WINDOW_SECONDS", 60)) * time.Second
+	url := startSimProcess(b, "-accounts", strconv.Itoa(accounts), "-members", strconv.Itoa(members/accounts),
+		"-logins", strconv.Itoa(logins/accounts), "-span", "24h",
+		"-rate-limit", strconv.Itoa(serverLimit), "-window", window.String())
+
+	tel := componenttest.NewTelemetry()
+	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoint, cfg.APIToken = url, simToken
+	cfg.Logins.InitialLookback = 25 * time.Hour
+	cfg.Users.PollInterval = time.Hour
+	cfg.RateLimit.Window = window
+	var count atomic.Int64
+	done := make(chan struct{})
+	want := int64(logins + members)
+	rcvr, err := NewFactory().CreateLogs(context.Background(), set, cfg, countingConsumer(want, &count, done))
+	require.NoError(b, err)
+
+	b.ResetTimer()
+	start := time.Now()
+	require.NoError(b, rcvr.Start(context.Background(), componenttest.NewNopHost()))
+	select {
+	case <-done:
+	case <-time.After(30 * time.Minute):
+		b.Fatalf("only %d of %d records after 30 minutes", count.Load(), want)
+	}
+	wall := time.Since(start)
+	b.StopTimer()
+	require.NoError(b, rcvr.Shutdown(context.Background()))
+
+	requests := func(endpoint, class string) float64 {
+		attrs := []attribute.KeyValue{attribute.String("endpoint", endpoint)}
+		if class != "" {
+			attrs = append(attrs, attribute.String("status_class", class))
+		}
+		return sumMetric(b, tel, "otelcol_receiver_cloudflare_api_requests", attrs...)
+	}
+	total := requests("accounts", "") + requests("members", "") + requests("audit_logs", "") +
+		requests("user_tokens_verify", "") + requests("account_tokens_verify", "")
+	// Pages of 1,000 logins (a full last page needs one more, empty, to end),
+	// pages of 50 members, one account listing and one token check.
+	perAccountLogins := logins / accounts
+	minimum := accounts*(perAccountLogins/1000+1) + accounts*((members/accounts+49)/50) + 1 + 1
+	// With a sliding window, request k can go at floor(k/budget) windows.
+	floor := time.Duration((minimum-1)/budget) * window
+	b.ReportMetric(float64(count.Load()), "records")
+	b.ReportMetric(total, "requests")
+	b.ReportMetric(float64(minimum), "min_requests")
+	b.ReportMetric(requests("audit_logs", "4xx")+requests("members", "4xx")+requests("accounts", "4xx"), "http_4xx")
+	b.ReportMetric(wall.Seconds(), "wall_s")
+	b.ReportMetric(floor.Seconds(), "floor_s")
+	b.ReportMetric(float64(count.Load())/wall.Seconds(), "records/s")
+	b.ReportMetric(peakRSSMiB(b), "peak_rss_MiB")
+}
+
+// BenchmarkSteadyState polls 10 accounts for a simulated hour: logins every
+// minute (20 new per account per minute), users every 15 minutes.
+func BenchmarkSteadyState(b *testing.B) {
+	const accounts, newPerMinute = 10, 20
+	clock := newTestClock()
+	sim := startSim(b, clock, cloudflaresim.Config{Accounts: accounts, MembersPerAccount: 40})
+	sink := new(atomic.Int64)
+	next, _ := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error {
+		sink.Add(int64(ld.LogRecordCount()))
+		return nil
+	})
+	r := newPollingReceiver(b, testConfig(sim), clock, next, nil)
+	ctx := context.Background()
+	require.NoError(b, r.pollUsers(ctx))
+	require.NoError(b, r.pollLogins(ctx))
+	sim.ResetStats()
+	sink.Store(0)
+
+	b.ResetTimer()
+	cpuStart := cpuSeconds()
+	for minute := 1; minute <= 60; minute++ {
+		for _, a := range sim.Accounts() {
+			sim.GenerateLogins(a.ID, newPerMinute, clock.Now(), clock.Now().Add(time.Minute))
+		}
+		clock.Advance(time.Minute)
+		if minute%15 == 0 {
+			require.NoError(b, r.pollUsers(ctx))
+		}
+		require.NoError(b, r.pollLogins(ctx))
+	}
+	cpu := cpuSeconds() - cpuStart
+	b.StopTimer()
+	stats := sim.Stats()
+	b.ReportMetric(float64(stats.Total), "requests/hour")
+	b.ReportMetric(float64(stats.Requests[cloudflaresim.EndpointAuditLogs]), "audit_requests/hour")
+	b.ReportMetric(float64(accounts*60), "audit_polls/hour")
+	b.ReportMetric(float64(sink.Load()), "records/hour")
+	b.ReportMetric(cpu, "cpu_s/hour")
+}
+
+// BenchmarkLoginLatency measures the time from a login becoming visible in
+// the API to its record reaching the pipeline, with logins.poll_interval 10s.
+// Parameter: CFI_BENCH_LATENCY_SAMPLES.
+func BenchmarkLoginLatency(b *testing.B) {
+	samples := envInt("CFI_BENCH_LATENCY_SAMPLES", 5)
+	sim := startSim(b, nil, cloudflaresim.Config{Accounts: 1})
+	account := sim.Accounts()[0].ID
+	seen := make(chan string, 16)
+	next, _ := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					uid, _ := lr.Attributes().Get("log.record.uid")
+					seen <- uid.Str()
+				}
+			}
+		}
+		return nil
+	})
+	cfg := testConfig(sim)
+	cfg.Logins.PollInterval = 10 * time.Second
+	rcvr, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, next)
+	require.NoError(b, err)
+	require.NoError(b, rcvr.Start(context.Background(), componenttest.NewNopHost()))
+	b.Cleanup(func() { _ = rcvr.Shutdown(context.Background()) })
+
+	b.ResetTimer()
+	var worst, total time.Duration
+	for i := range samples {
+		// Spread the appends over the poll cycle.
+		time.Sleep(time.Duration(1+i*3) * time.Second % (10 * time.Second))
+		id := fmt.Sprintf("latency-%d", i)
+		visible := time.Now()
+		sim.AppendLogin(account, cloudflaresim.LoginEvent{ID: id, When: visible, Success: true, ActorEmail: "ada@example.com", ActorType: "user"})
+		for uid := range seen {
+			if uid == id {
+				break
+			}
+		}
+		latency := time.Since(visible)
+		total += latency
+		worst = max(worst, latency)
+	}
+	b.StopTimer()
+	b.ReportMetric(worst.Seconds(), "worst_latency_s")
+	b.ReportMetric(total.Seconds()/float64(samples), "mean_latency_s")
+	b.ReportMetric(cfg.Logins.PollInterval.Seconds()+1, "target_s")
+}
