@@ -207,15 +207,17 @@ func (c *client) ListMembers(ctx context.Context, accountID string) ([]Member, e
 // ListLogins pages by page number inside a fixed [since, before) window, so
 // that every page of one poll sees the same window. since and before are sent
 // with nanoseconds: the SDK's typed fields would truncate them to a date.
+// While fn handles a full page, the next one is already being fetched and
+// decoded: a backfill then takes as long as the rate limit forces, not that
+// plus the time to map every page.
 func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error {
 	var params audit_logs.AuditLogListParams
 	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
 	since := q.Since.UTC().Format(time.RFC3339Nano)
 	before := q.Before.UTC().Format(time.RFC3339Nano)
 	perPage := strconv.Itoa(q.PageSize)
-	for page := 1; ; page++ {
-		var entries []AuditEntry
-		err := c.call(ctx, EndpointAuditLogs, func() error {
+	fetch := func(ctx context.Context, page int) (entries []AuditEntry, err error) {
+		err = c.call(ctx, EndpointAuditLogs, func() error {
 			// The page is decoded here (DecodeAuditPage), once, rather than by the
 			// SDK's reflective decoder and then again for the log body.
 			var body []byte
@@ -234,16 +236,42 @@ func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []Au
 			entries, err = DecodeAuditPage(body)
 			return err
 		})
+		return entries, err
+	}
+
+	type fetched struct {
+		entries []AuditEntry
+		err     error
+	}
+	prefetchCtx, cancelPrefetch := context.WithCancel(ctx)
+	defer cancelPrefetch()
+	var prefetch chan fetched
+	entries, err := fetch(ctx, 1)
+	for page := 1; ; page++ {
 		if err != nil {
 			return err
 		}
+		// The audit log endpoint reports no page count: a short page is the last.
+		last := len(entries) < q.PageSize
+		if !last {
+			prefetch = make(chan fetched, 1)
+			go func(page int) {
+				entries, err := fetch(prefetchCtx, page)
+				prefetch <- fetched{entries, err}
+			}(page + 1)
+		}
 		if err := fn(entries); err != nil {
+			if prefetch != nil {
+				cancelPrefetch()
+				<-prefetch
+			}
 			return err
 		}
-		// The audit log endpoint reports no page count: a short page is the last.
-		if len(entries) < q.PageSize {
+		if last {
 			return nil
 		}
+		next := <-prefetch
+		entries, err, prefetch = next.entries, next.err, nil
 	}
 }
 
