@@ -6,23 +6,25 @@
 #      scaled window, the receiver keeping to its default budget of 900 per window
 #   3. steady state: 10 accounts for a simulated hour
 #   4. latency from a login becoming visible to its record reaching the pipeline
-# Environment: BENCH_WINDOW_SECONDS (scaled 5-minute window, default 60), BENCH_RUNS (default 3).
+# Environment: BENCH_WINDOW_SECONDS (scaled 5-minute window, default 60), BENCH_RUNS (default 3),
+# BENCH_LOGS=DIR (measure nothing: rewrite BENCHMARKS.md from the raw outputs a run kept in DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WINDOW=${BENCH_WINDOW_SECONDS:-60}
 RUNS=${BENCH_RUNS:-3}
 OUT=BENCHMARKS.md
-LOG=$(mktemp -d)/bench
+LOG=${BENCH_LOGS:-$(mktemp -d)/bench}
 mkdir -p "$LOG"
+measure() { [[ -z ${BENCH_LOGS:-} ]]; }
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.4g\n", (a[NR/2]+a[NR/2+1])/2}'; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
 # metric FILE NAME: every value of a benchmark metric in a go test output file
-metric() { grep -oE "[0-9.e+]+ $2( |$)" "$1" | awk '{print $1}'; }
+metric() { grep -oE "[0-9.e+]+ $2([[:space:]]|$)" "$1" | awk '{print $1}'; }
 
 echo ">> 1/4 per-record cost (${RUNS}x5 runs)"
 cmd1="go test -run '^\$' -bench 'BenchmarkLoginPage' -benchtime 40x -count $((RUNS * 5)) ."
-eval "$cmd1" | tee "$LOG/perrecord.txt" | grep Benchmark
+measure && eval "$cmd1" | tee "$LOG/perrecord.txt" | grep Benchmark
 for b in BenchmarkLoginPageDecodeFloor BenchmarkLoginPageToPlog; do
   grep "^$b-" "$LOG/perrecord.txt" >"$LOG/$b.txt"
 done
@@ -43,10 +45,12 @@ backfill() { # LOGINS GOMEMLIMIT RUNS
   done
 }
 echo ">> 2/4 backfill (scaled window ${WINDOW}s)"
-backfill 100000 off "$RUNS"
-backfill 100000 100MiB "$RUNS"
-backfill 1000000 100MiB "$RUNS"
-backfill 1000000 off 1
+if measure; then
+  backfill 100000 off "$RUNS"
+  backfill 100000 100MiB "$RUNS"
+  backfill 1000000 100MiB "$RUNS"
+  backfill 1000000 off 1
+fi
 cmd2="GOMEMLIMIT=<off|100MiB> CFI_BENCH_LOGINS=<100000|1000000> CFI_BENCH_WINDOW_SECONDS=$WINDOW go test -run '^\$' -bench 'BenchmarkBackfill\$' -benchtime 1x ."
 
 b1m="$LOG/backfill-1000000-100MiB.txt"
@@ -55,6 +59,8 @@ e4xx=$(metric "$b1m" http_4xx | sort -g | tail -1)
 wall=$(metric "$b1m" wall_s | median); floor=$(metric "$b1m" floor_s | median)
 rps=$(metric "$b1m" records/s | median)
 wall_ratio=$(awk -v a="$wall" -v b="$floor" 'BEGIN {printf "%.3f", a/b}')
+wall_off=$(metric "$LOG/backfill-1000000-off.txt" wall_s | median)
+wall_ratio_off=$(awk -v a="$wall_off" -v b="$floor" 'BEGIN {printf "%.3f", a/b}')
 rss100k=$(metric "$LOG/backfill-100000-100MiB.txt" peak_rss_MiB | median)
 rss1m=$(metric "$b1m" peak_rss_MiB | median)
 rss100k_off=$(metric "$LOG/backfill-100000-off.txt" peak_rss_MiB | median)
@@ -65,7 +71,7 @@ wall100k=$(metric "$LOG/backfill-100000-100MiB.txt" wall_s | median)
 
 echo ">> 3/4 steady state (${RUNS} runs)"
 cmd3="go test -run '^\$' -bench 'BenchmarkSteadyState' -benchtime 1x -count $RUNS ."
-eval "$cmd3" | tee "$LOG/steady.txt" | grep Benchmark
+measure && eval "$cmd3" | tee "$LOG/steady.txt" | grep Benchmark
 sreq=$(metric "$LOG/steady.txt" requests/hour | median)
 saudit=$(metric "$LOG/steady.txt" audit_requests/hour | median)
 spolls=$(metric "$LOG/steady.txt" audit_polls/hour | median)
@@ -73,7 +79,7 @@ scpu=$(metric "$LOG/steady.txt" cpu_s/hour | median)
 
 echo ">> 4/4 latency"
 cmd4="CFI_BENCH_LATENCY_SAMPLES=6 go test -run '^\$' -bench 'BenchmarkLoginLatency' -benchtime 1x ."
-eval "$cmd4" | tee "$LOG/latency.txt" | grep Benchmark
+measure && eval "$cmd4" | tee "$LOG/latency.txt" | grep Benchmark
 worst=$(metric "$LOG/latency.txt" worst_latency_s | median)
 mean=$(metric "$LOG/latency.txt" mean_latency_s | median)
 
@@ -112,7 +118,15 @@ the floor.
 | logins | requests made | minimum needed | 429s | wall | floor | wall / floor | records/s |
 |---|---|---|---|---|---|---|---|
 | 100,000 | ${req100k} | ${min100k} | 0 | ${wall100k} s | 0 s (all within the first window) | - | - |
-| 1,000,000 | ${req} | ${minreq} | ${e4xx} | ${wall} s | ${floor} s | **${wall_ratio}x** (target <= 1.1: $(verdict "$wall_ratio" 1.1)) | ${rps} |
+| 1,000,000, GOMEMLIMIT=100MiB | ${req} | ${minreq} | ${e4xx} | ${wall} s | ${floor} s | **${wall_ratio}x** (target <= 1.1: $(verdict "$wall_ratio" 1.1)) | ${rps} |
+| 1,000,000, no memory limit | | | | ${wall_off} s | ${floor} s | **${wall_ratio_off}x** (target <= 1.1: $(verdict "$wall_ratio_off" 1.1)) | |
+
+The time over the floor is the tail: when the last window opens, the pages it releases (about 500
+here) are still to be decoded and mapped, at the CPU's pace, on 2 cores shared with the simulator.
+It does not grow with the window, so against Cloudflare's real 5-minute window the same tail would
+be 1.02-1.05x of the floor (an estimate, not measured); a memory limit makes the tail longer (more
+collections). The next audit page is fetched and decoded while the current one is mapped; before
+that change one run without a limit measured 1.16x.
 
 Minimum = pages of 1,000 logins (a full last page needs one more, empty, to end) + pages of 50 members
 + one account listing + one token check. Requests beyond it: the logins loop listing accounts once
