@@ -67,24 +67,33 @@ func sumMetric(t testing.TB, tel *componenttest.Telemetry, name string, want ...
 	return total
 }
 
+// newTelemetryReceiver is newPollingReceiver with the collector's test
+// telemetry, whose metrics the test reads.
+func newTelemetryReceiver(t *testing.T, cfg *Config, clock *testClock) (*identityReceiver, *componenttest.Telemetry) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	r, err := newIdentityReceiver(set, cfg, new(consumertest.LogsSink))
+	require.NoError(t, err)
+	if clock != nil {
+		r.now = clock.Now
+	}
+	r.retry = fastRetry
+	require.NoError(t, r.setUp(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	return r, tel
+}
+
 func TestOwnTelemetryAfterPolls(t *testing.T) {
 	clock := newTestClock()
 	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 70})
 	account := sim.Accounts()[0].ID
 	newest := clock.Now().Add(-90 * time.Second)
 	appendLogins(sim, account, 30, newest.Add(-30*time.Second), time.Second, func(int) bool { return false })
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-
-	set := receivertest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
 	cfg := testConfig(sim)
 	cfg.Logins.PageSize = 20
-	r, err := newIdentityReceiver(set, cfg, new(consumertest.LogsSink))
-	require.NoError(t, err)
-	r.now, r.retry = clock.Now, fastRetry
-	require.NoError(t, r.setUp(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	r, tel := newTelemetryReceiver(t, cfg, clock)
 
 	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultServerError, Endpoint: cloudflaresim.EndpointAuditLogs})
 	require.NoError(t, r.pollUsers(context.Background()))
@@ -109,17 +118,10 @@ func TestOwnTelemetryAfterPolls(t *testing.T) {
 
 func TestRateLimitWaitsAreCounted(t *testing.T) {
 	sim := startSim(t, nil, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 300})
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	set := receivertest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
 	cfg := testConfig(sim)
 	cfg.RateLimit.RequestsPerWindow = 3
 	cfg.RateLimit.Window = 500 * time.Millisecond
-	r, err := newIdentityReceiver(set, cfg, new(consumertest.LogsSink))
-	require.NoError(t, err)
-	require.NoError(t, r.setUp(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	r, tel := newTelemetryReceiver(t, cfg, nil)
 
 	require.NoError(t, r.pollUsers(context.Background())) // 1 accounts + 6 member pages = 7 requests
 	assert.Equal(t, 2.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_rate_limit_waits"), "requests 4 and 7 waited")
