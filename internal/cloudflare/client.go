@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cloudflare/cloudflare-go/v7/accounts"
@@ -349,18 +350,20 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // NewMember converts a decoded member, keeping its raw JSON.
 func NewMember(m *shared.Member) Member {
+	// The SDK's strings are slices of a copy of the whole page body: clone
+	// them, or every member kept would keep its page alive.
 	roles := make([]string, len(m.Roles))
 	for i, r := range m.Roles {
-		roles[i] = r.Name
+		roles[i] = strings.Clone(r.Name)
 	}
 	return Member{
-		ID:        m.ID,
-		Email:     m.Email,
-		Status:    string(m.Status),
-		UserID:    m.User.ID,
-		UserEmail: m.User.Email,
-		FirstName: m.User.FirstName,
-		LastName:  m.User.LastName,
+		ID:        strings.Clone(m.ID),
+		Email:     strings.Clone(m.Email),
+		Status:    strings.Clone(string(m.Status)),
+		UserID:    strings.Clone(m.User.ID),
+		UserEmail: strings.Clone(m.User.Email),
+		FirstName: strings.Clone(m.User.FirstName),
+		LastName:  strings.Clone(m.User.LastName),
 		TwoFactor: m.User.TwoFactorAuthenticationEnabled,
 		Roles:     roles,
 		Raw:       json.RawMessage(m.JSON.RawJSON()),
