@@ -25,7 +25,7 @@ func (r *identityReceiver) accountsToPoll(ctx context.Context, maxAge time.Durat
 	d := r.accounts
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.refreshed.IsZero() && time.Since(d.refreshed) < maxAge {
+	if !d.refreshed.IsZero() && r.now().Sub(d.refreshed) < maxAge {
 		return d.known, nil
 	}
 	listed, err := r.client.ListAccounts(ctx)
@@ -33,7 +33,7 @@ func (r *identityReceiver) accountsToPoll(ctx context.Context, maxAge time.Durat
 		if err != nil {
 			return nil, err
 		}
-		d.known, d.refreshed = listed, time.Now()
+		d.known, d.refreshed = listed, r.now()
 		return d.known, nil
 	}
 	names := make(map[string]string, len(listed))
@@ -51,7 +51,7 @@ func (r *identityReceiver) accountsToPoll(ctx context.Context, maxAge time.Durat
 	}
 	d.known = accounts
 	if err == nil {
-		d.refreshed = time.Now()
+		d.refreshed = r.now()
 	}
 	return d.known, nil
 }

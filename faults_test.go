@@ -12,14 +12,17 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
 // statusHost records the component status events a receiver reports.
@@ -305,7 +308,8 @@ func TestAccountsComeAndGo(t *testing.T) {
 	clock := newTestClock()
 	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 5, LoginsPerAccount: 5, LoginSpan: time.Hour})
 	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, testConfig(sim), clock, sink, nil)
+	cfg := testConfig(sim)
+	r := newPollingReceiver(t, cfg, clock, sink, nil)
 	require.NoError(t, r.pollUsers(context.Background()))
 	require.NoError(t, r.pollLogins(context.Background()))
 	gone := sim.Accounts()[0]
@@ -315,6 +319,7 @@ func TestAccountsComeAndGo(t *testing.T) {
 	sim.AddMember(added.ID, sim.NewMember())
 	sink.Reset()
 	sim.ResetStats()
+	clock.Advance(cfg.Users.PollInterval)
 
 	require.NoError(t, r.pollUsers(context.Background()))
 	require.NoError(t, r.pollLogins(context.Background()))
@@ -368,7 +373,7 @@ func TestStatusAndMessagesOfAuthFailure(t *testing.T) {
 	clock := newTestClock()
 	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3})
 	core, logs := observer.New(zapcore.InfoLevel)
-	host := &statusHost{Host: componenttestHost()}
+	host := &statusHost{Host: componenttest.NewNopHost()}
 	r := newPollingReceiver(t, testConfig(sim), clock, new(consumertest.LogsSink), host, zap.New(core))
 
 	sim.SetToken("rotated")
@@ -396,10 +401,10 @@ func TestStartWithUnreachableAPIDoesNotFail(t *testing.T) {
 	cfg.APIToken = "token"
 	cfg.Endpoint = "http://127.0.0.1:9/client/v4"   // nothing listens there
 	cfg.Logins.PollInterval = 50 * time.Millisecond // below the validated minimum, to keep the test short
-	r, err := newIdentityReceiver(receivertestSettings(), cfg, consumertest.NewNop())
+	r, err := newIdentityReceiver(receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 	require.NoError(t, err)
 	r.retry = fastRetry
-	host := &statusHost{Host: componenttestHost()}
+	host := &statusHost{Host: componenttest.NewNopHost()}
 	require.NoError(t, r.Start(context.Background(), host))
 	assert.Eventually(t, func() bool { return host.last() == componentstatus.StatusRecoverableError },
 		10*time.Second, 20*time.Millisecond)

@@ -14,8 +14,9 @@ import (
 // pollUsers lists every account's members, diffs them against the last
 // accepted list and emits the inventory and the changes.
 func (r *identityReceiver) pollUsers(ctx context.Context) error {
-	// Always list accounts again: this poll is where new accounts are found.
-	return r.forEachAccount(ctx, 0, r.pollAccountMembers)
+	// This poll is where new accounts are found: it lists them again unless
+	// the logins stream just did (both streams start at the same moment).
+	return r.forEachAccount(ctx, r.cfg.Users.PollInterval/2, r.pollAccountMembers)
 }
 
 func (r *identityReceiver) pollAccountMembers(ctx context.Context, account cloudflare.Account) error {
