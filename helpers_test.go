@@ -13,7 +13,6 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/zap"
 
@@ -190,7 +189,3 @@ func consumerFunc(fail func(ctx context.Context, call int) error, next consumer.
 	})
 	return logsFunc
 }
-
-func componenttestHost() component.Host { return componenttest.NewNopHost() }
-
-func receivertestSettings() receiver.Settings { return receivertest.NewNopSettings(metadata.Type) }

@@ -15,12 +15,11 @@ type Limiter struct {
 	sent        []time.Time // the last len(sent) send times, oldest at next
 	next        int
 	pausedUntil time.Time
-	now         func() time.Time
 }
 
 // NewLimiter allows at most limit requests within any window.
 func NewLimiter(limit int, window time.Duration) *Limiter {
-	return &Limiter{window: window, sent: make([]time.Time, limit), now: time.Now}
+	return &Limiter{window: window, sent: make([]time.Time, limit)}
 }
 
 // Wait blocks until a request may be sent and books it. It returns how long it
@@ -29,7 +28,7 @@ func (l *Limiter) Wait(ctx context.Context) (time.Duration, error) {
 	var waited time.Duration
 	for {
 		l.mu.Lock()
-		now := l.now()
+		now := time.Now()
 		readyAt := l.pausedUntil
 		if oldest := l.sent[l.next]; !oldest.IsZero() && oldest.Add(l.window).After(readyAt) {
 			readyAt = oldest.Add(l.window)
@@ -62,7 +61,7 @@ func (l *Limiter) PauseUntil(t time.Time) bool {
 	if !t.After(l.pausedUntil) {
 		return false
 	}
-	started := !l.pausedUntil.After(l.now())
+	started := !l.pausedUntil.After(time.Now())
 	l.pausedUntil = t
 	return started
 }
