@@ -98,7 +98,6 @@ func TestOwnTelemetryAfterPolls(t *testing.T) {
 	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultServerError, Endpoint: cloudflaresim.EndpointAuditLogs})
 	require.NoError(t, r.pollUsers(context.Background()))
 	require.NoError(t, r.pollLogins(context.Background()))
-	r.telemetry.pollDone(streamLogins, 2*time.Second, nil)
 
 	requests := func(endpoint, class string) float64 {
 		return sumMetric(t, tel, "otelcol_receiver_cloudflare_api_requests",
@@ -110,10 +109,23 @@ func TestOwnTelemetryAfterPolls(t *testing.T) {
 	assert.Equal(t, 1.0, requests("audit_logs", "5xx"))
 	assert.Equal(t, 70.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_records_emitted", attribute.String("event_name", eventMember)))
 	assert.Equal(t, 30.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_records_emitted", attribute.String("event_name", eventLogin)))
-	assert.Equal(t, 1.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_poll_duration", attribute.String("stream", streamLogins)))
 	assert.InDelta(t, clock.Now().Sub(newest).Seconds(),
 		sumMetric(t, tel, "otelcol_receiver_cloudflare_login_ingestion_lag", attribute.String("cloud.account.id", account)), 0.001)
 	assert.Equal(t, 100.0, sumMetric(t, tel, "otelcol_receiver_accepted_log_records"))
+
+	// The loop records each poll's duration, by stream and outcome.
+	ctx, cancel := context.WithCancel(context.Background())
+	r.wg.Add(1)
+	go r.runLoop(ctx, streamLogins, time.Hour, r.pollLogins)
+	assert.Eventually(t, func() bool {
+		if _, err := tel.GetMetric("otelcol_receiver_cloudflare_poll_duration"); err != nil {
+			return false // not recorded yet
+		}
+		return sumMetric(t, tel, "otelcol_receiver_cloudflare_poll_duration",
+			attribute.String("stream", streamLogins), attribute.String("outcome", "success")) == 1
+	}, 5*time.Second, 10*time.Millisecond)
+	cancel()
+	r.wg.Wait()
 }
 
 func TestRateLimitWaitsAreCounted(t *testing.T) {
