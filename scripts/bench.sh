@@ -129,8 +129,7 @@ collections). The next audit page is fetched and decoded while the current one i
 that change one run without a limit measured 1.16x.
 
 Minimum = pages of 1,000 logins (a full last page needs one more, empty, to end) + pages of 50 members
-+ one account listing + one token check. Requests beyond it: the logins loop listing accounts once
-before the users loop had.
++ one account listing + one token check.
 
 Peak RSS of the process running the receiver (\`VmHWM\`; the simulator's data is in the other process):
 
