@@ -15,24 +15,49 @@ import (
 
 // loginCursor is the login checkpoint of one account.
 type loginCursor struct {
+	// Start is the lower bound of the account's first poll (now minus
+	// initial_lookback then). It is saved before anything is consumed, so
+	// that while the pipeline refuses the backlog, or the collector restarts
+	// before it was taken, the lookback does not slide forward with the clock.
+	Start time.Time `json:"start,omitzero"`
 	// HighWater is the newest event time the pipeline has accepted; the next
 	// poll reads from HighWater minus the late-arrival window.
 	HighWater time.Time `json:"high_water"`
 	// Emitted maps the ids of accepted entries that the next poll will read
-	// again (those at or after HighWater minus the window) to their time.
+	// again (those at or after HighWater minus the window) to their time; an
+	// entry without a readable time is kept by the time of the poll that
+	// emitted it.
 	Emitted map[string]time.Time `json:"emitted"`
+}
+
+// since is the lower bound of the next poll: the late-arrival window before
+// the newest accepted entry, never before the first poll's lower bound.
+func (c *loginCursor) since(lateArrivalWindow time.Duration) time.Time {
+	if c.HighWater.IsZero() {
+		return c.Start
+	}
+	since := c.HighWater.Add(-lateArrivalWindow)
+	if since.Before(c.Start) {
+		return c.Start
+	}
+	return since
 }
 
 // accept moves the cursor past entries the pipeline has taken, then forgets
 // ids that have fallen out of the window re-read by the next poll.
-func (c *loginCursor) accept(entries []cloudflare.AuditEntry, lateArrivalWindow time.Duration) {
+func (c *loginCursor) accept(entries []cloudflare.AuditEntry, lateArrivalWindow time.Duration, polled time.Time) {
 	if c.Emitted == nil {
 		c.Emitted = make(map[string]time.Time, len(entries))
 	}
 	for i := range entries {
-		c.Emitted[entries[i].ID] = entries[i].When
-		if entries[i].When.After(c.HighWater) {
-			c.HighWater = entries[i].When
+		when := entries[i].When
+		if when.IsZero() {
+			c.Emitted[entries[i].ID] = polled
+			continue
+		}
+		c.Emitted[entries[i].ID] = when
+		if when.After(c.HighWater) {
+			c.HighWater = when
 		}
 	}
 	horizon := c.HighWater.Add(-lateArrivalWindow)

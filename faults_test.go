@@ -104,20 +104,18 @@ type faultScenario struct {
 	delay     time.Duration
 	size      int
 	wantError cloudflare.ErrorKind
-	// polls that must fail before the status turns to RecoverableError
-	pollsToError int
 }
 
 var persistentFaults = []faultScenario{
-	{name: "server error", kind: cloudflaresim.FaultServerError, wantError: cloudflare.KindTransient, pollsToError: 2},
-	{name: "html bad gateway", kind: cloudflaresim.FaultBadGateway, wantError: cloudflare.KindTransient, pollsToError: 2},
-	{name: "timeout", kind: cloudflaresim.FaultSlow, delay: 3 * time.Second, wantError: cloudflare.KindTransient, pollsToError: 2},
-	{name: "connection reset", kind: cloudflaresim.FaultConnectionReset, wantError: cloudflare.KindTransient, pollsToError: 2},
-	{name: "html body", kind: cloudflaresim.FaultHTMLBody, wantError: cloudflare.KindBadResponse, pollsToError: 2},
-	{name: "truncated body", kind: cloudflaresim.FaultTruncatedBody, wantError: cloudflare.KindBadResponse, pollsToError: 2},
-	{name: "oversized body", kind: cloudflaresim.FaultOversizedBody, size: cloudflare.DefaultMaxResponseBytes + 1<<20, wantError: cloudflare.KindBadResponse, pollsToError: 2},
-	{name: "revoked token", kind: cloudflaresim.FaultInvalidToken, wantError: cloudflare.KindAuth, pollsToError: 1},
-	{name: "missing permission", kind: cloudflaresim.FaultForbidden, wantError: cloudflare.KindAuth, pollsToError: 1},
+	{name: "server error", kind: cloudflaresim.FaultServerError, wantError: cloudflare.KindTransient},
+	{name: "html bad gateway", kind: cloudflaresim.FaultBadGateway, wantError: cloudflare.KindTransient},
+	{name: "timeout", kind: cloudflaresim.FaultSlow, delay: 3 * time.Second, wantError: cloudflare.KindTransient},
+	{name: "connection reset", kind: cloudflaresim.FaultConnectionReset, wantError: cloudflare.KindTransient},
+	{name: "html body", kind: cloudflaresim.FaultHTMLBody, wantError: cloudflare.KindBadResponse},
+	{name: "truncated body", kind: cloudflaresim.FaultTruncatedBody, wantError: cloudflare.KindBadResponse},
+	{name: "oversized body", kind: cloudflaresim.FaultOversizedBody, size: cloudflare.DefaultMaxResponseBytes + 1<<20, wantError: cloudflare.KindBadResponse},
+	{name: "revoked token", kind: cloudflaresim.FaultInvalidToken, wantError: cloudflare.KindAuth},
+	{name: "missing permission", kind: cloudflaresim.FaultForbidden, wantError: cloudflare.KindAuth},
 }
 
 // streamUnderTest names what a fault scenario needs of one stream.
@@ -175,31 +173,39 @@ func TestFaultMatrix(t *testing.T) {
 				cfg.StorageID = storageID
 				cfg.Timeout = 300 * time.Millisecond
 				cfg.Logins.PageSize = 20
+				// Both streams back off after two failures in a row: their waits double to two steps.
+				cfg.Users.PollInterval = time.Minute
+				// Only the stream under test runs, so that its recovery makes the status OK.
+				cfg.Users.Enabled = stream.name == streamUsers
+				cfg.Logins.Enabled = stream.name == streamLogins
 				sink := new(consumertest.LogsSink)
 				r := newPollingReceiver(t, cfg, clock, sink, host, logger)
 
 				sim.InjectFault(cloudflaresim.Fault{Kind: fault.kind, Endpoint: stream.endpoint, Count: -1, Delay: fault.delay, Size: fault.size})
-				for poll := 1; poll <= fault.pollsToError; poll++ {
-					err := stream.poll(r)
-					r.status.pollDone(stream.name, err)
-					watch.add(err.Error())
-					kind, ok := cloudflare.KindOf(err)
-					require.True(t, ok, "classified error, got %v", err)
-					assert.Equal(t, fault.wantError, kind)
-				}
+				// A stream that never worked reports its first failure at once.
+				err := stream.poll(r)
+				watch.add(err.Error())
+				kind, ok := cloudflare.KindOf(err)
+				require.True(t, ok, "classified error, got %v", err)
+				assert.Equal(t, fault.wantError, kind)
+				assert.Contains(t, err.Error(), account, "the error names the account")
 				assert.Zero(t, sink.LogRecordCount(), "nothing emitted")
 				assert.False(t, stream.checkpoint(t, r, account), "checkpoint unchanged")
 				assert.Equal(t, componentstatus.StatusRecoverableError, host.last())
 				reports := host.count()
 
 				// The same failure again is not a new status event.
-				err := stream.poll(r)
-				r.status.pollDone(stream.name, err)
+				require.Error(t, stream.poll(r))
 				assert.Equal(t, reports, host.count(), "status reported only on change")
 
+				// After two failures the account sits out one step (its wait doubled)...
 				sim.ClearFaults()
+				sim.ResetStats()
 				require.NoError(t, stream.poll(r))
-				r.status.pollDone(stream.name, nil)
+				assert.Zero(t, sim.Stats().Requests[stream.endpoint], "backing off: no request")
+				assert.Equal(t, componentstatus.StatusRecoverableError, host.last(), "a skipped poll is no recovery")
+				// ... and is polled again on the next.
+				require.NoError(t, stream.poll(r))
 				assert.Equal(t, componentstatus.StatusOK, host.last())
 				assert.True(t, stream.checkpoint(t, r, account), "checkpoint written")
 				recs := records(sink.AllLogs())
@@ -351,12 +357,16 @@ func TestCrashBetweenConsumeAndCheckpoint(t *testing.T) {
 	}
 	require.ErrorIs(t, crashed.pollLogins(context.Background()), assert.AnError)
 	require.NoError(t, crashed.Shutdown(context.Background()))
-	require.Equal(t, 150, sink.LogRecordCount())
+	require.Len(t, sink.AllLogs(), 3)
+	inFlight := sink.AllLogs()[2].LogRecordCount()
+	emittedBeforeCrash := sink.LogRecordCount()
 
 	restarted := newPollingReceiver(t, cfg, clock, sink, host)
 	require.NoError(t, restarted.pollLogins(context.Background()))
 	counts := uidCounts(records(sink.AllLogs()))
 	assert.Len(t, counts, 250, "nothing lost")
+	assert.Equal(t, 250+inFlight, sink.LogRecordCount(), "only the batch in flight is emitted twice")
+	assert.Greater(t, emittedBeforeCrash, inFlight)
 	twice := 0
 	for _, n := range counts {
 		require.LessOrEqual(t, n, 2)
@@ -364,7 +374,7 @@ func TestCrashBetweenConsumeAndCheckpoint(t *testing.T) {
 			twice++
 		}
 	}
-	assert.Equal(t, 50, twice, "only the batch in flight is repeated")
+	assert.Equal(t, inFlight, twice, "only the batch in flight is repeated")
 }
 
 // TestStatusAndMessagesOfAuthFailure: one ERROR that names the call,
@@ -374,11 +384,13 @@ func TestStatusAndMessagesOfAuthFailure(t *testing.T) {
 	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3})
 	core, logs := observer.New(zapcore.InfoLevel)
 	host := &statusHost{Host: componenttest.NewNopHost()}
-	r := newPollingReceiver(t, testConfig(sim), clock, new(consumertest.LogsSink), host, zap.New(core))
+	cfg := testConfig(sim)
+	cfg.Logins.Enabled = false // OK needs every enabled stream to have polled
+	r := newPollingReceiver(t, cfg, clock, new(consumertest.LogsSink), host, zap.New(core))
 
 	sim.SetToken("rotated")
 	for range 3 {
-		r.status.pollDone(streamUsers, r.pollUsers(context.Background()))
+		_ = r.pollUsers(context.Background())
 	}
 	errorsLogged := logs.FilterLevelExact(zapcore.ErrorLevel).All()
 	require.Len(t, errorsLogged, 1, "one line per state change")
@@ -389,7 +401,9 @@ func TestStatusAndMessagesOfAuthFailure(t *testing.T) {
 	assert.Equal(t, componentstatus.StatusRecoverableError, host.last())
 
 	sim.SetToken(simToken)
-	r.status.pollDone(streamUsers, r.pollUsers(context.Background()))
+	for range 3 { // the listing backs off after failing: a step or two pass before it is read again
+		_ = r.pollUsers(context.Background())
+	}
 	assert.Equal(t, componentstatus.StatusOK, host.last())
 	assert.Len(t, logs.FilterMessageSnippet("healthy").All(), 1)
 }

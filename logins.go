@@ -17,9 +17,9 @@ const loginActionType = "login"
 // progressInterval is the shortest time between two progress lines of a backfill.
 const progressInterval = 10 * time.Second
 
-// pollLogins reads every account's login audit entries since its checkpoint.
+// pollLogins reads every due account's login audit entries since its checkpoint.
 func (r *identityReceiver) pollLogins(ctx context.Context) error {
-	return r.forEachAccount(ctx, r.cfg.Users.PollInterval, r.pollAccountLogins)
+	return r.pollStep(ctx, r.loginsLoop)
 }
 
 // pollAccountLogins reads [checkpoint - late_arrival_window, now) page by
@@ -31,15 +31,20 @@ func (r *identityReceiver) pollAccountLogins(ctx context.Context, account cloudf
 		return err
 	}
 	now := r.now()
-	since := now.Add(-r.cfg.Logins.InitialLookback)
-	if !cursor.HighWater.IsZero() {
-		since = cursor.HighWater.Add(-r.cfg.Logins.LateArrivalWindow)
+	if cursor.Start.IsZero() && cursor.HighWater.IsZero() {
+		cursor.Start = now.Add(-r.cfg.Logins.InitialLookback)
+		if err := r.store.saveLoginCursor(ctx, account.ID, cursor); err != nil {
+			return err
+		}
 	}
+	since := cursor.since(r.cfg.Logins.LateArrivalWindow)
 	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: now, PageSize: r.cfg.Logins.PageSize}
 	progress := newLoginProgress(r.settings.Logger, account.ID, since, now, r.cfg.Logins.PageSize)
+	var timeless []string
 	err = r.client.ListLogins(ctx, query, func(page []cloudflare.AuditEntry) error {
-		fresh := unseenLogins(page, cursor)
+		fresh := unseenLogins(page, cursor, query)
 		if len(fresh) > 0 {
+			timeless = appendTimeless(timeless, fresh)
 			if err := r.emitLogins(ctx, account, fresh, cursor, now); err != nil {
 				return err
 			}
@@ -47,6 +52,10 @@ func (r *identityReceiver) pollAccountLogins(ctx context.Context, account cloudf
 		progress.pageDone(len(fresh), cursor.HighWater)
 		return nil
 	})
+	if len(timeless) > 0 {
+		r.settings.Logger.Warn("Login audit entries without a readable time were emitted with no Timestamp",
+			zap.String("account_id", account.ID), zap.Strings("ids", timeless))
+	}
 	progress.finish(err)
 	return err
 }
@@ -68,19 +77,23 @@ func (r *identityReceiver) emitLogins(ctx context.Context, account cloudflare.Ac
 			return err
 		}
 	}
-	cursor.accept(fresh, r.cfg.Logins.LateArrivalWindow)
+	cursor.accept(fresh, r.cfg.Logins.LateArrivalWindow, now)
 	r.telemetry.loginsAccepted(account.ID, cursor.HighWater)
 	return r.store.saveLoginCursor(ctx, account.ID, cursor)
 }
 
 // unseenLogins keeps the login entries of a page that were not emitted
-// before, nor earlier in the same page.
-func unseenLogins(page []cloudflare.AuditEntry, cursor *loginCursor) []cloudflare.AuditEntry {
+// before, nor earlier in the same page, and that fall in the poll's window
+// (an entry without a readable time is kept: it cannot be placed).
+func unseenLogins(page []cloudflare.AuditEntry, cursor *loginCursor, query cloudflare.LoginQuery) []cloudflare.AuditEntry {
 	fresh := make([]cloudflare.AuditEntry, 0, len(page))
 	inPage := make(map[string]bool, len(page))
 	for i := range page {
 		entry := &page[i]
 		if entry.ActionType != loginActionType || inPage[entry.ID] {
+			continue
+		}
+		if !entry.When.IsZero() && (entry.When.Before(query.Since) || !entry.When.Before(query.Before)) {
 			continue
 		}
 		if _, emitted := cursor.Emitted[entry.ID]; emitted {
@@ -90,6 +103,16 @@ func unseenLogins(page []cloudflare.AuditEntry, cursor *loginCursor) []cloudflar
 		fresh = append(fresh, *entry)
 	}
 	return fresh
+}
+
+// appendTimeless adds the ids of entries without a readable time.
+func appendTimeless(ids []string, entries []cloudflare.AuditEntry) []string {
+	for i := range entries {
+		if entries[i].When.IsZero() {
+			ids = append(ids, entries[i].ID)
+		}
+	}
+	return ids
 }
 
 // loginCursor returns the checkpoint of an account, from memory or storage.

@@ -75,7 +75,11 @@ func newAccountLogs(account cloudflare.Account, version string) (plog.Logs, plog
 func appendLoginRecord(records plog.LogRecordSlice, entry *cloudflare.AuditEntry, known *cloudflare.Member, observed time.Time) {
 	lr := records.AppendEmpty()
 	lr.SetEventName(eventLogin)
-	lr.SetTimestamp(pcommon.NewTimestampFromTime(entry.When))
+	// An entry without a readable `when` keeps Timestamp unset: "unknown",
+	// which the data model allows, rather than a made-up time.
+	if !entry.When.IsZero() {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(entry.When))
+	}
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(observed))
 	attrs := lr.Attributes()
 	attrs.EnsureCapacity(12)

@@ -52,6 +52,8 @@ type identityReceiver struct {
 	loginCursors    map[string]*loginCursor
 	memberSnapshots map[string]*memberSnapshot
 
+	usersLoop, loginsLoop *pollLoop
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -77,6 +79,8 @@ func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 		loginCursors:    map[string]*loginCursor{},
 		memberSnapshots: map[string]*memberSnapshot{},
 	}
+	r.usersLoop = newPollLoop(streamUsers, cfg.Users.PollInterval, cfg.Users.PollInterval/2, r.pollAccountMembers)
+	r.loginsLoop = newPollLoop(streamLogins, cfg.Logins.PollInterval, cfg.Users.PollInterval, r.pollAccountLogins)
 	r.telemetry, err = newReceiverTelemetry(set.TelemetrySettings, func() time.Time { return r.now() })
 	if err != nil {
 		return nil, err
@@ -95,13 +99,9 @@ func (r *identityReceiver) Start(ctx context.Context, host component.Host) error
 	r.cancel = cancel
 	r.wg.Add(1)
 	go r.verifyToken(runCtx)
-	if r.cfg.Users.Enabled {
+	for _, loop := range r.enabledLoops() {
 		r.wg.Add(1)
-		go r.runLoop(runCtx, streamUsers, r.cfg.Users.PollInterval, r.pollUsers)
-	}
-	if r.cfg.Logins.Enabled {
-		r.wg.Add(1)
-		go r.runLoop(runCtx, streamLogins, r.cfg.Logins.PollInterval, r.pollLogins)
+		go r.runLoop(runCtx, loop)
 	}
 	return nil
 }
@@ -130,17 +130,43 @@ func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error
 			Observer:   r.telemetry,
 		})
 	}
-	r.status = newStatusReporter(host, r.settings.Logger)
+	var streams []string
+	for _, loop := range r.enabledLoops() {
+		streams = append(streams, loop.stream)
+	}
+	r.status = newStatusReporter(host, r.settings.Logger, streams)
 	return nil
 }
 
-// Shutdown stops the loops, waits for them, and closes storage. It is safe
-// to call without Start and more than once.
+// enabledLoops are the polling loops of the enabled streams.
+func (r *identityReceiver) enabledLoops() []*pollLoop {
+	var loops []*pollLoop
+	if r.cfg.Users.Enabled {
+		loops = append(loops, r.usersLoop)
+	}
+	if r.cfg.Logins.Enabled {
+		loops = append(loops, r.loginsLoop)
+	}
+	return loops
+}
+
+// Shutdown stops the loops, waits for them within ctx's deadline, and closes
+// storage. It is safe to call without Start and more than once.
 func (r *identityReceiver) Shutdown(ctx context.Context) error {
 	if r.cancel != nil {
 		r.cancel()
 	}
-	r.wg.Wait()
+	stopped := make(chan struct{})
+	go func() {
+		r.wg.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		// Storage stays open: a loop still running may write a checkpoint.
+		return fmt.Errorf("stopping the polling loops: %w", ctx.Err())
+	}
 	r.telemetry.shutdown()
 	if r.storageClient == nil {
 		return nil
@@ -150,39 +176,63 @@ func (r *identityReceiver) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// runLoop polls once at once, then every interval. A poll that outlasts the
-// interval (a long backfill) is followed by the next without a pause. After
-// polls that Cloudflare failed the wait doubles, up to maxFailureBackoff, so
-// that a revoked token does not spend the budget shared with the token
-// owner's dashboard.
-func (r *identityReceiver) runLoop(ctx context.Context, stream string, interval time.Duration, poll func(context.Context) error) {
+// pollLoop is the schedule of one stream: every interval, each account that
+// is not backing off is polled. An account whose polls Cloudflare failed
+// waits twice as long after each failure, up to maxFailureBackoff, so that a
+// revoked token does not spend the budget shared with the token owner's
+// dashboard, while the other accounts keep their interval.
+type pollLoop struct {
+	stream   string
+	interval time.Duration
+	// accountsMaxAge is how old the account listing may be for this stream.
+	accountsMaxAge time.Duration
+	pollAccount    func(context.Context, cloudflare.Account) error
+
+	// Owned by the loop's goroutine. The key "" stands for the account listing.
+	failures map[string]int // consecutive polls Cloudflare failed
+	skips    map[string]int // loop steps to sit out before the next poll
+}
+
+func newPollLoop(stream string, interval, accountsMaxAge time.Duration, pollAccount func(context.Context, cloudflare.Account) error) *pollLoop {
+	return &pollLoop{stream: stream, interval: interval, accountsMaxAge: accountsMaxAge, pollAccount: pollAccount,
+		failures: map[string]int{}, skips: map[string]int{}}
+}
+
+// due reports whether key is polled in this step, counting down its backoff.
+func (l *pollLoop) due(key string) bool {
+	if l.skips[key] > 0 {
+		l.skips[key]--
+		return false
+	}
+	return true
+}
+
+// done records the outcome of a poll of key. Only failures of Cloudflare
+// back off: a pipeline refusal is retried on the normal schedule, as the
+// receiver contract expects.
+func (l *pollLoop) done(key string, err error) {
+	if _, fromAPI := cloudflare.KindOf(err); !fromAPI {
+		delete(l.failures, key)
+		delete(l.skips, key)
+		return
+	}
+	l.failures[key]++
+	wait := failureBackoff(l.interval, l.failures[key])
+	l.skips[key] = int((wait+l.interval-1)/l.interval) - 1
+}
+
+// runLoop runs a stream's steps: one at once, then one every interval. A
+// step that outlasts the interval (a long backfill) is followed by the next
+// without a pause.
+func (r *identityReceiver) runLoop(ctx context.Context, loop *pollLoop) {
 	defer r.wg.Done()
-	failures := 0
 	for {
 		start := time.Now()
-		err := poll(ctx)
+		_ = r.pollStep(ctx, loop)
 		if ctx.Err() != nil {
 			return
 		}
-		elapsed := time.Since(start)
-		r.telemetry.pollDone(stream, elapsed, err)
-		r.status.pollDone(stream, err)
-		wait := interval
-		if _, fromAPI := cloudflare.KindOf(err); fromAPI {
-			failures++
-			wait = failureBackoff(interval, failures)
-		} else {
-			// A pipeline refusal is retried on the normal schedule, as the
-			// receiver contract expects.
-			failures = 0
-		}
-		if err != nil {
-			r.settings.Logger.Debug("Poll failed; the next poll retries from the last checkpoint",
-				zap.String("stream", stream), zap.Duration("next_poll_in", wait), zap.Error(err))
-		} else {
-			r.settings.Logger.Debug("Poll done", zap.String("stream", stream), zap.Duration("duration", elapsed))
-		}
-		timer := time.NewTimer(max(wait-elapsed, 0))
+		timer := time.NewTimer(max(loop.interval-time.Since(start), 0))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
@@ -190,6 +240,58 @@ func (r *identityReceiver) runLoop(ctx context.Context, stream string, interval 
 		case <-timer.C:
 		}
 	}
+}
+
+// pollStep polls every account of a stream that is due, then records the
+// outcome in telemetry, status and logs. It returns the accounts' errors,
+// joined, each naming its account.
+func (r *identityReceiver) pollStep(ctx context.Context, loop *pollLoop) error {
+	start := time.Now()
+	outcomes := map[string]error{}
+	var listed []string
+	if loop.due("") {
+		accounts, err := r.accountsToPoll(ctx, loop.accountsMaxAge)
+		loop.done("", err)
+		outcomes[""] = err
+		if err == nil {
+			listed = make([]string, 0, len(accounts))
+		}
+		for _, account := range accounts {
+			listed = append(listed, account.ID)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if !loop.due(account.ID) {
+				continue
+			}
+			err := loop.pollAccount(ctx, account)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			loop.done(account.ID, err)
+			if err != nil {
+				err = fmt.Errorf("account %s: %w", account.ID, err)
+			}
+			outcomes[account.ID] = err
+		}
+	}
+	var errs []error
+	for _, err := range outcomes {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	err := errors.Join(errs...)
+	elapsed := time.Since(start)
+	r.telemetry.pollDone(loop.stream, elapsed, err)
+	r.status.pollDone(loop.stream, outcomes, listed)
+	if err != nil {
+		r.settings.Logger.Debug("Poll failed; the next poll of a failed account retries from its last checkpoint",
+			zap.String("stream", loop.stream), zap.Error(err))
+	} else {
+		r.settings.Logger.Debug("Poll done", zap.String("stream", loop.stream), zap.Duration("duration", elapsed))
+	}
+	return err
 }
 
 // maxFailureBackoff caps the wait after failed polls of a short-interval stream.
@@ -255,23 +357,4 @@ func (r *identityReceiver) consumeOrDrop(ctx context.Context, logs plog.Logs, st
 		zap.String("stream", stream), zap.String("account_id", account.ID),
 		zap.Int("records", logs.LogRecordCount()), zap.Error(err))
 	return nil
-}
-
-// forEachAccount runs poll for every account, so that one failing account
-// does not hold up the others, and joins their errors.
-func (r *identityReceiver) forEachAccount(ctx context.Context, maxAge time.Duration, poll func(context.Context, cloudflare.Account) error) error {
-	accounts, err := r.accountsToPoll(ctx, maxAge)
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, account := range accounts {
-		if err := poll(ctx, account); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			errs = append(errs, fmt.Errorf("account %s: %w", account.ID, err))
-		}
-	}
-	return errors.Join(errs...)
 }

@@ -3,6 +3,10 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
 	"sync"
 
 	"go.opentelemetry.io/collector/component"
@@ -12,57 +16,116 @@ import (
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
 
-// transportFailuresBeforeError is how many polls in a row must fail on
-// transient errors (each after its own retries) before the status turns.
+// transportFailuresBeforeError is how many polls of an account in a row must
+// fail on transient errors (each after its own retries) before the status
+// turns, once the stream has worked; before that, the first failure counts.
 const transportFailuresBeforeError = 2
 
 // requiredPermissions is what the token needs, in the dashboard's words.
 const requiredPermissions = "Account Settings:Read (accounts, members, audit logs), Memberships:Read and User Details:Read"
 
-// statusReporter turns poll outcomes of both streams into component status,
-// reporting and logging only changes: OK, or a recoverable error with its cause.
+// statusKey is what a status cause belongs to: a stream's poll of one
+// account, or with account "" its account listing.
+type statusKey struct{ stream, account string }
+
+// statusReporter turns poll outcomes into component status and ERROR lines.
+// Every stream and account that fails gets its own ERROR line when its cause
+// changes, so that one failure never hides another; the component status is
+// the first current cause. OK is reported only once every stream has
+// completed a poll: until then the collector shows the status it set at start.
 type statusReporter struct {
 	mu       sync.Mutex
 	host     component.Host
 	logger   *zap.Logger
-	failures map[string]int   // consecutive failed polls per stream
-	causes   map[string]error // current error per stream
-	current  error            // last reported error; nil when OK
+	streams  []string            // in the order causes are reported
+	polled   map[string]bool     // streams that completed a poll
+	worked   map[string]bool     // streams that had a successful poll of an account
+	failures map[statusKey]int   // consecutive failed polls
+	causes   map[statusKey]error // current failures
+	current  error               // last reported error; nil when OK
 	reported bool
 }
 
-func newStatusReporter(host component.Host, logger *zap.Logger) *statusReporter {
-	return &statusReporter{host: host, logger: logger, failures: map[string]int{}, causes: map[string]error{}}
+func newStatusReporter(host component.Host, logger *zap.Logger, streams []string) *statusReporter {
+	return &statusReporter{host: host, logger: logger, streams: streams, polled: map[string]bool{}, worked: map[string]bool{},
+		failures: map[statusKey]int{}, causes: map[statusKey]error{}}
 }
 
-// pollDone records the outcome of one poll of a stream.
-func (s *statusReporter) pollDone(stream string, err error) {
+// pollDone records one step of a stream: the outcome of each poll it made,
+// keyed by account ("" for the account listing), and the accounts listed
+// (nil when the listing was not read). Accounts no longer listed lose their
+// causes; accounts skipped while backing off keep theirs.
+func (s *statusReporter) pollDone(stream string, outcomes map[string]error, listed []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	kind, fromAPI := cloudflare.KindOf(err)
-	switch {
-	case err == nil:
-		s.failures[stream] = 0
-		delete(s.causes, stream)
-	case !fromAPI:
-		// The pipeline refused records: the exporters report their own status.
-		return
-	default:
-		s.failures[stream]++
-		if kind != cloudflare.KindAuth && kind != cloudflare.KindRequest && s.failures[stream] < transportFailuresBeforeError {
-			return // a single failed poll is not yet a state
+	if listed != nil {
+		keep := make(map[string]bool, len(listed))
+		for _, id := range listed {
+			keep[id] = true
 		}
-		s.causes[stream] = err
+		for key := range s.causes {
+			if key.stream == stream && key.account != "" && !keep[key.account] {
+				delete(s.causes, key)
+				delete(s.failures, key)
+			}
+		}
 	}
+	for _, account := range slices.Sorted(maps.Keys(outcomes)) {
+		s.record(statusKey{stream, account}, outcomes[account])
+	}
+	s.polled[stream] = true
 	s.report()
 }
 
+func (s *statusReporter) record(key statusKey, err error) {
+	kind, fromAPI := cloudflare.KindOf(err)
+	switch {
+	case err == nil:
+		delete(s.failures, key)
+		delete(s.causes, key)
+		if key.account != "" {
+			s.worked[key.stream] = true
+		}
+	case !fromAPI:
+		// The pipeline refused records: the exporters report their own status.
+	default:
+		s.failures[key]++
+		transient := kind != cloudflare.KindAuth && kind != cloudflare.KindRequest
+		if transient && s.worked[key.stream] && s.failures[key] < transportFailuresBeforeError {
+			return // a single failed poll of a working stream is not yet a state
+		}
+		if previous := s.causes[key]; previous == nil || !sameCause(previous, err) {
+			fields := []zap.Field{zap.String("stream", key.stream)}
+			if key.account != "" {
+				fields = append(fields, zap.String("account_id", key.account))
+			}
+			s.logger.Error("Cloudflare polling is failing; "+remedy(err), append(fields, zap.Error(err))...)
+		}
+		s.causes[key] = err
+	}
+}
+
+// report sets the component status from the current causes, on change only.
 func (s *statusReporter) report() {
 	var cause error
-	for _, stream := range []string{streamUsers, streamLogins} {
-		if err := s.causes[stream]; err != nil {
-			cause = err
+	for _, stream := range s.streams {
+		keys := make([]statusKey, 0)
+		for key := range s.causes {
+			if key.stream == stream {
+				keys = append(keys, key)
+			}
+		}
+		if len(keys) > 0 {
+			slices.SortFunc(keys, func(a, b statusKey) int { return strings.Compare(a.account, b.account) })
+			cause = s.causes[keys[0]]
 			break
+		}
+	}
+	if cause == nil {
+		for _, stream := range s.streams {
+			if !s.polled[stream] {
+				return // still starting
+			}
 		}
 	}
 	if s.reported && sameCause(cause, s.current) {
@@ -74,7 +137,6 @@ func (s *statusReporter) report() {
 		componentstatus.ReportStatus(s.host, componentstatus.NewEvent(componentstatus.StatusOK))
 		return
 	}
-	s.logger.Error("Cloudflare polling is failing; "+remedy(cause), zap.Error(cause))
 	componentstatus.ReportStatus(s.host, componentstatus.NewRecoverableErrorEvent(cause))
 }
 
@@ -100,6 +162,11 @@ func remedy(err error) string {
 	}
 	switch apiErr.Kind {
 	case cloudflare.KindAuth:
+		if accountNotVisible(apiErr) {
+			return "this account is not visible to this token: check that the account ID is one the token was granted " +
+				"(the token's Account Resources, or the account that owns it) and that the token has " + requiredPermissions +
+				" on it; the other accounts are polled as usual and this one is retried with backoff"
+		}
 		return fmt.Sprintf("the API token was refused: check that it is active (My Profile > API Tokens, or the account's API Tokens) and that it has %s; the receiver keeps retrying and recovers by itself", requiredPermissions)
 	case cloudflare.KindRequest:
 		return "Cloudflare refused the request: check the account IDs in `accounts` and the `endpoint`"
@@ -107,4 +174,13 @@ func remedy(err error) string {
 		return "Cloudflare's rate limit was reached: lower rate_limit.requests_per_window or raise the poll intervals"
 	}
 	return "Cloudflare could not be reached or answered badly: check network access to the endpoint; the receiver retries on every poll"
+}
+
+// accountNotVisible tells a token that works but may not read one account (a
+// 403 other than Invalid API Token, on a call about that account) from a
+// refused token (401, code 1000, or a refused account listing or verify).
+func accountNotVisible(err *cloudflare.APIError) bool {
+	const invalidToken = 1000
+	return err.StatusCode == http.StatusForbidden && err.Code != invalidToken &&
+		(err.Endpoint == cloudflare.EndpointMembers || err.Endpoint == cloudflare.EndpointAuditLogs)
 }

@@ -14,9 +14,7 @@ import (
 // pollUsers lists every account's members, diffs them against the last
 // accepted list and emits the inventory and the changes.
 func (r *identityReceiver) pollUsers(ctx context.Context) error {
-	// This poll is where new accounts are found: it lists them again unless
-	// the logins stream just did (both streams start at the same moment).
-	return r.forEachAccount(ctx, r.cfg.Users.PollInterval/2, r.pollAccountMembers)
+	return r.pollStep(ctx, r.usersLoop)
 }
 
 func (r *identityReceiver) pollAccountMembers(ctx context.Context, account cloudflare.Account) error {

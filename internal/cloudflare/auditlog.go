@@ -2,6 +2,8 @@ package cloudflare // import "github.com/otel-cloudflare/cloudflareidentityrecei
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -142,8 +144,24 @@ func DecodeAuditEntry(raw json.RawMessage) (AuditEntry, error) {
 	}
 	entry.Success, _ = action["result"].(bool)
 	entry.When, _ = time.Parse(time.RFC3339Nano, stringAt(object, "when"))
+	if entry.ID == "" {
+		entry.ID = contentKey(object)
+	}
 	return entry, nil
 }
+
+// contentKey names an entry that came without an id by a hash of its
+// content, so that two such entries stay apart and the same entry read again
+// keeps its key. Marshalling the decoded object sorts its keys, so the key
+// does not depend on the order the API wrote them in.
+func contentKey(object map[string]any) string {
+	canonical, _ := json.Marshal(object)
+	sum := sha256.Sum256(canonical)
+	return contentKeyPrefix + hex.EncodeToString(sum[:16])
+}
+
+// contentKeyPrefix marks an id made by contentKey rather than sent by Cloudflare.
+const contentKeyPrefix = "sha256:"
 
 func entryFromRecord(r *AuditRecord) AuditEntry {
 	entry := AuditEntry{

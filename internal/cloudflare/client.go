@@ -9,23 +9,15 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/cloudflare/cloudflare-go/v7/accounts"
 	"github.com/cloudflare/cloudflare-go/v7/audit_logs"
 	"github.com/cloudflare/cloudflare-go/v7/option"
-	"github.com/cloudflare/cloudflare-go/v7/packages/pagination"
 	"github.com/cloudflare/cloudflare-go/v7/shared"
 	"github.com/cloudflare/cloudflare-go/v7/user"
 	"go.uber.org/zap"
-)
-
-// Page sizes of the page-numbered list endpoints (their maximum).
-const (
-	accountsPerPage = 50
-	membersPerPage  = 50
 )
 
 // Client reads the parts of the Cloudflare API the receiver needs.
@@ -82,6 +74,7 @@ type client struct {
 	limiter          *Limiter
 	retry            RetryPolicy
 	maxResponseBytes int64
+	maxPages         int
 	logger           *zap.Logger
 	observer         Observer
 }
@@ -94,6 +87,7 @@ func New(opts Options) Client {
 		limiter:          opts.Limiter,
 		retry:            opts.Retry,
 		maxResponseBytes: opts.MaxResponseBytes,
+		maxPages:         defaultMaxPages,
 		logger:           opts.Logger,
 		observer:         opts.Observer,
 	}
@@ -156,134 +150,6 @@ func (c *client) VerifyToken(ctx context.Context, accountID string) (Token, erro
 		return Token{}, err
 	}
 	return Token{ID: res.ID, Status: string(res.Status), ExpiresOn: res.ExpiresOn, AccountOwned: true}, nil
-}
-
-func (c *client) ListAccounts(ctx context.Context) ([]Account, error) {
-	var out []Account
-	for page := 1; ; page++ {
-		var params accounts.AccountListParams
-		params.Page.Value, params.Page.Present = float64(page), true
-		params.PerPage.Value, params.PerPage.Present = accountsPerPage, true
-		var res *pagination.V4PagePaginationArray[accounts.Account]
-		err := c.call(ctx, EndpointAccounts, func() (err error) {
-			res, err = c.accounts.List(ctx, params)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range res.Result {
-			out = append(out, Account{ID: a.ID, Name: a.Name})
-		}
-		if lastPage(res.ResultInfo, page, len(res.Result), accountsPerPage) {
-			return out, nil
-		}
-	}
-}
-
-func (c *client) ListMembers(ctx context.Context, accountID string) ([]Member, error) {
-	var out []Member
-	for page := 1; ; page++ {
-		var params accounts.MemberListParams
-		params.AccountID.Value, params.AccountID.Present = accountID, true
-		params.Page.Value, params.Page.Present = float64(page), true
-		params.PerPage.Value, params.PerPage.Present = membersPerPage, true
-		var res *pagination.V4PagePaginationArray[shared.Member]
-		err := c.call(ctx, EndpointMembers, func() (err error) {
-			res, err = c.members.List(ctx, params)
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		for i := range res.Result {
-			out = append(out, NewMember(&res.Result[i]))
-		}
-		if lastPage(res.ResultInfo, page, len(res.Result), membersPerPage) {
-			return out, nil
-		}
-	}
-}
-
-// ListLogins pages by page number inside a fixed [since, before) window, so
-// that every page of one poll sees the same window. since and before are sent
-// with nanoseconds: the SDK's typed fields would truncate them to a date.
-// While fn handles a full page, the next one is already being fetched and
-// decoded: a backfill then takes as long as the rate limit forces, not that
-// plus the time to map every page.
-func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error {
-	var params audit_logs.AuditLogListParams
-	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
-	since := q.Since.UTC().Format(time.RFC3339Nano)
-	before := q.Before.UTC().Format(time.RFC3339Nano)
-	perPage := strconv.Itoa(q.PageSize)
-	fetch := func(ctx context.Context, page int) (entries []AuditEntry, err error) {
-		err = c.call(ctx, EndpointAuditLogs, func() error {
-			// The page is decoded here (DecodeAuditPage), once, rather than by the
-			// SDK's reflective decoder and then again for the log body.
-			var body []byte
-			_, err := c.auditLogs.List(ctx, params,
-				option.WithQuery("action.type", "login"),
-				option.WithQuery("direction", "asc"),
-				option.WithQuery("since", since),
-				option.WithQuery("before", before),
-				option.WithQuery("per_page", perPage),
-				option.WithQuery("page", strconv.Itoa(page)),
-				option.WithResponseBodyInto(&body),
-			)
-			if err != nil {
-				return err
-			}
-			entries, err = DecodeAuditPage(body)
-			return err
-		})
-		return entries, err
-	}
-
-	type fetched struct {
-		entries []AuditEntry
-		err     error
-	}
-	prefetchCtx, cancelPrefetch := context.WithCancel(ctx)
-	defer cancelPrefetch()
-	var prefetch chan fetched
-	entries, err := fetch(ctx, 1)
-	for page := 1; ; page++ {
-		if err != nil {
-			return err
-		}
-		// The audit log endpoint reports no page count: a short page is the last.
-		last := len(entries) < q.PageSize
-		if !last {
-			prefetch = make(chan fetched, 1)
-			go func(page int) {
-				entries, err := fetch(prefetchCtx, page)
-				prefetch <- fetched{entries, err}
-			}(page + 1)
-		}
-		if err := fn(entries); err != nil {
-			if prefetch != nil {
-				cancelPrefetch()
-				<-prefetch
-			}
-			return err
-		}
-		if last {
-			return nil
-		}
-		next := <-prefetch
-		entries, err, prefetch = next.entries, next.err, nil
-	}
-}
-
-// lastPage prefers total_pages when the response has it, else a short page.
-func lastPage(info pagination.V4PagePaginationArrayResultInfo, page, got, perPage int) bool {
-	if field, ok := info.JSON.ExtraFields["total_pages"]; ok {
-		if total, err := strconv.Atoi(field.Raw()); err == nil {
-			return page >= total || got == 0
-		}
-	}
-	return got < perPage
 }
 
 // maxRateLimitedAttempts bounds how often one call is refused with a 429 in a

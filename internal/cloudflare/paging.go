@@ -1,0 +1,259 @@
+package cloudflare // import "github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/cloudflare/cloudflare-go/v7/accounts"
+	"github.com/cloudflare/cloudflare-go/v7/audit_logs"
+	"github.com/cloudflare/cloudflare-go/v7/option"
+	"github.com/cloudflare/cloudflare-go/v7/packages/pagination"
+	"github.com/cloudflare/cloudflare-go/v7/shared"
+)
+
+// Page sizes of the page-numbered list endpoints (their maximum).
+const (
+	accountsPerPage = 50
+	membersPerPage  = 50
+)
+
+// defaultMaxPages bounds the requests of one list call: 500,000 members, or
+// 10 million audit entries at 1,000 a page. Only an API that pages for ever
+// reaches it; the call then fails instead of spending the shared budget.
+const defaultMaxPages = 10_000
+
+func (c *client) ListAccounts(ctx context.Context) ([]Account, error) {
+	return listAllPages(c, EndpointAccounts, accountsPerPage,
+		func(page int) ([]accounts.Account, pagination.V4PagePaginationArrayResultInfo, error) {
+			var params accounts.AccountListParams
+			params.Page.Value, params.Page.Present = float64(page), true
+			params.PerPage.Value, params.PerPage.Present = accountsPerPage, true
+			var res *pagination.V4PagePaginationArray[accounts.Account]
+			err := c.call(ctx, EndpointAccounts, func() (err error) {
+				res, err = c.accounts.List(ctx, params)
+				return err
+			})
+			if err != nil {
+				return nil, pagination.V4PagePaginationArrayResultInfo{}, err
+			}
+			return res.Result, res.ResultInfo, nil
+		},
+		func(a *accounts.Account) (Account, string) { return Account{ID: a.ID, Name: a.Name}, a.ID })
+}
+
+func (c *client) ListMembers(ctx context.Context, accountID string) ([]Member, error) {
+	return listAllPages(c, EndpointMembers, membersPerPage,
+		func(page int) ([]shared.Member, pagination.V4PagePaginationArrayResultInfo, error) {
+			var params accounts.MemberListParams
+			params.AccountID.Value, params.AccountID.Present = accountID, true
+			params.Page.Value, params.Page.Present = float64(page), true
+			params.PerPage.Value, params.PerPage.Present = membersPerPage, true
+			var res *pagination.V4PagePaginationArray[shared.Member]
+			err := c.call(ctx, EndpointMembers, func() (err error) {
+				res, err = c.members.List(ctx, params)
+				return err
+			})
+			if err != nil {
+				return nil, pagination.V4PagePaginationArrayResultInfo{}, err
+			}
+			return res.Result, res.ResultInfo, nil
+		},
+		func(m *shared.Member) (Member, string) { return NewMember(m), m.ID })
+}
+
+// listAllPages reads a page-numbered list to its end: total_pages when the
+// response gives it, else the first short page. A page that repeats the
+// previous one (an API ignoring `page`) or more than maxPages pages fail the
+// call, so that a misbehaving list cannot loop for ever.
+func listAllPages[W, T any](c *client, endpoint string, perPage int,
+	fetch func(page int) ([]W, pagination.V4PagePaginationArrayResultInfo, error),
+	convert func(*W) (T, string),
+) ([]T, error) {
+	var out []T
+	var previousIDs []string
+	for page := 1; ; page++ {
+		if page > c.maxPages {
+			return nil, pagingError(endpoint, fmt.Sprintf("more than %d pages; the list does not end", c.maxPages))
+		}
+		items, info, err := fetch(page)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, len(items))
+		for i := range items {
+			var item T
+			item, ids[i] = convert(&items[i])
+			out = append(out, item)
+		}
+		if len(ids) > 0 && slices.Equal(ids, previousIDs) {
+			return nil, pagingError(endpoint, fmt.Sprintf("page %d repeats page %d; the API does not page", page, page-1))
+		}
+		previousIDs = ids
+		if lastPage(info, page, len(items), perPage) {
+			return out, nil
+		}
+	}
+}
+
+// lastPage prefers total_pages when the response has it, else a short page.
+func lastPage(info pagination.V4PagePaginationArrayResultInfo, page, got, perPage int) bool {
+	if field, ok := info.JSON.ExtraFields["total_pages"]; ok {
+		if total, err := strconv.Atoi(field.Raw()); err == nil {
+			return page >= total || got == 0
+		}
+	}
+	return got < perPage
+}
+
+// pagingError is the bad response of a list that cannot be read to its end.
+func pagingError(endpoint, message string) *APIError {
+	return &APIError{Kind: KindBadResponse, Endpoint: endpoint, Message: "paging stopped: " + message}
+}
+
+// loginPageRequest is where the next audit log request starts.
+type loginPageRequest struct {
+	since time.Time
+	page  int
+}
+
+// loginPaging moves through [since, before) by time rather than by page
+// number: each request starts at the newest `when` of the page before it
+// (inclusive, page 1), and entries already handed out at that instant are
+// skipped. Entries that expire out of retention, or ties that the API orders
+// differently from one request to the next, then cannot shift an entry past
+// a page boundary unseen, as they can with page numbers in a fixed window.
+// Only a full page whose entries all share one `when` falls back to page
+// numbers within that instant, so that the poll still ends.
+type loginPaging struct {
+	next     loginPageRequest
+	pageSize int
+	// atNext holds the ids already handed out whose `when` equals next.since.
+	atNext      map[string]bool
+	previousIDs []string
+	previousAll bool // every entry of the previous page had `when` == next.since
+}
+
+func newLoginPaging(since time.Time, pageSize int) *loginPaging {
+	return &loginPaging{next: loginPageRequest{since: since, page: 1}, pageSize: pageSize, atNext: map[string]bool{}}
+}
+
+// advance takes the response to the request p.next and returns the entries
+// not handed out before, whether the listing is complete, or an error when
+// the API makes no progress.
+func (p *loginPaging) advance(entries []AuditEntry) (fresh []AuditEntry, done bool, err error) {
+	ids := make([]string, len(entries))
+	for i := range entries {
+		ids[i] = entries[i].ID
+	}
+	if len(ids) > 0 && slices.Equal(ids, p.previousIDs) && !(p.next.page == 1 && p.previousAll) {
+		return nil, false, fmt.Errorf("the page starting at %s, page %d, repeats the previous one; the API does not page",
+			p.next.since.UTC().Format(time.RFC3339Nano), p.next.page)
+	}
+	p.previousIDs = ids
+
+	fresh = make([]AuditEntry, 0, len(entries))
+	for i := range entries {
+		if !p.atNext[entries[i].ID] {
+			fresh = append(fresh, entries[i])
+		}
+	}
+	if len(entries) < p.pageSize {
+		return fresh, true, nil
+	}
+
+	newest := entries[len(entries)-1].When
+	if newest.After(p.next.since) {
+		p.next = loginPageRequest{since: newest, page: 1}
+		clear(p.atNext)
+	} else {
+		// A full page of one instant: read that instant's next page.
+		p.next.page++
+	}
+	p.previousAll = true
+	for i := range entries {
+		if entries[i].When.Equal(p.next.since) {
+			p.atNext[entries[i].ID] = true
+		} else {
+			p.previousAll = false
+		}
+	}
+	return fresh, false, nil
+}
+
+// ListLogins pages through [since, before) as loginPaging describes. since
+// and before are sent with nanoseconds: the SDK's typed fields would truncate
+// them to a date. While fn handles a full page, the next one is already being
+// fetched and decoded: a backfill then takes as long as the rate limit
+// forces, not that plus the time to map every page.
+func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error {
+	var params audit_logs.AuditLogListParams
+	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
+	before := q.Before.UTC().Format(time.RFC3339Nano)
+	perPage := strconv.Itoa(q.PageSize)
+	fetch := func(ctx context.Context, at loginPageRequest) (entries []AuditEntry, err error) {
+		err = c.call(ctx, EndpointAuditLogs, func() error {
+			// The page is decoded here (DecodeAuditPage), once, rather than by the
+			// SDK's reflective decoder and then again for the log body.
+			var body []byte
+			_, err := c.auditLogs.List(ctx, params,
+				option.WithQuery("action.type", "login"),
+				option.WithQuery("direction", "asc"),
+				option.WithQuery("since", at.since.UTC().Format(time.RFC3339Nano)),
+				option.WithQuery("before", before),
+				option.WithQuery("per_page", perPage),
+				option.WithQuery("page", strconv.Itoa(at.page)),
+				option.WithResponseBodyInto(&body),
+			)
+			if err != nil {
+				return err
+			}
+			entries, err = DecodeAuditPage(body)
+			return err
+		})
+		return entries, err
+	}
+
+	type fetched struct {
+		entries []AuditEntry
+		err     error
+	}
+	prefetchCtx, cancelPrefetch := context.WithCancel(ctx)
+	defer cancelPrefetch()
+	paging := newLoginPaging(q.Since, q.PageSize)
+	entries, err := fetch(ctx, paging.next)
+	for pages := 1; ; pages++ {
+		if err != nil {
+			return err
+		}
+		fresh, done, err := paging.advance(entries)
+		if err != nil {
+			return pagingError(EndpointAuditLogs, "account "+q.AccountID+": "+err.Error())
+		}
+		if !done && pages >= c.maxPages {
+			return pagingError(EndpointAuditLogs, fmt.Sprintf("account %s: more than %d pages in one poll; the next poll resumes from the checkpoint", q.AccountID, c.maxPages))
+		}
+		var prefetch chan fetched
+		if !done {
+			prefetch = make(chan fetched, 1)
+			go func(at loginPageRequest) {
+				entries, err := fetch(prefetchCtx, at)
+				prefetch <- fetched{entries, err}
+			}(paging.next)
+		}
+		if err := fn(fresh); err != nil {
+			if prefetch != nil {
+				cancelPrefetch()
+				<-prefetch
+			}
+			return err
+		}
+		if done {
+			return nil
+		}
+		next := <-prefetch
+		entries, err = next.entries, next.err
+	}
+}
