@@ -2,7 +2,9 @@ package cloudflareidentityreceiver
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 )
 
@@ -210,4 +213,232 @@ func TestUnreadableCheckpointIsDiscarded(t *testing.T) {
 	require.NoError(t, r.pollUsers(context.Background()))
 	assert.Equal(t, map[string]int{eventLogin: 20, eventMember: 3}, countByEvent(records(sink.AllLogs())))
 	assert.Len(t, logs.FilterMessageSnippet("Discarding an unreadable").All(), 2)
+}
+
+// TestLoginsLookbackHoldsWhilePipelineRefuses pins issue 9.1: with no
+// checkpoint yet, the first poll's lower bound is kept, so that while the
+// pipeline refuses the backlog, or the collector restarts before it took it,
+// the oldest part of initial_lookback does not slide out of reach. Before the
+// fix every poll of a fresh state read from now - initial_lookback, and the
+// ten logins of the lookback's first ten minutes were lost.
+func TestLoginsLookbackHoldsWhilePipelineRefuses(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
+			clock := newTestClock()
+			sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+			account := sim.Accounts()[0].ID
+			cfg := testConfig(sim)
+			events := appendLogins(sim, account, 10, clock.Now().Add(-cfg.Logins.InitialLookback), time.Minute,
+				func(int) bool { return false })
+			host, storageID := storageHost(t)
+			cfg.StorageID = storageID
+			refusing := &failingConsumer{failures: 3, err: errors.New("exporter queue full")}
+			r := newPollingReceiver(t, cfg, clock, refusing, host)
+			for range 3 {
+				require.Error(t, r.pollLogins(context.Background()))
+				clock.Advance(10 * time.Minute)
+			}
+			if restart {
+				require.NoError(t, r.Shutdown(context.Background()))
+				r = newPollingReceiver(t, cfg, clock, refusing, host)
+			}
+			require.NoError(t, r.pollLogins(context.Background()))
+
+			counts := uidCounts(records(refusing.AllLogs()))
+			for _, e := range events {
+				assert.Equal(t, 1, counts[e.ID], "login at %s", e.When)
+			}
+		})
+	}
+}
+
+// TestLoginsWithoutTimeAreEmittedOnce pins issue 9.2: an entry whose `when`
+// is missing is emitted once, with Timestamp unset, and a WARN names it.
+// Before the fix its id was pruned from the checkpoint at once, and every
+// poll emitted it again.
+func TestLoginsWithoutTimeAreEmittedOnce(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 5, LoginSpan: time.Hour})
+	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultMissingWhen, Count: -1})
+	core, logs := observer.New(zapcore.WarnLevel)
+	sink := new(consumertest.LogsSink)
+	r := newPollingReceiver(t, testConfig(sim), clock, sink, nil, zap.New(core))
+	for range 3 {
+		require.NoError(t, r.pollLogins(context.Background()))
+		clock.Advance(time.Minute)
+	}
+
+	counts := uidCounts(records(sink.AllLogs()))
+	require.Len(t, counts, 5)
+	for uid, n := range counts {
+		assert.Equal(t, 1, n, uid)
+	}
+	timeless := 0
+	for _, logs := range sink.AllLogs() {
+		lrs := logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := range lrs.Len() {
+			if lrs.At(i).Timestamp() == 0 {
+				timeless++
+				assert.NotZero(t, lrs.At(i).ObservedTimestamp())
+			}
+		}
+	}
+	assert.Equal(t, 1, timeless, "the first entry of the page came without a time")
+	warned := logs.FilterMessageSnippet("without a readable time").All()
+	require.Len(t, warned, 1, "a WARN in the poll that emitted it, none after")
+	assert.Len(t, warned[0].ContextMap()["ids"], 1)
+}
+
+// TestUnseenLoginsKeepsToTheWindow: entries the API returns outside the
+// poll's [since, before) are not emitted from it (issue 9.2); an entry
+// without a time cannot be placed and is kept.
+func TestUnseenLoginsKeepsToTheWindow(t *testing.T) {
+	since := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
+	query := cloudflare.LoginQuery{Since: since, Before: since.Add(time.Hour)}
+	login := func(id string, when time.Time) cloudflare.AuditEntry {
+		return cloudflare.AuditEntry{ID: id, When: when, ActionType: loginActionType}
+	}
+	page := []cloudflare.AuditEntry{
+		login("before-since", since.Add(-time.Nanosecond)),
+		login("at-since", since),
+		login("inside", since.Add(time.Minute)),
+		login("at-before", since.Add(time.Hour)),
+		login("no-time", time.Time{}),
+		login("emitted", since.Add(2*time.Minute)),
+		login("inside", since.Add(time.Minute)),
+		{ID: "not-a-login", When: since.Add(time.Minute), ActionType: "user_update"},
+	}
+	cursor := &loginCursor{Emitted: map[string]time.Time{"emitted": since.Add(2 * time.Minute)}}
+	var kept []string
+	for _, e := range unseenLogins(page, cursor, query) {
+		kept = append(kept, e.ID)
+	}
+	assert.Equal(t, []string{"at-since", "inside", "no-time"}, kept)
+}
+
+// TestLoginsPagingSurvivesShiftingResults pins issue 9.3: paging by page
+// number inside a fixed window skipped entries at page boundaries when ties
+// came back in another order, or when the oldest entries expired during the
+// backfill. Each case fails with page-number paging.
+func TestLoginsPagingSurvivesShiftingResults(t *testing.T) {
+	tests := []struct {
+		name string
+		sim  cloudflaresim.Config
+		// shared says which entries share the instant of the one before.
+		shared func(i int) bool
+		// perBatch advances the clock each time the pipeline takes a batch.
+		perBatch time.Duration
+	}{
+		{name: "ties in another order on every request", sim: cloudflaresim.Config{ShuffleTies: true},
+			shared: func(i int) bool { return i%6 != 0 }},
+		{name: "oldest entries expire while paging", sim: cloudflaresim.Config{Retention: 24 * time.Hour},
+			shared: func(int) bool { return false }, perBatch: 3 * time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newTestClock()
+			tt.sim.Accounts = 1
+			sim := startSim(t, clock, tt.sim)
+			account := sim.Accounts()[0].ID
+			// The first entry is a second inside retention and the lookback.
+			events := appendLogins(sim, account, 200, clock.Now().Add(-24*time.Hour+time.Second-time.Minute), time.Minute, tt.shared)
+			sink := new(consumertest.LogsSink)
+			next := consumerFunc(func(context.Context, int) error {
+				clock.Advance(tt.perBatch)
+				return nil
+			}, sink)
+			cfg := testConfig(sim)
+			cfg.Logins.PageSize = 10
+			r := newPollingReceiver(t, cfg, clock, next, nil)
+			require.NoError(t, r.pollLogins(context.Background()))
+
+			counts := uidCounts(records(sink.AllLogs()))
+			for _, e := range events {
+				assert.Equal(t, 1, counts[e.ID], "login %s at %s", e.ID, e.When)
+			}
+		})
+	}
+}
+
+// TestLoginsWithoutIDStayApart pins issue 9.4: entries that come without an
+// id get a key from their content. Before the fix they all had the id "" and
+// only the first was ever emitted.
+func TestLoginsWithoutIDStayApart(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 30, LoginSpan: time.Hour})
+	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultMissingID, Count: -1})
+	sink := new(consumertest.LogsSink)
+	cfg := testConfig(sim)
+	cfg.Logins.PageSize = 7
+	r := newPollingReceiver(t, cfg, clock, sink, nil)
+	require.NoError(t, r.pollLogins(context.Background()))
+	clock.Advance(time.Minute)
+	require.NoError(t, r.pollLogins(context.Background()))
+
+	counts := uidCounts(records(sink.AllLogs()))
+	assert.Len(t, counts, 30, "one key per entry")
+	for uid, n := range counts {
+		assert.True(t, strings.HasPrefix(uid, "sha256:"), uid)
+		assert.Equal(t, 1, n, "emitted once: %s", uid)
+	}
+}
+
+// TestEndlessPagesCostBoundedRequests pins issue 9.5: an account whose audit
+// log ignores `since` and `page` returns the same full page for ever. Before
+// the fix the poll never ended, and the other account was never polled; now
+// the repeat is found on the second request and the poll goes on.
+func TestEndlessPagesCostBoundedRequests(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2, LoginsPerAccount: 40, LoginSpan: time.Hour})
+	endless, healthy := sim.Accounts()[0].ID, sim.Accounts()[1].ID
+	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultIgnorePaging, AccountID: endless, Count: -1})
+	sink := new(consumertest.LogsSink)
+	cfg := testConfig(sim)
+	cfg.Logins.PageSize = 10
+	r := newPollingReceiver(t, cfg, clock, sink, nil)
+	sim.ResetStats()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := r.pollLogins(ctx)
+	require.Error(t, err)
+	kind, ok := cloudflare.KindOf(err)
+	require.True(t, ok, "%v", err)
+	assert.Equal(t, cloudflare.KindBadResponse, kind)
+	assert.Contains(t, err.Error(), endless)
+	assert.Contains(t, err.Error(), "audit_logs")
+
+	// The endless account: two requests; the healthy one: 40 entries at 10 a
+	// page, each page after the first re-reading one entry: 5 requests.
+	assert.Equal(t, 2+5, sim.Stats().Requests[cloudflaresim.EndpointAuditLogs])
+	counts := uidCounts(records(sink.AllLogs()))
+	for _, e := range sim.Logins(healthy) {
+		assert.Equal(t, 1, counts[e.ID], "healthy account's login %s", e.ID)
+	}
+}
+
+// TestLoginsAfterRestartCarryMemberNames pins issue 9.7: after a restart,
+// the logins stream finds names and roles in the stored member snapshot
+// before the users stream has polled. Before the fix they were missing.
+func TestLoginsAfterRestartCarryMemberNames(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3})
+	account := sim.Accounts()[0].ID
+	member := sim.Members(account)[0]
+	host, storageID := storageHost(t)
+	cfg := testConfig(sim)
+	cfg.StorageID = storageID
+	first := newPollingReceiver(t, cfg, clock, new(consumertest.LogsSink), host)
+	require.NoError(t, first.pollUsers(context.Background()))
+	require.NoError(t, first.Shutdown(context.Background()))
+
+	sim.AppendLogin(account, cloudflaresim.LoginEvent{ID: "after-restart-4000-8000-000000000001", When: clock.Now().Add(-time.Minute),
+		Success: true, ActorID: member.UserID, ActorEmail: member.Email, ActorType: "user"})
+	sink := new(consumertest.LogsSink)
+	restarted := newPollingReceiver(t, cfg, clock, sink, host)
+	require.NoError(t, restarted.pollLogins(context.Background()))
+	recs := records(sink.AllLogs())
+	require.Len(t, recs, 1)
+	assert.Equal(t, member.FirstName+" "+member.LastName, recs[0].attrs["user.full_name"])
+	assert.NotEmpty(t, recs[0].attrs["user.roles"])
 }

@@ -44,6 +44,15 @@ const (
 	// FaultEmptyPage (audit logs) answers an empty page although entries
 	// remain.
 	FaultEmptyPage
+	// FaultIgnorePaging (audit logs) answers every request with the first
+	// page of the account's whole log, whatever its since and page say: a
+	// list that never ends.
+	FaultIgnorePaging
+	// FaultMissingWhen (audit logs) serves the first entry of each page
+	// without its "when".
+	FaultMissingWhen
+	// FaultMissingID (audit logs) serves every entry without its "id".
+	FaultMissingID
 )
 
 // Fault describes an injected failure.
@@ -122,7 +131,7 @@ func (f *queuedFault) matches(rt route, page int) bool {
 	switch f.Kind {
 	case FaultDuplicateEntry: // needs a previous page to repeat from
 		return rt.endpoint == EndpointAuditLogs && page > 1
-	case FaultEmptyPage:
+	case FaultEmptyPage, FaultIgnorePaging, FaultMissingWhen, FaultMissingID:
 		return rt.endpoint == EndpointAuditLogs
 	}
 	return true

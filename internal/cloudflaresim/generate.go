@@ -251,3 +251,16 @@ var (
 		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
 	}
 )
+
+// shuffleTies reorders each run of events that share one When.
+func (g *generator) shuffleTies(events []LoginEvent) {
+	for start := 0; start < len(events); {
+		end := start + 1
+		for end < len(events) && events[end].When.Equal(events[start].When) {
+			end++
+		}
+		run := events[start:end]
+		g.rng.Shuffle(len(run), func(i, j int) { run[i], run[j] = run[j], run[i] })
+		start = end
+	}
+}

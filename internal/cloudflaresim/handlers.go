@@ -2,6 +2,7 @@ package cloudflaresim
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -61,6 +62,12 @@ func (s *Server) listAuditLogs(accountID string, q url.Values, fault *Fault) rep
 	items := make([]wireAuditLog, len(events))
 	for i, e := range events {
 		items[i] = toWireAuditLog(accountID, e)
+		if fault != nil && fault.Kind == FaultMissingID {
+			items[i].ID = ""
+		}
+	}
+	if fault != nil && fault.Kind == FaultMissingWhen && len(items) > 0 {
+		items[0].When = ""
 	}
 	return success(items, auditPageInfo{Page: aq.page, PerPage: aq.perPage, Count: len(items), TotalCount: total})
 }
@@ -78,7 +85,23 @@ func (s *Server) loginPage(accountID string, aq auditQuery, actionType string, f
 		return nil, 0, true
 	}
 	now := s.cfg.Now()
-	events, total = a.logins.query(aq, now)
+	if fault != nil && fault.Kind == FaultIgnorePaging {
+		aq.since, aq.page = time.Time{}, 1
+	}
+	if s.cfg.Retention > 0 && aq.since.Before(now.Add(-s.cfg.Retention)) {
+		aq.since = now.Add(-s.cfg.Retention) // older entries have expired
+	}
+	if s.cfg.ShuffleTies {
+		// Order the whole range, then cut the page: ties may change places across pages.
+		all := aq
+		all.page, all.perPage = 1, math.MaxInt32
+		events, total = a.logins.query(all, now)
+		s.gen.shuffleTies(events)
+		start, end := pageWindow(total, aq.page, aq.perPage)
+		events = events[start:end]
+	} else {
+		events, total = a.logins.query(aq, now)
+	}
 	switch {
 	case fault == nil:
 	case fault.Kind == FaultEmptyPage:

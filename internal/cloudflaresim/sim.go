@@ -63,6 +63,12 @@ type Config struct {
 	Now func() time.Time
 	// MaxPerPageAuditLogs caps audit log per_page; default 1000.
 	MaxPerPageAuditLogs int
+	// ShuffleTies orders audit entries of equal `when` at random on every
+	// request, as an API without a tie-breaker may.
+	ShuffleTies bool
+	// Retention, when set, hides audit entries older than Now() minus it, as
+	// entries expire out of Cloudflare's retention.
+	Retention time.Duration
 }
 
 func (c Config) withDefaults() Config {

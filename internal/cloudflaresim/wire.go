@@ -149,7 +149,7 @@ func toWireMember(m Member) wireMember {
 }
 
 type wireAuditLog struct {
-	ID        string       `json:"id"`
+	ID        string       `json:"id,omitempty"` // empty only under FaultMissingID
 	Action    wireAction   `json:"action"`
 	Actor     wireActor    `json:"actor"`
 	Interface string       `json:"interface"`
@@ -158,7 +158,7 @@ type wireAuditLog struct {
 	OldValue  string       `json:"oldValue"`
 	Owner     wireOwner    `json:"owner"`
 	Resource  wireResource `json:"resource"`
-	When      string       `json:"when"`
+	When      string       `json:"when,omitempty"` // empty only under FaultMissingWhen
 }
 
 type wireAction struct {
