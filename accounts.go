@@ -72,7 +72,34 @@ func newMemberDirectory() *memberDirectory {
 	return &memberDirectory{byAccount: map[string]accountMembers{}}
 }
 
+// fillFromStorage gives an account the member list of its stored snapshot
+// when the directory knows nothing of it yet: after a restart, logins carry
+// names and roles before the first users poll has finished.
+func (r *identityReceiver) fillFromStorage(ctx context.Context, accountID string) {
+	d := r.members
+	d.mu.RLock()
+	_, known := d.byAccount[accountID]
+	d.mu.RUnlock()
+	if known {
+		return
+	}
+	snapshot, err := r.store.loadMemberSnapshot(ctx, accountID)
+	if err != nil || snapshot == nil {
+		return // the users stream reports an unreadable snapshot
+	}
+	d.updateIfAbsent(accountID, snapshot.Members)
+}
+
 func (d *memberDirectory) update(accountID string, members []cloudflare.Member) {
+	d.set(accountID, members, true)
+}
+
+// updateIfAbsent keeps a list the users stream stored meanwhile, which is newer.
+func (d *memberDirectory) updateIfAbsent(accountID string, members []cloudflare.Member) {
+	d.set(accountID, members, false)
+}
+
+func (d *memberDirectory) set(accountID string, members []cloudflare.Member, replace bool) {
 	entry := accountMembers{
 		byUserID: make(map[string]*cloudflare.Member, len(members)),
 		byEmail:  make(map[string]*cloudflare.Member, len(members)),
@@ -87,8 +114,10 @@ func (d *memberDirectory) update(accountID string, members []cloudflare.Member) 
 		}
 	}
 	d.mu.Lock()
-	d.byAccount[accountID] = entry
-	d.mu.Unlock()
+	defer d.mu.Unlock()
+	if _, known := d.byAccount[accountID]; replace || !known {
+		d.byAccount[accountID] = entry
+	}
 }
 
 // lookup finds the member behind a login's actor, by id and then by email.

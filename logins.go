@@ -37,6 +37,7 @@ func (r *identityReceiver) pollAccountLogins(ctx context.Context, account cloudf
 			return err
 		}
 	}
+	r.fillFromStorage(ctx, account.ID)
 	since := cursor.since(r.cfg.Logins.LateArrivalWindow)
 	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: now, PageSize: r.cfg.Logins.PageSize}
 	progress := newLoginProgress(r.settings.Logger, account.ID, since, now, r.cfg.Logins.PageSize)
