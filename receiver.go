@@ -328,7 +328,8 @@ func (r *identityReceiver) verifyToken(ctx context.Context) {
 			zap.String("token_id", token.ID), zap.String("token_status", token.Status), zap.Time("expires_on", token.ExpiresOn))
 	default:
 		r.settings.Logger.Info("Cloudflare API token verified",
-			zap.String("token_id", token.ID), zap.Bool("account_owned", token.AccountOwned), zap.Time("expires_on", token.ExpiresOn))
+			zap.String("token_id", token.ID), zap.String("token_status", token.Status),
+			zap.Bool("account_owned", token.AccountOwned), zap.Time("expires_on", token.ExpiresOn))
 	}
 }
 

@@ -50,9 +50,14 @@ func (t *receiverTelemetry) RequestDone(endpoint string, statusCode int, elapsed
 		attribute.String("endpoint", endpoint)))
 }
 
-// RateLimitWaited counts a request held back by the limiter or a 429 pause.
-func (t *receiverTelemetry) RateLimitWaited(wait time.Duration) {
+// RateLimitHeld counts a request held back by the limiter or a 429 pause.
+func (t *receiverTelemetry) RateLimitHeld() {
 	t.builder.CloudflareRateLimitWaits.Add(context.Background(), 1)
+}
+
+// RateLimitWaiting adds a pause when it starts: during a 5-minute lockout the
+// wait already shows.
+func (t *receiverTelemetry) RateLimitWaiting(wait time.Duration) {
 	t.builder.CloudflareRateLimitWaitTime.Add(context.Background(), wait.Seconds())
 }
 

@@ -37,7 +37,10 @@ type Client interface {
 // Observer is told about every request; it feeds the receiver's own metrics.
 type Observer interface {
 	RequestDone(endpoint string, statusCode int, elapsed time.Duration)
-	RateLimitWaited(wait time.Duration)
+	// RateLimitHeld counts a request held back by the limiter or a 429 pause.
+	RateLimitHeld()
+	// RateLimitWaiting adds a pause as it starts.
+	RateLimitWaiting(wait time.Duration)
 }
 
 // RetryPolicy bounds the retries of transient failures within one call.
@@ -239,4 +242,5 @@ func NewMember(m *shared.Member) Member {
 type nopObserver struct{}
 
 func (nopObserver) RequestDone(string, int, time.Duration) {}
-func (nopObserver) RateLimitWaited(time.Duration)          {}
+func (nopObserver) RateLimitHeld()                         {}
+func (nopObserver) RateLimitWaiting(time.Duration)         {}

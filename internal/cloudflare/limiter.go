@@ -22,9 +22,11 @@ func NewLimiter(limit int, window time.Duration) *Limiter {
 	return &Limiter{window: window, sent: make([]time.Time, limit)}
 }
 
-// Wait blocks until a request may be sent and books it. It returns how long it
+// Wait blocks until a request may be sent and books it. Before each pause it
+// calls onWait (when not nil) with the pause's length, so that a wait shows in
+// metrics while it lasts, not only once it has ended. It returns how long it
 // waited, or the context's error if the context ended first.
-func (l *Limiter) Wait(ctx context.Context) (time.Duration, error) {
+func (l *Limiter) Wait(ctx context.Context, onWait func(time.Duration)) (time.Duration, error) {
 	var waited time.Duration
 	for {
 		l.mu.Lock()
@@ -42,6 +44,9 @@ func (l *Limiter) Wait(ctx context.Context) (time.Duration, error) {
 		l.mu.Unlock()
 
 		delay := readyAt.Sub(now)
+		if onWait != nil {
+			onWait(delay)
+		}
 		timer := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():

@@ -26,10 +26,14 @@ var errCrossHostRedirect = errors.New("refusing a redirect to another host (the 
 // the SDK itself only ever decodes a complete 2xx body.
 func (c *client) middleware(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
 	endpoint := endpointOf(req.URL.Path)
-	waited, err := c.limiter.Wait(req.Context())
-	if waited > 0 {
-		c.observer.RateLimitWaited(waited)
-	}
+	held := false
+	_, err := c.limiter.Wait(req.Context(), func(wait time.Duration) {
+		if !held {
+			held = true
+			c.observer.RateLimitHeld()
+		}
+		c.observer.RateLimitWaiting(wait)
+	})
 	if err != nil {
 		return nil, err
 	}
