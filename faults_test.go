@@ -48,6 +48,13 @@ func (h *statusHost) last() componentstatus.Status {
 	return h.events[len(h.events)-1].Status()
 }
 
+// lastEvent returns the latest reported status event; there must be one.
+func (h *statusHost) lastEvent() *componentstatus.Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.events[len(h.events)-1]
+}
+
 func (h *statusHost) count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

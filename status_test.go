@@ -1,0 +1,99 @@
+package cloudflareidentityreceiver
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+)
+
+// TestAccountNotVisibleIsNotATokenError pins issue 17.4: a configured account
+// the token cannot see answers 403 code 9109 on its members; the ERROR says
+// so and names the account, instead of calling the token refused.
+func TestAccountNotVisibleIsNotATokenError(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 2})
+	const unknown = "0123456789abcdef0123456789abcdef"
+	core, logs := observer.New(zapcore.ErrorLevel)
+	cfg := testConfig(sim)
+	cfg.Accounts = []string{sim.Accounts()[0].ID, unknown}
+	cfg.Logins.Enabled = false
+	sink := new(consumertest.LogsSink)
+	r := newPollingReceiver(t, cfg, clock, sink, &statusHost{Host: componenttest.NewNopHost()}, zap.New(core))
+
+	require.Error(t, r.pollUsers(context.Background()))
+	assert.Equal(t, 2, sink.LogRecordCount(), "the visible account is polled as usual")
+	lines := logs.All()
+	require.Len(t, lines, 1)
+	assert.Contains(t, lines[0].Message, "this account is not visible to this token")
+	assert.NotContains(t, lines[0].Message, "token was refused")
+	assert.Equal(t, unknown, lines[0].ContextMap()["account_id"])
+}
+
+// TestStatusBeforeAndAfterTheFirstPolls pins issue 17.5: the receiver reports
+// no OK of its own before every stream has polled once, and an API it cannot
+// reach at all is a RecoverableError after the first failed poll, not the
+// second.
+func TestStatusBeforeAndAfterTheFirstPolls(t *testing.T) {
+	t.Run("unreachable", func(t *testing.T) {
+		cfg := createDefaultConfig().(*Config)
+		cfg.APIToken = "token"
+		cfg.Endpoint = "http://127.0.0.1:9/client/v4" // nothing listens there
+		host := &statusHost{Host: componenttest.NewNopHost()}
+		r := newPollingReceiver(t, cfg, nil, consumertest.NewNop(), host)
+		require.Error(t, r.pollLogins(context.Background()))
+		assert.Equal(t, componentstatus.StatusRecoverableError, host.last())
+		assert.Equal(t, 1, host.count())
+	})
+	t.Run("healthy", func(t *testing.T) {
+		clock := newTestClock()
+		sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 2, LoginsPerAccount: 3})
+		host := &statusHost{Host: componenttest.NewNopHost()}
+		r := newPollingReceiver(t, testConfig(sim), clock, consumertest.NewNop(), host)
+		require.NoError(t, r.pollLogins(context.Background()))
+		assert.Equal(t, 0, host.count(), "the users stream has not polled yet")
+		require.NoError(t, r.pollUsers(context.Background()))
+		assert.Equal(t, componentstatus.StatusOK, host.last())
+	})
+	t.Run("a working stream's single transient failure is not a state", func(t *testing.T) {
+		clock := newTestClock()
+		sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 3})
+		host := &statusHost{Host: componenttest.NewNopHost()}
+		cfg := testConfig(sim)
+		cfg.Users.Enabled = false
+		r := newPollingReceiver(t, cfg, clock, consumertest.NewNop(), host)
+		require.NoError(t, r.pollLogins(context.Background()))
+		sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultServerError, Endpoint: cloudflaresim.EndpointAuditLogs, Count: -1})
+		require.Error(t, r.pollLogins(context.Background()))
+		assert.Equal(t, componentstatus.StatusOK, host.last())
+		require.Error(t, r.pollLogins(context.Background()))
+		assert.Equal(t, componentstatus.StatusRecoverableError, host.last())
+	})
+}
+
+// TestRateLimitPauseShowsWhileItLasts pins issue 17.8: the wait time of a
+// 429's pause is recorded when the pause starts, so it shows during it.
+func TestRateLimitPauseShowsWhileItLasts(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 3})
+	cfg := testConfig(sim)
+	r, tel := newTelemetryReceiver(t, cfg, clock)
+	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultRateLimited, Endpoint: cloudflaresim.EndpointAuditLogs, RetryAfter: 3 * time.Second})
+	done := make(chan error, 1)
+	go func() { done <- r.pollLogins(context.Background()) }()
+	assert.Eventually(t, func() bool {
+		_, err := tel.GetMetric("otelcol_receiver_cloudflare_rate_limit_wait_time")
+		return err == nil && sumMetric(t, tel, "otelcol_receiver_cloudflare_rate_limit_wait_time") >= 2
+	}, 2*time.Second, 20*time.Millisecond, "the pause is recorded before it ends")
+	require.NoError(t, <-done)
+}
