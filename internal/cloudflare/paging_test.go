@@ -18,7 +18,9 @@ import (
 // each next request starts and what it hands out.
 func TestLoginPagingByTime(t *testing.T) {
 	t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
-	at := func(id string, minutes int) AuditEntry { return AuditEntry{ID: id, When: t0.Add(time.Duration(minutes) * time.Minute)} }
+	at := func(id string, minutes int) AuditEntry {
+		return AuditEntry{ID: id, When: t0.Add(time.Duration(minutes) * time.Minute)}
+	}
 	ids := func(entries []AuditEntry) []string {
 		out := []string{}
 		for _, e := range entries {
