@@ -65,7 +65,7 @@ const DefaultMaxResponseBytes = 32 << 20
 type Options struct {
 	BaseURL          string // e.g. https://api.cloudflare.com/client/v4
 	Token            string
-	HTTPClient       *http.Client // built from confighttp; redirects to other hosts are refused
+	HTTPClient       *http.Client // built from confighttp; every redirect is refused
 	Limiter          *Limiter
 	Retry            RetryPolicy
 	MaxResponseBytes int64
@@ -84,6 +84,7 @@ type client struct {
 	maxResponseBytes int64
 	logger           *zap.Logger
 	observer         Observer
+	token            string // only to keep it out of error messages
 }
 
 // New builds a Client. Services are created from cloudflare-go's sub-packages
@@ -96,6 +97,7 @@ func New(opts Options) Client {
 		maxResponseBytes: opts.MaxResponseBytes,
 		logger:           opts.Logger,
 		observer:         opts.Observer,
+		token:            opts.Token,
 	}
 	if c.observer == nil {
 		c.observer = nopObserver{}
@@ -107,7 +109,7 @@ func New(opts Options) Client {
 		c.retry = DefaultRetryPolicy
 	}
 	httpClient := *opts.HTTPClient
-	httpClient.CheckRedirect = refuseCrossHostRedirect
+	httpClient.CheckRedirect = refuseRedirect
 	sdkOpts := []option.RequestOption{
 		option.WithBaseURL(opts.BaseURL),
 		option.WithAPIToken(opts.Token),
@@ -123,14 +125,16 @@ func New(opts Options) Client {
 	return c
 }
 
-func refuseCrossHostRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 5 {
-		return errors.New("stopped after 5 redirects")
+// refuseRedirect refuses every redirect. The Cloudflare API does not
+// redirect, and Go would send the Authorization header to the new URL when it
+// is on the same host, whatever its scheme: a redirect from https to http
+// would carry the token in clear.
+func refuseRedirect(req *http.Request, _ []*http.Request) error {
+	status := 0
+	if req.Response != nil {
+		status = req.Response.StatusCode
 	}
-	if req.URL.Host != via[0].URL.Host {
-		return errCrossHostRedirect
-	}
-	return nil
+	return &redirectError{status: status, scheme: req.URL.Scheme}
 }
 
 func (c *client) VerifyToken(ctx context.Context, accountID string) (Token, error) {
@@ -307,7 +311,7 @@ func (c *client) call(ctx context.Context, endpoint string, do func() error) err
 			// The middleware classifies every failed exchange, so what is left is
 			// the SDK failing to decode a 2xx body: HTML, truncated JSON, ...
 			apiErr = &APIError{Kind: KindBadResponse, Endpoint: endpoint, StatusCode: http.StatusOK,
-				Message: "undecodable response: " + err.Error(), Err: err}
+				Message: c.redact("undecodable response: " + err.Error()), Err: err}
 		}
 		switch apiErr.Kind {
 		case KindRateLimited:
