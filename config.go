@@ -3,8 +3,10 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -24,6 +26,7 @@ const (
 var (
 	errMissingToken       = errors.New("api_token: must be set (a Cloudflare API token)")
 	errMissingEndpoint    = errors.New("endpoint: must be an absolute http(s) URL")
+	errPlainHTTPEndpoint  = errors.New("endpoint: http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); use https://, the API token goes with every request")
 	errUsersPollInterval  = fmt.Errorf("users.poll_interval: must be at least %s", minUsersPollInterval)
 	errSnapshotInterval   = errors.New("users.snapshot_interval: must be 0 (inventory on the first poll only) or at least users.poll_interval")
 	errLoginsPollInterval = fmt.Errorf("logins.poll_interval: must be at least %s", minLoginsPollInterval)
@@ -106,6 +109,8 @@ func (cfg *Config) Validate() error {
 	}
 	if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, errMissingEndpoint)
+	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		errs = append(errs, fmt.Errorf("%w: got host %q", errPlainHTTPEndpoint, u.Hostname()))
 	}
 	errs = append(errs, validateAccounts(cfg.Accounts)...)
 	if !cfg.Users.Enabled && !cfg.Logins.Enabled {
@@ -136,6 +141,16 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errRateLimitWindow)
 	}
 	return errors.Join(errs...)
+}
+
+// isLoopback reports whether host (without port or brackets) is localhost or
+// a loopback address, where plain http does not leave the machine.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func validateAccounts(ids []string) []error {
