@@ -31,7 +31,7 @@ var (
 	errSnapshotInterval   = errors.New("users.snapshot_interval: must be 0 (inventory on the first poll only) or at least users.poll_interval")
 	errLoginsPollInterval = fmt.Errorf("logins.poll_interval: must be at least %s", minLoginsPollInterval)
 	errInitialLookback    = fmt.Errorf("logins.initial_lookback: must be between 0 and %s (18 months, the audit log retention)", maxInitialLookback)
-	errLateArrivalWindow  = errors.New("logins.late_arrival_window: must be between 0 and logins.initial_lookback")
+	errLateArrivalWindow  = fmt.Errorf("logins.late_arrival_window: must be between 0 and %s (18 months, the audit log retention)", maxInitialLookback)
 	errPageSize           = fmt.Errorf("logins.page_size: must be between 1 and %d", maxPageSize)
 	errRequestsPerWindow  = errors.New("rate_limit.requests_per_window: must be at least 1")
 	errRateLimitWindow    = fmt.Errorf("rate_limit.window: must be at least %s", minRateLimitWindow)
@@ -128,7 +128,7 @@ func (cfg *Config) Validate() error {
 	if cfg.Logins.InitialLookback < 0 || cfg.Logins.InitialLookback > maxInitialLookback {
 		errs = append(errs, errInitialLookback)
 	}
-	if cfg.Logins.LateArrivalWindow < 0 || cfg.Logins.LateArrivalWindow > cfg.Logins.InitialLookback {
+	if cfg.Logins.LateArrivalWindow < 0 || cfg.Logins.LateArrivalWindow > maxInitialLookback {
 		errs = append(errs, errLateArrivalWindow)
 	}
 	if cfg.Logins.PageSize < 1 || cfg.Logins.PageSize > maxPageSize {

@@ -91,6 +91,16 @@ func TestConfigValidate(t *testing.T) {
 		{name: "lookback beyond retention", modify: func(c *Config) { c.Logins.InitialLookback = 13141 * time.Hour }, errs: []error{errInitialLookback}},
 		{name: "lookback at retention", modify: func(c *Config) { c.Logins.InitialLookback = 13140 * time.Hour }},
 		{name: "negative late window", modify: func(c *Config) { c.Logins.LateArrivalWindow = -time.Second }, errs: []error{errLateArrivalWindow}},
+		// Item 12 of issue 9: the window is not bounded by initial_lookback, and
+		// initial_lookback 0 does not switch it off.
+		{name: "late window longer than the lookback", modify: func(c *Config) {
+			c.Logins.InitialLookback, c.Logins.LateArrivalWindow = time.Hour, 2*time.Hour
+		}},
+		{name: "late window with no lookback", modify: func(c *Config) {
+			c.Logins.InitialLookback, c.Logins.LateArrivalWindow = 0, 10*time.Minute
+		}},
+		{name: "late window at retention", modify: func(c *Config) { c.Logins.LateArrivalWindow = 13140 * time.Hour }},
+		{name: "late window beyond retention", modify: func(c *Config) { c.Logins.LateArrivalWindow = 13140*time.Hour + time.Nanosecond }, errs: []error{errLateArrivalWindow}},
 		{name: "page size zero", modify: func(c *Config) { c.Logins.PageSize = 0 }, errs: []error{errPageSize}},
 		{name: "page size above 1000", modify: func(c *Config) { c.Logins.PageSize = 1001 }, errs: []error{errPageSize}},
 		{name: "malformed account", modify: func(c *Config) { c.Accounts = []string{"ACCOUNT"} }, errs: []error{errMalformedAccountID}},
