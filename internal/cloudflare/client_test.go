@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -329,4 +331,65 @@ func TestThreeRateLimitsInARowEndTheCall(t *testing.T) {
 	assert.Equal(t, time.Second, apiErr.RetryAfter, "Retry-After: 0 is waited as 1 s")
 	assert.Equal(t, int32(3), attempts.Load(), "three 429s, then the call gives up")
 	assert.GreaterOrEqual(t, elapsed, 2*time.Second, "each attempt after a 429 waited for its Retry-After")
+}
+
+// TestErrorsNeverCarryTheToken replaces a test that checked an error built
+// without the token. Here a server echoes the request's Authorization header
+// (token and all) into everything it answers: the error envelope's message,
+// errors given as bare strings, an HTML error page, response headers, and a
+// redirect's Location. The error of the real client must keep Cloudflare's
+// message but never the token.
+// Mutations caught: the redact call in the middleware's defer removed (the
+// echoed message goes into APIError.Message: 401, 403 and 404 cases fail);
+// the redirect's Message built from the *url.Error (err.Error(), which holds
+// the Location) and redact removed (redirect case fails).
+func TestErrorsNeverCarryTheToken(t *testing.T) {
+	tests := []struct {
+		name    string
+		echo    func(w http.ResponseWriter, auth string)
+		kind    ErrorKind
+		message []string // what must survive of the server's message
+	}{
+		{name: "401 envelope", kind: KindAuth, message: []string{"Invalid API Token", "[REDACTED]"}, echo: func(w http.ResponseWriter, auth string) {
+			w.Header().Set("Www-Authenticate", auth)
+			respond(401, "application/json", `{"success":false,"errors":[{"code":1000,"message":"Invalid API Token `+auth+`"}]}`)(w, nil)
+		}},
+		{name: "403 bare string errors", kind: KindAuth, message: []string{"no permission for", "[REDACTED]"}, echo: func(w http.ResponseWriter, auth string) {
+			w.Header().Set("X-Echo-Authorization", auth)
+			respond(403, "application/json", `{"success":false,"errors":["no permission for `+auth+`"]}`)(w, nil)
+		}},
+		{name: "404 envelope", kind: KindRequest, message: []string{"No route for", "[REDACTED]"}, echo: func(w http.ResponseWriter, auth string) {
+			respond(404, "application/json", `{"success":false,"errors":[{"code":7003,"message":"No route for `+auth+`"}],"echo":{"authorization":"`+auth+`"}}`)(w, nil)
+		}},
+		{name: "502 html page", kind: KindTransient, message: []string{"Bad Gateway"}, echo: func(w http.ResponseWriter, auth string) {
+			w.Header().Set("X-Echo-Authorization", auth)
+			respond(502, "text/html", `<html><body>upstream refused `+auth+`</body></html>`)(w, nil)
+		}},
+		{name: "redirect", kind: KindRequest, message: []string{"does not redirect"}, echo: func(w http.ResponseWriter, auth string) {
+			w.Header().Set("Location", "/elsewhere?authorization="+url.QueryEscape(auth)+"&raw="+auth)
+			w.WriteHeader(http.StatusFound)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var echoed atomic.Bool
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				auth := r.Header.Get("Authorization")
+				echoed.Store(strings.Contains(auth, testToken))
+				tt.echo(w, auth)
+			}))
+			defer srv.Close()
+			_, err := newTestClient(t, srv.URL).ListMembers(context.Background(), "acct")
+			require.True(t, echoed.Load(), "the server saw the token and echoed it")
+			var apiErr *APIError
+			require.ErrorAs(t, err, &apiErr)
+			assert.Equal(t, tt.kind, apiErr.Kind)
+			for _, want := range tt.message {
+				assert.Contains(t, apiErr.Message, want)
+			}
+			for _, text := range []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", apiErr.Message)} {
+				assert.NotContains(t, text, testToken)
+			}
+		})
+	}
 }
