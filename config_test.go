@@ -136,12 +136,6 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-func TestConfigNeverPrintsToken(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
-	cfg.APIToken = "super-secret-token"
-	assert.NotContains(t, cfg.APIToken.String(), "super-secret-token")
-}
-
 // TestPlainHTTPEndpointErrorNamesKey: the refusal of an http:// endpoint to a
 // remote host names the key and the host, and stands alone (item 10 of issue 9).
 func TestPlainHTTPEndpointErrorNamesKey(t *testing.T) {

@@ -3,7 +3,6 @@ package cloudflareidentityreceiver
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -411,15 +410,49 @@ func TestStartWithUnreachableAPIDoesNotFail(t *testing.T) {
 	require.NoError(t, r.Shutdown(context.Background()))
 }
 
-func TestErrorMessagesNeverCarryToken(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+// TestFailedPollsNeverShowTheToken replaces two tests that checked the
+// collector's configopaque and an error built without the token. It runs the
+// receiver (Start, its loops, Shutdown) against the simulator with a revoked
+// token and collects what our code writes about the failures: every status
+// event's error, the ERROR line of the status reporter, the WARN of the token
+// check (a failed call) and every DEBUG line of the failed polls. None may
+// carry the token.
+// Mutations caught: the token check's WARN given zap.String("token",
+// string(r.cfg.APIToken)) (verifyToken, receiver.go); the client's
+// statusError given `Endpoint: endpoint + " " + res.Request.Header.Get("Authorization")`
+// (the status event and the ERROR line carry it); the middleware logging
+// req.Header on a failed exchange.
+func TestFailedPollsNeverShowTheToken(t *testing.T) {
+	sim := startSim(t, nil, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 3, LoginsPerAccount: 3, LoginSpan: time.Hour})
+	sim.SetToken("rotated") // the receiver's token is refused from now on
+	watch, logger := newLeakWatch()
 	cfg := testConfig(sim)
-	cfg.APIToken = "a-token-that-must-not-leak"
-	r := newPollingReceiver(t, cfg, clock, new(consumertest.LogsSink), nil)
-	err := r.pollUsers(context.Background())
-	require.Error(t, err)
-	assert.False(t, strings.Contains(err.Error(), "a-token-that-must-not-leak"))
+	cfg.Users.PollInterval = 50 * time.Millisecond // below the validated minimums, to keep the test short
+	cfg.Logins.PollInterval = 50 * time.Millisecond
+	settings := receivertest.NewNopSettings(metadata.Type)
+	settings.Logger = logger
+	r, err := newIdentityReceiver(settings, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	r.retry = fastRetry
+	host := &statusHost{Host: componenttest.NewNopHost()}
+	require.NoError(t, r.Start(context.Background(), host))
+	assert.Eventually(t, func() bool {
+		return host.last() == componentstatus.StatusRecoverableError &&
+			watch.logs.FilterLevelExact(zapcore.ErrorLevel).Len() > 0 &&
+			watch.logs.FilterMessageSnippet("Could not verify the Cloudflare API token").Len() > 0
+	}, 10*time.Second, 10*time.Millisecond, "a failed poll reported, its ERROR and the token check's WARN logged")
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	host.mu.Lock()
+	for _, e := range host.events {
+		if e.Err() != nil {
+			watch.add(e.Err().Error(), fmt.Sprintf("%+v", e.Err()))
+		}
+	}
+	host.mu.Unlock()
+	errorLine := watch.logs.FilterLevelExact(zapcore.ErrorLevel).All()[0]
+	assert.Contains(t, errorLine.ContextMap()["error"], "Invalid API Token", "the ERROR names Cloudflare's message")
+	watch.assertNoToken(t, simToken)
 }
 
 // TestPaginationAnomalies: an entry repeated on two pages, a page that comes
