@@ -2,13 +2,17 @@ package cloudflareidentityreceiver
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/cloudflare/cloudflare-go/v7/shared"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
@@ -75,32 +79,191 @@ func FuzzMapAuditPage(f *testing.F) {
 	})
 }
 
-// FuzzMemberDiff decodes two member records and diffs them: no panic, a
-// record never differs from itself, and every reported field has a previous value.
+// FuzzMemberDiff decodes two member lists (a JSON array of members, or one
+// member) and diffs them as a users poll does. Replaying the emitted events
+// on the previous list must give the current one: added for a member not
+// there before, removed for one gone (carrying its last known record),
+// changed listing exactly the fields that differ with their previous values;
+// no member gets two events, and an unchanged member gets none.
+// It replaces a check that a record does not differ from itself.
+// Mutations caught: changedFields without its email comparison (seed
+// lists: an email change is not replayed); appendMemberChanges without the
+// removed loop; appendMemberRecord putting the current status into
+// cloudflare.member.previous; sameRoles comparing only the number of roles.
 // Seeds: testdata/fuzz/FuzzMemberDiff.
 func FuzzMemberDiff(f *testing.F) {
 	f.Fuzz(func(t *testing.T, before, after []byte) {
-		var a, b shared.Member
-		if json.Unmarshal(before, &a) != nil || json.Unmarshal(after, &b) != nil {
+		previous, ok := decodeMemberList(before)
+		if !ok {
 			return
 		}
-		previous, current := cloudflare.NewMember(&a), cloudflare.NewMember(&b)
-		if changed := changedFields(&current, &current); len(changed) != 0 {
-			t.Fatalf("a member differs from itself: %v", changed)
+		current, ok := decodeMemberList(after)
+		if !ok {
+			return
 		}
 		_, records := newAccountLogs(testAccount, "fuzz")
-		appendMemberChanges(records, []cloudflare.Member{previous}, []cloudflare.Member{current}, time.Unix(0, 0))
+		appendMemberChanges(records, previous, current, time.Unix(0, 0))
+
+		state := make(map[string]memberView, len(previous))
+		for i := range previous {
+			state[previous[i].ID] = viewOfMember(&previous[i])
+		}
+		seen := map[string]bool{}
 		for _, lr := range records.All() {
-			if lr.EventName() != eventMemberChanged {
-				continue
+			id, _ := lr.Attributes().Get(attrMemberID)
+			key := id.Str()
+			if seen[key] {
+				t.Fatalf("member %q has two events", key)
 			}
-			fields, _ := lr.Attributes().Get(attrMemberChanged)
-			prev, _ := lr.Attributes().Get(attrMemberPrevious)
-			if fields.Slice().Len() != prev.Map().Len() {
-				t.Fatalf("changed %v but previous %v", fields.AsRaw(), prev.AsRaw())
+			seen[key] = true
+			got := viewOfRecord(lr.Attributes())
+			old, known := state[key]
+			switch lr.EventName() {
+			case eventMemberAdded:
+				if known {
+					t.Fatalf("member %q added, but it was there", key)
+				}
+				state[key] = got
+			case eventMemberRemoved:
+				if !known || !reflect.DeepEqual(got, old) {
+					t.Fatalf("member %q removed: known %v, record %+v, last known %+v", key, known, got, old)
+				}
+				delete(state, key)
+			case eventMemberChanged:
+				if !known {
+					t.Fatalf("member %q changed, but it was not there", key)
+				}
+				checkChange(t, key, old, got, lr.Attributes())
+				state[key] = got
+			default:
+				t.Fatalf("unexpected event %q", lr.EventName())
 			}
 		}
+		want := make(map[string]memberView, len(current))
+		for i := range current {
+			want[current[i].ID] = viewOfMember(&current[i])
+		}
+		if !reflect.DeepEqual(want, state) {
+			t.Fatalf("replaying the events gives\n %+v\nnot the current list\n %+v", state, want)
+		}
 	})
+}
+
+// decodeMemberList decodes a JSON array of members, or one member, keeping
+// each membership id once as a users poll does.
+func decodeMemberList(data []byte) ([]cloudflare.Member, bool) {
+	var list []shared.Member
+	if json.Unmarshal(data, &list) != nil {
+		var one shared.Member
+		if json.Unmarshal(data, &one) != nil {
+			return nil, false
+		}
+		list = []shared.Member{one}
+	}
+	members := make([]cloudflare.Member, len(list))
+	for i := range list {
+		members[i] = cloudflare.NewMember(&list[i])
+	}
+	return uniqueMembers(members), true
+}
+
+// memberView is what the member events tell of a member: the fields whose
+// change is an event.
+type memberView struct {
+	Status    string
+	Roles     []string // sorted: the API promises no order
+	TwoFactor bool
+	FullName  string
+	Email     string
+}
+
+func viewOfMember(m *cloudflare.Member) memberView {
+	return memberView{Status: m.Status, Roles: sortedRoles(m.Roles), TwoFactor: m.TwoFactor,
+		FullName: strings.TrimSpace(m.FirstName + " " + m.LastName), Email: cmp.Or(m.UserEmail, m.Email)}
+}
+
+// viewOfRecord reads a member event's attributes; an absent one is empty.
+func viewOfRecord(attrs pcommon.Map) memberView {
+	str := func(key string) string { v, _ := attrs.Get(key); return v.Str() }
+	twoFactor, _ := attrs.Get(attrTwoFactor)
+	roles, _ := attrs.Get("user.roles")
+	return memberView{Status: str(attrMemberStatus), Roles: sortedRoles(sliceOfStrings(roles)), TwoFactor: twoFactor.Bool(),
+		FullName: str("user.full_name"), Email: str("user.email")}
+}
+
+// checkChange checks a changed event: it lists exactly the fields that
+// differ, with their previous values.
+func checkChange(t *testing.T, id string, old, got memberView, attrs pcommon.Map) {
+	t.Helper()
+	fieldsValue, _ := attrs.Get(attrMemberChanged)
+	previousValue, _ := attrs.Get(attrMemberPrevious)
+	fields, previous := sliceOfStrings(fieldsValue), previousValue.Map()
+	differ := map[string]bool{
+		fieldStatus:    old.Status != got.Status,
+		fieldRoles:     !slices.Equal(old.Roles, got.Roles),
+		fieldTwoFactor: old.TwoFactor != got.TwoFactor,
+		fieldFullName:  old.FullName != got.FullName,
+		fieldEmail:     old.Email != got.Email,
+	}
+	var wantFields []string
+	for _, field := range []string{fieldStatus, fieldRoles, fieldTwoFactor, fieldFullName, fieldEmail} {
+		if differ[field] {
+			wantFields = append(wantFields, field)
+		}
+	}
+	if len(wantFields) == 0 || !slices.Equal(fields, wantFields) {
+		t.Fatalf("member %q: changed fields %v, but %v differ (%+v -> %+v)", id, fields, wantFields, old, got)
+	}
+	wantPrevious := map[string]any{}
+	for _, field := range wantFields {
+		switch field {
+		case fieldStatus:
+			wantPrevious[field] = old.Status
+		case fieldRoles:
+			wantPrevious[field] = old.Roles
+		case fieldTwoFactor:
+			wantPrevious[field] = old.TwoFactor
+		case fieldFullName:
+			wantPrevious[field] = old.FullName
+		case fieldEmail:
+			wantPrevious[field] = old.Email
+		}
+	}
+	gotPrevious := previous.AsRaw()
+	if roles, ok := gotPrevious[fieldRoles].([]any); ok {
+		gotPrevious[fieldRoles] = sortedRoles(anyStrings(roles))
+	}
+	if !reflect.DeepEqual(wantPrevious, gotPrevious) {
+		t.Fatalf("member %q: previous values %v, want %v", id, gotPrevious, wantPrevious)
+	}
+}
+
+func sliceOfStrings(v pcommon.Value) []string {
+	if v.Type() != pcommon.ValueTypeSlice {
+		return nil
+	}
+	out := make([]string, 0, v.Slice().Len())
+	for _, e := range v.Slice().All() {
+		out = append(out, e.Str())
+	}
+	return out
+}
+
+func anyStrings(values []any) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i], _ = v.(string)
+	}
+	return out
+}
+
+func sortedRoles(roles []string) []string {
+	out := slices.Clone(roles)
+	if out == nil {
+		out = []string{}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // FuzzConfig loads arbitrary YAML as the receiver's configuration: loading
