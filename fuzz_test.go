@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cloudflare/cloudflare-go/v7/shared"
 	"go.opentelemetry.io/collector/confmap"
@@ -266,26 +271,206 @@ func sortedRoles(roles []string) []string {
 	return out
 }
 
-// FuzzConfig loads arbitrary YAML as the receiver's configuration: loading
-// and validation never panic, and a configuration that validates is usable.
-// Seeds: testdata/fuzz/FuzzConfig.
+// FuzzConfig writes a configuration built from fuzzed values as YAML (in its
+// JSON form) and loads it as the collector does (confmap, then Validate).
+// Invariants: values
+// of the right types always load, each into its own field (a misspelt
+// mapstructure tag or a lost decode hook would drop or change one); Validate
+// never panics; every line of its error starts with keys the configuration
+// has; and the keys it names are exactly those whose values break the ranges
+// the README documents, which fuzzConfigProblems restates independently.
+// It replaces a check that repeated Validate's own conditions after it passed.
+// Mutations caught: errPageSize's bound `> maxPageSize` -> `>= maxPageSize`
+// (1000 refused); the late_arrival_window error not appended; an error text
+// naming "logins.lookback" instead of "logins.initial_lookback"; the
+// mapstructure tag of LateArrivalWindow misspelt.
 func FuzzConfig(f *testing.F) {
-	f.Fuzz(func(t *testing.T, yaml []byte) {
-		retrieved, err := confmap.NewRetrievedFromYAML(yaml)
+	d := createDefaultConfig().(*Config)
+	f.Add("token", d.Endpoint, "", "", true, true, int64(d.Users.PollInterval), int64(d.Users.SnapshotInterval),
+		int64(d.Logins.PollInterval), int64(d.Logins.InitialLookback), int64(d.Logins.LateArrivalWindow), d.Logins.PageSize,
+		d.RateLimit.RequestsPerWindow, int64(d.RateLimit.Window))
+	f.Add("custom-token", "http://127.0.0.1:8787/client/v4", "023e105f4ecef8ad9ca31a8372d0c353", "4bb334f7c94c4a29a045f03944f072e5",
+		true, true, int64(30*time.Minute), int64(0), int64(2*time.Minute), int64(720*time.Hour), int64(15*time.Minute), 500, 600, int64(5*time.Minute))
+	f.Add("", "http://api.cloudflare.com/client/v4", "ABC", "ABC", false, false, int64(time.Second), int64(time.Second),
+		int64(time.Nanosecond), int64(-time.Hour), int64(13141*time.Hour), 1001, 0, int64(time.Millisecond))
+	f.Add("t", "https://api.cloudflare.com", "023e105f4ecef8ad9ca31a8372d0c353", "023e105f4ecef8ad9ca31a8372d0c353", false, true,
+		int64(time.Minute), int64(time.Minute-1), int64(10*time.Second), int64(13140*time.Hour), int64(13140*time.Hour), 1000, 1, int64(time.Second))
+
+	known := map[string]bool{}
+	defaults := confmap.New()
+	if err := defaults.Marshal(createDefaultConfig()); err != nil {
+		f.Fatal(err)
+	}
+	for _, key := range defaults.AllKeys() {
+		// users::poll_interval is written users.poll_interval in messages;
+		// lists and maps also name their parents.
+		for parts := strings.Split(key, confmap.KeyDelimiter); len(parts) > 0; parts = parts[:len(parts)-1] {
+			known[strings.Join(parts, ".")] = true
+		}
+	}
+	known["accounts"] = true // an empty list is not marshalled
+
+	f.Fuzz(func(t *testing.T, token, endpoint, account1, account2 string, usersEnabled, loginsEnabled bool,
+		usersPoll, snapshot, loginsPoll, lookback, late int64, pageSize, requests int, window int64,
+	) {
+		in := fuzzConfigValues{token: token, endpoint: endpoint, usersEnabled: usersEnabled, loginsEnabled: loginsEnabled,
+			usersPoll: time.Duration(usersPoll), snapshot: time.Duration(snapshot), loginsPoll: time.Duration(loginsPoll),
+			lookback: time.Duration(lookback), late: time.Duration(late), pageSize: pageSize, requests: requests, window: time.Duration(window)}
+		for _, id := range []string{account1, account2} {
+			if id != "" {
+				in.accounts = append(in.accounts, id)
+			}
+		}
+		for _, s := range append([]string{token, endpoint}, in.accounts...) {
+			if !utf8.ValidString(s) {
+				return // YAML carries text, not bytes
+			}
+		}
+		// JSON is YAML, and unlike yaml.v3's emitter, encoding/json always
+		// writes text that reads back as what was written.
+		doc, err := json.MarshalIndent(in.asMap(), "", "  ")
 		if err != nil {
-			return
+			t.Fatal(err)
+		}
+		doc = yamlEscape(doc)
+		retrieved, err := confmap.NewRetrievedFromYAML(doc)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, doc)
 		}
 		conf, err := retrieved.AsConf()
 		if err != nil {
-			return
+			t.Fatalf("%v\n%s", err, doc)
 		}
 		cfg := createDefaultConfig().(*Config)
-		if conf.Unmarshal(cfg) != nil || cfg.Validate() != nil {
-			return
+		if err := conf.Unmarshal(cfg); err != nil {
+			t.Fatalf("values of the right types refused: %v\n%s", err, doc)
 		}
-		if cfg.APIToken == "" || cfg.Logins.PageSize < 1 || cfg.Logins.PageSize > maxPageSize ||
-			cfg.RateLimit.RequestsPerWindow < 1 || cfg.Logins.PollInterval < minLoginsPollInterval {
-			t.Fatalf("validated but unusable: %+v", cfg)
+		if got := fuzzConfigValuesOf(cfg); !reflect.DeepEqual(got, in) {
+			t.Fatalf("loaded\n %+v\nfrom\n %+v\n%s", got, in, doc)
+		}
+
+		named := map[string]bool{}
+		if err := cfg.Validate(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				keys, _, found := strings.Cut(line, ": ")
+				if !found {
+					t.Fatalf("error line without a key: %q", line)
+				}
+				for _, key := range strings.Split(keys, ", ") {
+					if !known[key] {
+						t.Fatalf("error line names %q, not a key of the configuration: %q", key, line)
+					}
+					named[key] = true
+				}
+			}
+		}
+		if want := fuzzConfigProblems(in); !reflect.DeepEqual(want, named) {
+			t.Fatalf("Validate named %v, the documented ranges are broken by %v\n%s", slices.Sorted(maps.Keys(named)),
+				slices.Sorted(maps.Keys(want)), doc)
 		}
 	})
+}
+
+// yamlEscape writes as \u escapes the characters that JSON leaves as they
+// are but YAML does not allow (DEL, C1 controls, U+FFFE, U+FFFF) or reads as
+// line breaks inside a quoted string (U+0085, U+2028, U+2029).
+func yamlEscape(doc []byte) []byte {
+	var out bytes.Buffer
+	for _, r := range string(doc) {
+		if r == 0x7f || (r >= 0x80 && r <= 0x9f) || r == 0x2028 || r == 0x2029 || r == 0xfffe || r == 0xffff {
+			fmt.Fprintf(&out, `\u%04x`, r)
+			continue
+		}
+		out.WriteRune(r)
+	}
+	return out.Bytes()
+}
+
+// fuzzConfigValues are the fuzzed settings, as written and as loaded.
+type fuzzConfigValues struct {
+	token, endpoint                                 string
+	accounts                                        []string
+	usersEnabled, loginsEnabled                     bool
+	usersPoll, snapshot, loginsPoll, lookback, late time.Duration
+	pageSize, requests                              int
+	window                                          time.Duration
+}
+
+func (v fuzzConfigValues) asMap() map[string]any {
+	m := map[string]any{
+		"api_token": v.token,
+		"endpoint":  v.endpoint,
+		"users": map[string]any{
+			"enabled": v.usersEnabled, "poll_interval": v.usersPoll.String(), "snapshot_interval": v.snapshot.String(),
+		},
+		"logins": map[string]any{
+			"enabled": v.loginsEnabled, "poll_interval": v.loginsPoll.String(), "initial_lookback": v.lookback.String(),
+			"late_arrival_window": v.late.String(), "page_size": v.pageSize,
+		},
+		"rate_limit": map[string]any{"requests_per_window": v.requests, "window": v.window.String()},
+	}
+	if len(v.accounts) > 0 {
+		m["accounts"] = v.accounts
+	}
+	return m
+}
+
+func fuzzConfigValuesOf(cfg *Config) fuzzConfigValues {
+	v := fuzzConfigValues{token: string(cfg.APIToken), endpoint: cfg.Endpoint, usersEnabled: cfg.Users.Enabled,
+		loginsEnabled: cfg.Logins.Enabled, usersPoll: cfg.Users.PollInterval, snapshot: cfg.Users.SnapshotInterval,
+		loginsPoll: cfg.Logins.PollInterval, lookback: cfg.Logins.InitialLookback, late: cfg.Logins.LateArrivalWindow,
+		pageSize: cfg.Logins.PageSize, requests: cfg.RateLimit.RequestsPerWindow, window: cfg.RateLimit.Window}
+	if len(cfg.Accounts) > 0 {
+		v.accounts = cfg.Accounts
+	}
+	return v
+}
+
+// fuzzConfigProblems lists the keys whose values break the ranges the README
+// gives for them, written from the README's configuration table, not from
+// Validate.
+func fuzzConfigProblems(v fuzzConfigValues) map[string]bool {
+	problems := map[string]bool{}
+	if v.token == "" {
+		problems["api_token"] = true
+	}
+	u, err := url.Parse(v.endpoint)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		problems["endpoint"] = true
+	case u.Scheme == "http":
+		host := u.Hostname()
+		ip := net.ParseIP(host)
+		loopback := strings.EqualFold(host, "localhost") || (ip != nil && (ip.Equal(net.IPv6loopback) || ip.To4() != nil && ip.To4()[0] == 127))
+		if !loopback {
+			problems["endpoint"] = true
+		}
+	}
+	seen := map[string]bool{}
+	for _, id := range v.accounts {
+		hex := len(id) == 32 && strings.Trim(id, "0123456789abcdef") == ""
+		if !hex || seen[id] {
+			problems["accounts"] = true
+		}
+		seen[id] = true
+	}
+	if !v.usersEnabled && !v.loginsEnabled {
+		problems["users.enabled"], problems["logins.enabled"] = true, true
+	}
+	const retention = 18 * 730 * time.Hour // 18 months of 730 h: 13140 h
+	for key, bad := range map[string]bool{
+		"users.poll_interval":            v.usersPoll < time.Minute,
+		"users.snapshot_interval":        v.snapshot != 0 && v.snapshot < v.usersPoll,
+		"logins.poll_interval":           v.loginsPoll < 10*time.Second,
+		"logins.initial_lookback":        v.lookback < 0 || v.lookback > retention,
+		"logins.late_arrival_window":     v.late < 0 || v.late > retention,
+		"logins.page_size":               v.pageSize < 1 || v.pageSize > 1000,
+		"rate_limit.requests_per_window": v.requests < 1,
+		"rate_limit.window":              v.window < time.Second,
+	} {
+		if bad {
+			problems[key] = true
+		}
+	}
+	return problems
 }
