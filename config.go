@@ -3,8 +3,10 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -24,11 +26,12 @@ const (
 var (
 	errMissingToken       = errors.New("api_token: must be set (a Cloudflare API token)")
 	errMissingEndpoint    = errors.New("endpoint: must be an absolute http(s) URL")
+	errPlainHTTPEndpoint  = errors.New("endpoint: http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); use https://, the API token goes with every request")
 	errUsersPollInterval  = fmt.Errorf("users.poll_interval: must be at least %s", minUsersPollInterval)
 	errSnapshotInterval   = errors.New("users.snapshot_interval: must be 0 (inventory on the first poll only) or at least users.poll_interval")
 	errLoginsPollInterval = fmt.Errorf("logins.poll_interval: must be at least %s", minLoginsPollInterval)
 	errInitialLookback    = fmt.Errorf("logins.initial_lookback: must be between 0 and %s (18 months, the audit log retention)", maxInitialLookback)
-	errLateArrivalWindow  = errors.New("logins.late_arrival_window: must be between 0 and logins.initial_lookback")
+	errLateArrivalWindow  = fmt.Errorf("logins.late_arrival_window: must be between 0 and %s (18 months, the audit log retention)", maxInitialLookback)
 	errPageSize           = fmt.Errorf("logins.page_size: must be between 1 and %d", maxPageSize)
 	errRequestsPerWindow  = errors.New("rate_limit.requests_per_window: must be at least 1")
 	errRateLimitWindow    = fmt.Errorf("rate_limit.window: must be at least %s", minRateLimitWindow)
@@ -106,6 +109,8 @@ func (cfg *Config) Validate() error {
 	}
 	if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, errMissingEndpoint)
+	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		errs = append(errs, fmt.Errorf("%w: got host %q", errPlainHTTPEndpoint, u.Hostname()))
 	}
 	errs = append(errs, validateAccounts(cfg.Accounts)...)
 	if !cfg.Users.Enabled && !cfg.Logins.Enabled {
@@ -123,7 +128,7 @@ func (cfg *Config) Validate() error {
 	if cfg.Logins.InitialLookback < 0 || cfg.Logins.InitialLookback > maxInitialLookback {
 		errs = append(errs, errInitialLookback)
 	}
-	if cfg.Logins.LateArrivalWindow < 0 || cfg.Logins.LateArrivalWindow > cfg.Logins.InitialLookback {
+	if cfg.Logins.LateArrivalWindow < 0 || cfg.Logins.LateArrivalWindow > maxInitialLookback {
 		errs = append(errs, errLateArrivalWindow)
 	}
 	if cfg.Logins.PageSize < 1 || cfg.Logins.PageSize > maxPageSize {
@@ -136,6 +141,16 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errRateLimitWindow)
 	}
 	return errors.Join(errs...)
+}
+
+// isLoopback reports whether host (without port or brackets) is localhost or
+// a loopback address, where plain http does not leave the machine.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func validateAccounts(ids []string) []error {

@@ -2,6 +2,7 @@ package cloudflareidentityreceiver
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,6 +72,18 @@ func TestConfigValidate(t *testing.T) {
 		{name: "defaults with a token", modify: func(*Config) {}},
 		{name: "missing token", modify: func(c *Config) { c.APIToken = "" }, errs: []error{errMissingToken}},
 		{name: "endpoint without scheme", modify: func(c *Config) { c.Endpoint = "api.cloudflare.com" }, errs: []error{errMissingEndpoint}},
+		// Item 10 of issue 9: plain http sends the token in clear, so it is only
+		// allowed where it does not leave the machine.
+		{name: "http endpoint to a remote host", modify: func(c *Config) { c.Endpoint = "http://api.cloudflare.com/client/v4" }, errs: []error{errPlainHTTPEndpoint}},
+		{name: "http endpoint to a private address", modify: func(c *Config) { c.Endpoint = "http://10.0.0.7:8787/client/v4" }, errs: []error{errPlainHTTPEndpoint}},
+		{name: "http endpoint to a host named like loopback", modify: func(c *Config) { c.Endpoint = "http://127.0.0.1.example.com/client/v4" }, errs: []error{errPlainHTTPEndpoint}},
+		{name: "http endpoint to localhost.example", modify: func(c *Config) { c.Endpoint = "http://localhost.example.com/client/v4" }, errs: []error{errPlainHTTPEndpoint}},
+		{name: "http endpoint to the unspecified address", modify: func(c *Config) { c.Endpoint = "http://0.0.0.0:8787/client/v4" }, errs: []error{errPlainHTTPEndpoint}},
+		{name: "http endpoint to 127.0.0.1", modify: func(c *Config) { c.Endpoint = "http://127.0.0.1:8787/client/v4" }},
+		{name: "http endpoint to 127.0.0.0/8", modify: func(c *Config) { c.Endpoint = "http://127.3.2.1:8787/client/v4" }},
+		{name: "http endpoint to ::1", modify: func(c *Config) { c.Endpoint = "http://[::1]:8787/client/v4" }},
+		{name: "http endpoint to localhost", modify: func(c *Config) { c.Endpoint = "http://LocalHost:8787/client/v4" }},
+		{name: "https endpoint to any host", modify: func(c *Config) { c.Endpoint = "https://10.0.0.7:8443/client/v4" }},
 		{name: "users interval too short", modify: func(c *Config) { c.Users.PollInterval = 30 * time.Second }, errs: []error{errUsersPollInterval}},
 		{name: "snapshot shorter than poll", modify: func(c *Config) { c.Users.SnapshotInterval = time.Minute }, errs: []error{errSnapshotInterval}},
 		{name: "snapshot only on first poll", modify: func(c *Config) { c.Users.SnapshotInterval = 0 }},
@@ -78,6 +91,16 @@ func TestConfigValidate(t *testing.T) {
 		{name: "lookback beyond retention", modify: func(c *Config) { c.Logins.InitialLookback = 13141 * time.Hour }, errs: []error{errInitialLookback}},
 		{name: "lookback at retention", modify: func(c *Config) { c.Logins.InitialLookback = 13140 * time.Hour }},
 		{name: "negative late window", modify: func(c *Config) { c.Logins.LateArrivalWindow = -time.Second }, errs: []error{errLateArrivalWindow}},
+		// Item 12 of issue 9: the window is not bounded by initial_lookback, and
+		// initial_lookback 0 does not switch it off.
+		{name: "late window longer than the lookback", modify: func(c *Config) {
+			c.Logins.InitialLookback, c.Logins.LateArrivalWindow = time.Hour, 2*time.Hour
+		}},
+		{name: "late window with no lookback", modify: func(c *Config) {
+			c.Logins.InitialLookback, c.Logins.LateArrivalWindow = 0, 10*time.Minute
+		}},
+		{name: "late window at retention", modify: func(c *Config) { c.Logins.LateArrivalWindow = 13140 * time.Hour }},
+		{name: "late window beyond retention", modify: func(c *Config) { c.Logins.LateArrivalWindow = 13140*time.Hour + time.Nanosecond }, errs: []error{errLateArrivalWindow}},
 		{name: "page size zero", modify: func(c *Config) { c.Logins.PageSize = 0 }, errs: []error{errPageSize}},
 		{name: "page size above 1000", modify: func(c *Config) { c.Logins.PageSize = 1001 }, errs: []error{errPageSize}},
 		{name: "malformed account", modify: func(c *Config) { c.Accounts = []string{"ACCOUNT"} }, errs: []error{errMalformedAccountID}},
@@ -103,15 +126,24 @@ func TestConfigValidate(t *testing.T) {
 				require.NoError(t, err)
 				return
 			}
+			require.Error(t, err)
 			for _, want := range tt.errs {
 				assert.ErrorIs(t, err, want)
 			}
+			// One line per problem, each naming its key.
+			assert.Len(t, strings.Split(err.Error(), "\n"), len(tt.errs), err.Error())
 		})
 	}
 }
 
-func TestConfigNeverPrintsToken(t *testing.T) {
+// TestPlainHTTPEndpointErrorNamesKey: the refusal of an http:// endpoint to a
+// remote host names the key and the host, and stands alone (item 10 of issue 9).
+func TestPlainHTTPEndpointErrorNamesKey(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
-	cfg.APIToken = "super-secret-token"
-	assert.NotContains(t, cfg.APIToken.String(), "super-secret-token")
+	cfg.APIToken = "token"
+	cfg.Endpoint = "http://api.cloudflare.com/client/v4"
+	err := confmap.Validate(cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "endpoint: http:// is only allowed to a loopback host")
+	assert.Contains(t, err.Error(), `"api.cloudflare.com"`)
 }

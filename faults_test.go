@@ -3,7 +3,6 @@ package cloudflareidentityreceiver
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -432,25 +431,72 @@ func TestStartWithUnreachableAPIDoesNotFail(t *testing.T) {
 	require.NoError(t, r.Shutdown(context.Background()))
 }
 
-func TestErrorMessagesNeverCarryToken(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+// TestFailedPollsNeverShowTheToken replaces two tests that checked the
+// collector's configopaque and an error built without the token. It runs the
+// receiver (Start, its loops, Shutdown) against the simulator with a revoked
+// token and collects what our code writes about the failures: every status
+// event's error, the ERROR line of the status reporter, the WARN of the token
+// check (a failed call) and every DEBUG line of the failed polls. None may
+// carry the token.
+// Mutations caught: the token check's WARN given zap.String("token",
+// string(r.cfg.APIToken)) (verifyToken, receiver.go); the client's
+// statusError given `Endpoint: endpoint + " " + res.Request.Header.Get("Authorization")`
+// (the status event and the ERROR line carry it); the middleware logging
+// req.Header on a failed exchange.
+func TestFailedPollsNeverShowTheToken(t *testing.T) {
+	sim := startSim(t, nil, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 3, LoginsPerAccount: 3, LoginSpan: time.Hour})
+	sim.SetToken("rotated") // the receiver's token is refused from now on
+	watch, logger := newLeakWatch()
 	cfg := testConfig(sim)
-	cfg.APIToken = "a-token-that-must-not-leak"
-	r := newPollingReceiver(t, cfg, clock, new(consumertest.LogsSink), nil)
-	err := r.pollUsers(context.Background())
-	require.Error(t, err)
-	assert.False(t, strings.Contains(err.Error(), "a-token-that-must-not-leak"))
+	cfg.Users.PollInterval = 50 * time.Millisecond // below the validated minimums, to keep the test short
+	cfg.Logins.PollInterval = 50 * time.Millisecond
+	settings := receivertest.NewNopSettings(metadata.Type)
+	settings.Logger = logger
+	r, err := newIdentityReceiver(settings, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	r.retry = fastRetry
+	host := &statusHost{Host: componenttest.NewNopHost()}
+	require.NoError(t, r.Start(context.Background(), host))
+	assert.Eventually(t, func() bool {
+		return host.last() == componentstatus.StatusRecoverableError &&
+			watch.logs.FilterLevelExact(zapcore.ErrorLevel).Len() > 0 &&
+			watch.logs.FilterMessageSnippet("Could not verify the Cloudflare API token").Len() > 0
+	}, 10*time.Second, 10*time.Millisecond, "a failed poll reported, its ERROR and the token check's WARN logged")
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	host.mu.Lock()
+	for _, e := range host.events {
+		if e.Err() != nil {
+			watch.add(e.Err().Error(), fmt.Sprintf("%+v", e.Err()))
+		}
+	}
+	host.mu.Unlock()
+	errorLine := watch.logs.FilterLevelExact(zapcore.ErrorLevel).All()[0]
+	assert.Contains(t, errorLine.ContextMap()["error"], "Invalid API Token", "the ERROR names Cloudflare's message")
+	watch.assertNoToken(t, simToken)
 }
 
 // TestPaginationAnomalies: an entry repeated on two pages, a page that comes
 // back empty too early, and entries inserted while paging neither lose nor
-// double a login.
+// double a login. It compares the ids emitted, repeats included, with the
+// simulator's events: every event appended before the polls and every event
+// inserted ahead of the reading position exactly once; none of the events
+// inserted behind it, which are older than the checkpoint by more than the
+// late-arrival window and so, like any entry the API shows that late, not due.
+// Mutations caught: unseenLogins without its `cursor.Emitted` check (the
+// repeated entry and the second poll's re-read window come twice); ListLogins
+// ending after the second page (`last := len(entries) < q.PageSize || page >= 2`:
+// later events and those inserted ahead are lost); the second poll reading
+// 4 hours back instead of late_arrival_window (ids pruned from the cursor come
+// again). Unlike the previous assertion (count of ids = events + inserted
+// seen), it also fails if an inserted-behind entry is emitted, or one
+// inserted ahead is not.
 func TestPaginationAnomalies(t *testing.T) {
 	tests := []struct {
 		name  string
 		fault *cloudflaresim.Fault
-		// insertWhilePaging adds entries before the current position after the first page.
+		// insertWhilePaging adds entries behind and ahead of the reading
+		// position while the first page is consumed.
 		insertWhilePaging bool
 	}{
 		{name: "entry repeated on the next page", fault: &cloudflaresim.Fault{Kind: cloudflaresim.FaultDuplicateEntry, Count: 3}},
@@ -466,15 +512,20 @@ func TestPaginationAnomalies(t *testing.T) {
 			cfg := testConfig(sim)
 			cfg.Logins.PageSize = 20
 			sink := new(consumertest.LogsSink)
-			var inserted []cloudflaresim.LoginEvent
+			var behind, ahead []cloudflaresim.LoginEvent
+			insert := func(prefix string, after cloudflaresim.LoginEvent) (out []cloudflaresim.LoginEvent) {
+				for i := range 5 {
+					e := cloudflaresim.LoginEvent{ID: fmt.Sprintf("%s-%d", prefix, i), When: after.When.Add(time.Second),
+						Success: true, ActorEmail: "late@example.com", ActorType: "user"}
+					sim.AppendLogin(account, e)
+					out = append(out, e)
+				}
+				return out
+			}
 			next := consumerFunc(func(_ context.Context, call int) error {
-				if tt.insertWhilePaging && call == 1 {
-					for i := range 5 {
-						e := cloudflaresim.LoginEvent{ID: fmt.Sprintf("inserted-%d", i), When: events[2].When.Add(time.Second),
-							Success: true, ActorEmail: "late@example.com", ActorType: "user"}
-						sim.AppendLogin(account, e)
-						inserted = append(inserted, e)
-					}
+				if tt.insertWhilePaging && call == 1 { // the first page (entries 0-19) is being consumed
+					behind = insert("behind", events[2])
+					ahead = insert("ahead", events[50])
 				}
 				return nil
 			}, sink)
@@ -488,28 +539,30 @@ func TestPaginationAnomalies(t *testing.T) {
 			clock.Advance(time.Minute)
 			require.NoError(t, r.pollLogins(context.Background()))
 
-			counts := uidCounts(records(sink.AllLogs()))
-			for _, e := range events {
-				assert.Equal(t, 1, counts[e.ID], e.ID)
-			}
-			// The inserted entries are hours older than the checkpoint, beyond the
-			// late-arrival window, so like any entry that late they need not be
-			// read; what matters is that the shift they cause in the pages loses
-			// or doubles none of the others, and that none comes twice.
-			for _, e := range inserted {
-				assert.LessOrEqual(t, counts[e.ID], 1, e.ID)
-			}
-			assert.Len(t, counts, len(events)+countSeen(counts, inserted))
+			want := append(eventIDs(events), eventIDs(ahead)...)
+			assert.ElementsMatch(t, want, emittedLoginIDs(sink))
+			// What was not emitted is exactly what was inserted behind the reader.
+			require.Len(t, sim.Logins(account), len(want)+len(behind))
 		})
 	}
 }
 
-func countSeen(counts map[string]int, events []cloudflaresim.LoginEvent) int {
-	seen := 0
-	for _, e := range events {
-		if counts[e.ID] > 0 {
-			seen++
+// eventIDs lists the ids of simulator events.
+func eventIDs(events []cloudflaresim.LoginEvent) []string {
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.ID
+	}
+	return ids
+}
+
+// emittedLoginIDs lists the log.record.uid of every login record emitted, repeats included.
+func emittedLoginIDs(sink *consumertest.LogsSink) []string {
+	var ids []string
+	for _, rec := range records(sink.AllLogs()) {
+		if rec.eventName == eventLogin {
+			ids = append(ids, rec.uid)
 		}
 	}
-	return seen
+	return ids
 }

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
@@ -36,16 +37,19 @@ func newReceiverTelemetry(settings component.TelemetrySettings, now func() time.
 
 func (t *receiverTelemetry) shutdown() { t.builder.Shutdown() }
 
-// RequestDone counts a request by endpoint and status class ("error" when no
-// response came back).
+// RequestDone counts a request by endpoint, status class and status code.
+// When no response came back (statusCode 0) the class is "error" and the
+// http.response.status_code attribute is left out.
 func (t *receiverTelemetry) RequestDone(endpoint string, statusCode int, elapsed time.Duration) {
-	class := "error"
+	attrs := []attribute.KeyValue{attribute.String("endpoint", endpoint)}
 	if statusCode > 0 {
-		class = strconv.Itoa(statusCode/100) + "xx"
+		attrs = append(attrs, attribute.String("status_class", strconv.Itoa(statusCode/100)+"xx"),
+			semconv.HTTPResponseStatusCode(statusCode))
+	} else {
+		attrs = append(attrs, attribute.String("status_class", "error"))
 	}
 	ctx := context.Background()
-	t.builder.CloudflareAPIRequests.Add(ctx, 1, metric.WithAttributes(
-		attribute.String("endpoint", endpoint), attribute.String("status_class", class)))
+	t.builder.CloudflareAPIRequests.Add(ctx, 1, metric.WithAttributes(attrs...))
 	t.builder.CloudflareAPIRequestDuration.Record(ctx, elapsed.Seconds(), metric.WithAttributes(
 		attribute.String("endpoint", endpoint)))
 }

@@ -2,6 +2,7 @@ package cloudflareidentityreceiver
 
 import (
 	"context"
+	"net/http"
 	"testing"
 	"time"
 
@@ -99,14 +100,15 @@ func TestOwnTelemetryAfterPolls(t *testing.T) {
 	require.NoError(t, r.pollUsers(context.Background()))
 	require.NoError(t, r.pollLogins(context.Background()))
 
-	requests := func(endpoint, class string) float64 {
+	requests := func(endpoint, class string, code int) float64 {
 		return sumMetric(t, tel, "otelcol_receiver_cloudflare_api_requests",
-			attribute.String("endpoint", endpoint), attribute.String("status_class", class))
+			attribute.String("endpoint", endpoint), attribute.String("status_class", class),
+			attribute.Int("http.response.status_code", code))
 	}
-	assert.Equal(t, 2.0, requests("members", "2xx"), "70 members are two pages of 50")
-	assert.Equal(t, 1.0, requests("accounts", "2xx"), "the logins poll reuses the account list")
-	assert.Equal(t, 2.0, requests("audit_logs", "2xx"), "30 logins are pages of 20 and 10")
-	assert.Equal(t, 1.0, requests("audit_logs", "5xx"))
+	assert.Equal(t, 2.0, requests("members", "2xx", 200), "70 members are two pages of 50")
+	assert.Equal(t, 1.0, requests("accounts", "2xx", 200), "the logins poll reuses the account list")
+	assert.Equal(t, 2.0, requests("audit_logs", "2xx", 200), "30 logins are pages of 20 and 10")
+	assert.Equal(t, 1.0, requests("audit_logs", "5xx", 500))
 	assert.Equal(t, 70.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_records_emitted", attribute.String("event_name", eventMember)))
 	assert.Equal(t, 30.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_records_emitted", attribute.String("event_name", eventLogin)))
 	assert.InDelta(t, clock.Now().Sub(newest).Seconds(),
@@ -205,4 +207,38 @@ func TestTokenVerification(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAPIRequestsCarryStatusCode pins item 11 of issue 9: the request counter
+// carries the status code, so that 429s can be told from other 4xx, and a
+// request without a response has status_class error and no status code.
+func TestAPIRequestsCarryStatusCode(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	rt, err := newReceiverTelemetry(tel.NewTelemetrySettings(), time.Now)
+	require.NoError(t, err)
+	t.Cleanup(rt.shutdown)
+
+	rt.RequestDone("audit_logs", http.StatusTooManyRequests, time.Millisecond)
+	rt.RequestDone("audit_logs", http.StatusTooManyRequests, time.Millisecond)
+	rt.RequestDone("audit_logs", http.StatusForbidden, time.Millisecond)
+	rt.RequestDone("audit_logs", 0, time.Millisecond)
+
+	m, err := tel.GetMetric("otelcol_receiver_cloudflare_api_requests")
+	require.NoError(t, err)
+	enc := attribute.DefaultEncoder()
+	got := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		got[dp.Attributes.Encoded(enc)] += dp.Value
+	}
+	set := func(kvs ...attribute.KeyValue) string {
+		s := attribute.NewSet(kvs...)
+		return s.Encoded(enc)
+	}
+	endpoint := attribute.String("endpoint", "audit_logs")
+	assert.Equal(t, map[string]int64{
+		set(endpoint, attribute.String("status_class", "4xx"), attribute.Int("http.response.status_code", 429)): 2,
+		set(endpoint, attribute.String("status_class", "4xx"), attribute.Int("http.response.status_code", 403)): 1,
+		set(endpoint, attribute.String("status_class", "error")):                                                1,
+	}, got)
 }

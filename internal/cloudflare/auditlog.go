@@ -74,12 +74,16 @@ type auditPage struct {
 
 // DecodeAuditPage decodes the body of an audit log list response. A page of
 // entries of the usual shape is decoded in one pass; otherwise each entry is
-// decoded on its own (DecodeAuditEntry).
+// decoded on its own (DecodeAuditEntry). encoding/json matches keys without
+// regard to case and lets a repeated key overwrite or merge into the first,
+// so the usual shape also requires every key spelled exactly and once
+// (exactPageKeys): else an entry such as {"ID":..,"id":..} would lose a key
+// from its log body.
 func DecodeAuditPage(body []byte) ([]AuditEntry, error) {
 	var page auditPage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if dec.Decode(&page) == nil && allComplete(page.Result) {
+	if dec.Decode(&page) == nil && allComplete(page.Result) && exactPageKeys(body) {
 		entries := make([]AuditEntry, len(page.Result))
 		for i := range page.Result {
 			entries[i] = entryFromRecord(&page.Result[i])
@@ -118,7 +122,7 @@ func DecodeAuditEntry(raw json.RawMessage) (AuditEntry, error) {
 	var record AuditRecord
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if dec.Decode(&record) == nil && record.complete() {
+	if dec.Decode(&record) == nil && record.complete() && exactEntryKeys(raw) {
 		return entryFromRecord(&record), nil
 	}
 	var object map[string]any
@@ -188,3 +192,238 @@ func stringAt(object map[string]any, key string) string {
 	s, _ := object[key].(string)
 	return s
 }
+
+// Keys of the usual shape, spelled as AuditRecord names them.
+var (
+	envelopeKeys = []string{"result", "success", "errors", "messages", "result_info"}
+	recordKeys   = []string{"id", "action", "actor", "interface", "metadata", "newValue", "oldValue", "owner", "resource", "when"}
+	actionKeys   = []string{"result", "type"}
+	actorKeys    = []string{"email", "id", "ip", "type"}
+	ownerKeys    = []string{"id"}
+	resourceKeys = []string{"id", "type"}
+)
+
+// exactPageKeys reports whether the envelope's members and the keys of every
+// entry in result are spelled exactly as the usual shape has them, none
+// twice. body starts with JSON that encoding/json has already accepted; what
+// follows it is not read, as the decoder does not read it either.
+func exactPageKeys(body []byte) bool {
+	s := keyScanner{b: body}
+	var seen uint32
+	return s.object(func(key []byte) bool {
+		k := keyIndex(envelopeKeys, key)
+		if k < 0 || seen&(1<<k) != 0 {
+			return false
+		}
+		seen |= 1 << k
+		if k != 0 {
+			return s.skip()
+		}
+		return s.array(s.usualEntry)
+	})
+}
+
+// exactEntryKeys is exactPageKeys for one entry.
+func exactEntryKeys(raw []byte) bool {
+	s := keyScanner{b: raw}
+	return s.usualEntry() && s.end()
+}
+
+// keyScanner walks JSON that is already known to be valid, checking the keys
+// of objects; it allocates nothing. A key with an escape sequence never
+// matches: such an entry takes the lenient path.
+type keyScanner struct {
+	b []byte
+	i int
+}
+
+func (s *keyScanner) usualEntry() bool {
+	return s.exactObject(recordKeys, func(key string) bool {
+		switch key {
+		case "action":
+			return s.exactObject(actionKeys, nil)
+		case "actor":
+			return s.exactObject(actorKeys, nil)
+		case "owner":
+			return s.exactObject(ownerKeys, nil)
+		case "resource":
+			return s.exactObject(resourceKeys, nil)
+		}
+		return s.skip()
+	})
+}
+
+// exactObject reads an object whose keys are among keys, each at most once,
+// in any order (that each is present, AuditRecord.complete has checked).
+// value reads the value of a key; nil skips every value.
+func (s *keyScanner) exactObject(keys []string, value func(key string) bool) bool {
+	var seen uint32
+	return s.object(func(key []byte) bool {
+		k := keyIndex(keys, key)
+		if k < 0 || seen&(1<<k) != 0 {
+			return false
+		}
+		seen |= 1 << k
+		if value == nil {
+			return s.skip()
+		}
+		return value(keys[k])
+	})
+}
+
+func keyIndex(keys []string, key []byte) int {
+	for k, name := range keys {
+		if string(key) == name {
+			return k
+		}
+	}
+	return -1
+}
+
+// object reads an object, calling member with each key (its raw bytes, or
+// nil when escaped) and the scanner at its value, which member must read.
+func (s *keyScanner) object(member func(key []byte) bool) bool {
+	if s.ws(); s.peek() != '{' {
+		return false
+	}
+	s.i++
+	if s.ws(); s.peek() == '}' {
+		s.i++
+		return true
+	}
+	for {
+		s.ws()
+		key, ok := s.str()
+		if !ok {
+			return false
+		}
+		if s.ws(); s.peek() != ':' {
+			return false
+		}
+		s.i++
+		if !member(key) {
+			return false
+		}
+		s.ws()
+		switch s.peek() {
+		case ',':
+			s.i++
+		case '}':
+			s.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// array reads an array, calling elem with the scanner at each element.
+func (s *keyScanner) array(elem func() bool) bool {
+	if s.ws(); s.peek() != '[' {
+		return false
+	}
+	s.i++
+	if s.ws(); s.peek() == ']' {
+		s.i++
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		s.ws()
+		switch s.peek() {
+		case ',':
+			s.i++
+		case ']':
+			s.i++
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// str reads a string and returns its raw content, or nil when it holds an
+// escape sequence.
+func (s *keyScanner) str() ([]byte, bool) {
+	if s.peek() != '"' {
+		return nil, false
+	}
+	start, escaped := s.i+1, false
+	for j := start; j < len(s.b); j++ {
+		switch s.b[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			s.i = j + 1
+			if escaped {
+				return nil, true
+			}
+			return s.b[start:j], true
+		}
+	}
+	return nil, false
+}
+
+// skip reads any value.
+func (s *keyScanner) skip() bool {
+	s.ws()
+	switch s.peek() {
+	case '"':
+		_, ok := s.str()
+		return ok
+	case '{', '[':
+		depth := 0
+		for s.i < len(s.b) {
+			switch s.b[s.i] {
+			case '"':
+				if _, ok := s.str(); !ok {
+					return false
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					s.i++
+					return true
+				}
+			}
+			s.i++
+		}
+		return false
+	case 0:
+		return false
+	}
+	// A number, true, false or null.
+	start := s.i
+	for s.i < len(s.b) && !isDelimiter(s.b[s.i]) {
+		s.i++
+	}
+	return s.i > start
+}
+
+// end reports whether nothing but white space is left.
+func (s *keyScanner) end() bool {
+	s.ws()
+	return s.i == len(s.b)
+}
+
+func (s *keyScanner) ws() {
+	for s.i < len(s.b) && isSpace(s.b[s.i]) {
+		s.i++
+	}
+}
+
+func (s *keyScanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func isDelimiter(c byte) bool { return isSpace(c) || c == ',' || c == '}' || c == ']' }

@@ -1,6 +1,7 @@
 package cloudflare
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -25,7 +26,14 @@ func TestDecodeAuditPage(t *testing.T) {
 		{name: "unknown envelope member", page: `{"result":[` + usualEntry + `],"new_member":1}`, usualShape: true},
 		{name: "extra field in an entry", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"zone":{"name":"example.com"}}]}`},
 		{name: "null field", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"resource":{"id":"o","type":null}}]}`},
-		{name: "null raw value stays usual", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"newValue":null}]}`, usualShape: true},
+		{name: "null raw value stays usual", page: `{"result":[` + strings.Replace(usualEntry, `"newValue":""`, `"newValue":null`, 1) + `]}`, usualShape: true},
+		// encoding/json would read these keys into the usual shape's fields, and the
+		// log body built from the fields would lose or change them.
+		{name: "key in another case", page: `{"result":[` + strings.Replace(usualEntry, `"owner"`, `"Owner"`, 1) + `]}`},
+		{name: "key given twice", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"newValue":null}]}`},
+		{name: "object given twice", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"action":{"type":"login"}}]}`},
+		{name: "key with an escape", page: `{"result":[` + strings.Replace(usualEntry, `"interface"`, `"\u0069nterface"`, 1) + `]}`},
+		{name: "envelope key in another case", page: `{"Result":[` + usualEntry + `]}`, usualShape: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -60,7 +60,7 @@ const DefaultMaxResponseBytes = 32 << 20
 type Options struct {
 	BaseURL          string // e.g. https://api.cloudflare.com/client/v4
 	Token            string
-	HTTPClient       *http.Client // built from confighttp; redirects to other hosts are refused
+	HTTPClient       *http.Client // built from confighttp; every redirect is refused
 	Limiter          *Limiter
 	Retry            RetryPolicy
 	MaxResponseBytes int64
@@ -80,6 +80,7 @@ type client struct {
 	maxPages         int
 	logger           *zap.Logger
 	observer         Observer
+	token            string // only to keep it out of error messages
 }
 
 // New builds a Client. Services are created from cloudflare-go's sub-packages
@@ -93,6 +94,7 @@ func New(opts Options) Client {
 		maxPages:         defaultMaxPages,
 		logger:           opts.Logger,
 		observer:         opts.Observer,
+		token:            opts.Token,
 	}
 	if c.observer == nil {
 		c.observer = nopObserver{}
@@ -104,7 +106,7 @@ func New(opts Options) Client {
 		c.retry = DefaultRetryPolicy
 	}
 	httpClient := *opts.HTTPClient
-	httpClient.CheckRedirect = refuseCrossHostRedirect
+	httpClient.CheckRedirect = refuseRedirect
 	sdkOpts := []option.RequestOption{
 		option.WithBaseURL(opts.BaseURL),
 		option.WithAPIToken(opts.Token),
@@ -120,14 +122,16 @@ func New(opts Options) Client {
 	return c
 }
 
-func refuseCrossHostRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 5 {
-		return errors.New("stopped after 5 redirects")
+// refuseRedirect refuses every redirect. The Cloudflare API does not
+// redirect, and Go would send the Authorization header to the new URL when it
+// is on the same host, whatever its scheme: a redirect from https to http
+// would carry the token in clear.
+func refuseRedirect(req *http.Request, _ []*http.Request) error {
+	status := 0
+	if req.Response != nil {
+		status = req.Response.StatusCode
 	}
-	if req.URL.Host != via[0].URL.Host {
-		return errCrossHostRedirect
-	}
-	return nil
+	return &redirectError{status: status, scheme: req.URL.Scheme}
 }
 
 func (c *client) VerifyToken(ctx context.Context, accountID string) (Token, error) {
@@ -176,7 +180,7 @@ func (c *client) call(ctx context.Context, endpoint string, do func() error) err
 			// The middleware classifies every failed exchange, so what is left is
 			// the SDK failing to decode a 2xx body: HTML, truncated JSON, ...
 			apiErr = &APIError{Kind: KindBadResponse, Endpoint: endpoint, StatusCode: http.StatusOK,
-				Message: "undecodable response: " + err.Error(), Err: err}
+				Message: c.redact("undecodable response: " + err.Error()), Err: err}
 		}
 		switch apiErr.Kind {
 		case KindRateLimited:

@@ -19,12 +19,34 @@ import (
 // how long Cloudflare locks a token out.
 const defaultRetryAfter = 5 * time.Minute
 
-var errCrossHostRedirect = errors.New("refusing a redirect to another host (the API token would follow it)")
+// redirectError is a redirect refused by refuseRedirect. Its text gives the
+// status and the scheme of the target, not the target URL, which the server
+// chose and could fill with anything.
+type redirectError struct {
+	status int
+	scheme string
+}
+
+func (e *redirectError) Error() string {
+	scheme := "another"
+	if e.scheme == "http" || e.scheme == "https" {
+		scheme = "an " + e.scheme + "://"
+	}
+	return fmt.Sprintf("refused a redirect to %s URL: the Cloudflare API does not redirect, "+
+		"and the API token would follow it; check endpoint", scheme)
+}
 
 // middleware runs around every request the SDK sends: it waits for the rate
 // limiter, caps the body size, and turns every failure into an *APIError, so
-// the SDK itself only ever decodes a complete 2xx body.
-func (c *client) middleware(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
+// the SDK itself only ever decodes a complete 2xx body. No error message it
+// returns carries the token, even when the server echoed it back.
+func (c *client) middleware(req *http.Request, next option.MiddlewareNext) (res *http.Response, err error) {
+	defer func() {
+		var apiErr *APIError
+		if errors.As(err, &apiErr) {
+			apiErr.Message = c.redact(apiErr.Message)
+		}
+	}()
 	endpoint := endpointOf(req.URL.Path)
 	held := false
 	_, err := c.limiter.Wait(req.Context(), func(wait time.Duration) {
@@ -39,17 +61,20 @@ func (c *client) middleware(req *http.Request, next option.MiddlewareNext) (*htt
 	}
 
 	start := time.Now()
-	res, err := next(req)
+	res, err = next(req)
 	if err != nil {
+		var redirect *redirectError
+		if errors.As(err, &redirect) {
+			// The 3xx came back, and nothing was sent to its target.
+			c.observer.RequestDone(endpoint, redirect.status, time.Since(start))
+			return nil, &APIError{Kind: KindRequest, Endpoint: endpoint, StatusCode: redirect.status,
+				Message: redirect.Error(), Err: redirect}
+		}
 		c.observer.RequestDone(endpoint, 0, time.Since(start))
 		if req.Context().Err() != nil {
 			return nil, req.Context().Err()
 		}
-		kind := KindTransient
-		if errors.Is(err, errCrossHostRedirect) {
-			kind = KindRequest
-		}
-		return nil, &APIError{Kind: kind, Endpoint: endpoint, Message: err.Error(), Err: err}
+		return nil, &APIError{Kind: KindTransient, Endpoint: endpoint, Message: err.Error(), Err: err}
 	}
 	var body []byte
 	readErr := errBodyTooLarge
@@ -88,6 +113,15 @@ func (c *client) middleware(req *http.Request, next option.MiddlewareNext) (*htt
 	}
 	res.Body = io.NopCloser(bytes.NewReader(body))
 	return res, nil
+}
+
+// redact replaces the token in a text taken from a response or an error:
+// a proxy or a misbehaving server can echo the request's headers back.
+func (c *client) redact(text string) string {
+	if c.token == "" {
+		return text
+	}
+	return strings.ReplaceAll(text, c.token, "[REDACTED]")
 }
 
 // endpointOf names a request path for errors and metrics without its IDs.

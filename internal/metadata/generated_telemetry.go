@@ -34,7 +34,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	var err, errs error
 	builder.CloudflareAPIRequests, err = builder.meter.Int64Counter(
 		"otelcol_receiver_cloudflare_api_requests",
-		metric.WithDescription("Requests made to the Cloudflare API, by endpoint and HTTP status class. [alpha]"),
+		metric.WithDescription("Requests made to the Cloudflare API, by endpoint, HTTP status class and HTTP status code. [alpha]"),
 		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)
