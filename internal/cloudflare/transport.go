@@ -49,7 +49,7 @@ func (c *client) middleware(req *http.Request, next option.MiddlewareNext) (res 
 	}()
 	endpoint := endpointOf(req.URL.Path)
 	held := false
-	_, err := c.limiter.Wait(req.Context(), func(wait time.Duration) {
+	_, err = c.limiter.Wait(req.Context(), func(wait time.Duration) {
 		if !held {
 			held = true
 			c.observer.RateLimitHeld()
