@@ -52,7 +52,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 	errs = errors.Join(errs, err)
 	builder.CloudflareRateLimitWaitTime, err = builder.meter.Float64Counter(
 		"otelcol_receiver_cloudflare_rate_limit_wait_time",
-		metric.WithDescription("Time requests spent held back by the rate limiter or a 429 pause. [alpha]"),
+		metric.WithDescription("Time requests are held back by the rate limiter or a 429 pause, added when each pause starts (so a 5-minute lockout shows while it lasts). [alpha]"),
 		metric.WithUnit("s"),
 	)
 	errs = errors.Join(errs, err)
