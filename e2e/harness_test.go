@@ -357,14 +357,24 @@ type collector struct {
 // test ends, whatever happened.
 func startCollector(t *testing.T, name, config string) *collector {
 	t.Helper()
+	return startCollectorIn(t, name, "", nil, "--config", config)
+}
+
+// startCollectorIn runs the binary with args in directory dir ("": the
+// test's), with env added to the environment; the process is killed when the
+// test ends, whatever happened.
+func startCollectorIn(t *testing.T, name, dir string, env []string, args ...string) *collector {
+	t.Helper()
 	logPath := filepath.Join(t.TempDir(), name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(collectorBinary(t), "--config", config)
+	cmd := exec.Command(collectorBinary(t), args...)
+	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Env = append(os.Environ(), "CLOUDFLARE_API_TOKEN=") // nothing may leak in from the environment
+	cmd.Env = append(cmd.Env, env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
