@@ -1,0 +1,210 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// README.md's ```yaml blocks are checked by what their first line says:
+//
+//	# fragment: ...      part of a collector configuration: validated inside a minimal logs pipeline
+//	                     (the receiver, the debug exporter, and every component the fragment defines)
+//	# ocb manifest: ...  part of an ocb manifest: see TestReadmeOcbManifest
+//	# sample: ...        not a configuration (e.g. a log record shown as YAML): must parse as YAML
+//	anything else        a complete collector configuration: validated as it is
+const (
+	markFragment = "# fragment:"
+	markManifest = "# ocb manifest:"
+	markSample   = "# sample:"
+)
+
+// readmeEnv is the environment the README's configurations are validated
+// with: every ${env:...} they use needs a value.
+var readmeEnv = []string{
+	"CLOUDFLARE_API_TOKEN=dummy-token",
+	"OTLP_ENDPOINT=http://localhost:4318",
+	"REDACTION_HMAC_KEY=0123456789abcdef0123456789abcdef-test-key",
+}
+
+// readmeBlock is one fenced ```yaml block of README.md.
+type readmeBlock struct {
+	Line int    // of the opening fence
+	Text string // the block's lines, without the fence's indentation
+}
+
+func (b readmeBlock) kind() string {
+	first, _, _ := strings.Cut(b.Text, "\n")
+	for _, mark := range []string{markFragment, markManifest, markSample} {
+		if strings.HasPrefix(first, mark) {
+			return mark
+		}
+	}
+	return "config"
+}
+
+var fenceOpen = regexp.MustCompile("^( *)```(\\S*)\\s*$")
+
+// readmeYAMLBlocks returns every ```yaml block of README.md.
+func readmeYAMLBlocks(t *testing.T) []readmeBlock {
+	t.Helper()
+	f, err := os.Open(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var (
+		blocks []readmeBlock
+		cur    *readmeBlock
+		lang   string
+		indent string
+		lines  []string
+	)
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if cur == nil {
+			if m := fenceOpen.FindStringSubmatch(line); m != nil {
+				cur, indent, lang, lines = &readmeBlock{Line: n}, m[1], m[2], nil
+			}
+			continue
+		}
+		if strings.TrimSpace(line) == "```" {
+			if lang == "yaml" || lang == "yml" {
+				cur.Text = strings.Join(lines, "\n") + "\n"
+				blocks = append(blocks, *cur)
+			}
+			cur = nil
+			continue
+		}
+		if strings.TrimSpace(line) != "" && !strings.HasPrefix(line, indent) {
+			t.Fatalf("README.md:%d: a line of the block opened on line %d is indented less than its fence", n, cur.Line)
+		}
+		lines = append(lines, strings.TrimPrefix(line, indent))
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if cur != nil {
+		t.Fatalf("README.md:%d: code block never closed", cur.Line)
+	}
+	return blocks
+}
+
+// TestReadmeYAMLBlocksValidate validates every ```yaml block of README.md
+// with the built collector (`otelcol-cloudflare validate`), fragments inside
+// a minimal pipeline.
+func TestReadmeYAMLBlocksValidate(t *testing.T) {
+	blocks := readmeYAMLBlocks(t)
+	seen := map[string]int{}
+	for _, b := range blocks {
+		kind := b.kind()
+		seen[kind]++
+		t.Run(fmt.Sprintf("line%d", b.Line), func(t *testing.T) {
+			switch kind {
+			case markSample, markManifest: // the manifest has its own test
+				var v any
+				if err := yaml.Unmarshal([]byte(b.Text), &v); err != nil {
+					t.Errorf("README.md:%d: the block does not parse as YAML: %v\n%s", b.Line, err, b.Text)
+				}
+			case markFragment:
+				config, err := wrapFragment(b.Text)
+				if err != nil {
+					t.Fatalf("README.md:%d: %v\n%s", b.Line, err, b.Text)
+				}
+				validateConfig(t, b, config)
+			default:
+				validateConfig(t, b, b.Text)
+			}
+		})
+	}
+	t.Logf("README.md yaml blocks: %d complete configurations, %d fragments, %d ocb manifests, %d samples",
+		seen["config"], seen[markFragment], seen[markManifest], seen[markSample])
+	if seen["config"] == 0 || seen[markFragment] == 0 {
+		t.Errorf("found %d complete configurations and %d fragments in README.md, want some of each", seen["config"], seen[markFragment])
+	}
+}
+
+// validateConfig runs `otelcol-cloudflare validate` on config.
+func validateConfig(t *testing.T, b readmeBlock, config string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(collectorBinary(t), "validate", "--config", path)
+	cmd.Dir = t.TempDir()
+	cmd.Env = append(os.Environ(), readmeEnv...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("README.md:%d: otelcol-cloudflare validate failed (%v):\n%s\nconfiguration validated:\n%s", b.Line, err, out, config)
+	}
+}
+
+// wrapFragment turns a configuration fragment into a complete configuration:
+// the fragment's components plus, where it defines none of a kind, the
+// cloudflare_identity receiver and the debug exporter, all in one logs
+// pipeline; the fragment's extensions are enabled; anything the fragment
+// sets under service is kept.
+func wrapFragment(fragment string) (string, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(fragment), &doc); err != nil {
+		return "", fmt.Errorf("the fragment does not parse as YAML: %w", err)
+	}
+	if len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
+		return "", fmt.Errorf("the fragment is not a YAML mapping")
+	}
+	config := map[string]any{}
+	ids := map[string][]string{} // per kind, the component IDs in the fragment's order
+	top := doc.Content[0]
+	for i := 0; i+1 < len(top.Content); i += 2 {
+		key, val := top.Content[i].Value, top.Content[i+1]
+		var v any
+		if err := val.Decode(&v); err != nil {
+			return "", fmt.Errorf("%s: %w", key, err)
+		}
+		config[key] = v
+		if val.Kind == yaml.MappingNode {
+			for j := 0; j < len(val.Content); j += 2 {
+				ids[key] = append(ids[key], val.Content[j].Value)
+			}
+		}
+	}
+	if len(ids["connectors"]) > 0 {
+		return "", fmt.Errorf("fragments with connectors are not supported by this test")
+	}
+	if len(ids["receivers"]) == 0 {
+		config["receivers"] = map[string]any{"cloudflare_identity": map[string]any{"api_token": "${env:CLOUDFLARE_API_TOKEN}"}}
+		ids["receivers"] = []string{"cloudflare_identity"}
+	}
+	if len(ids["exporters"]) == 0 {
+		config["exporters"] = map[string]any{"debug": nil}
+		ids["exporters"] = []string{"debug"}
+	}
+	service, _ := config["service"].(map[string]any)
+	if service == nil {
+		service = map[string]any{}
+	}
+	if _, ok := service["pipelines"]; ok {
+		return "", fmt.Errorf("a fragment must not define service.pipelines: the test builds the pipeline")
+	}
+	pipeline := map[string]any{"receivers": ids["receivers"], "exporters": ids["exporters"]}
+	if len(ids["processors"]) > 0 {
+		pipeline["processors"] = ids["processors"]
+	}
+	service["pipelines"] = map[string]any{"logs": pipeline}
+	if len(ids["extensions"]) > 0 {
+		service["extensions"] = ids["extensions"]
+	}
+	config["service"] = service
+	out, err := yaml.Marshal(config)
+	return string(out), err
+}
