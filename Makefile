@@ -98,7 +98,7 @@ e2e: build
 	@echo ">> validating config/*.yaml with the built collector"
 	@$(MAKE) --no-print-directory validate-configs
 	@echo ">> end-to-end test (simulator + collector subprocess + OTLP/HTTP sink)"
-	OTELCOL_BINARY=$(OTELCOL) $(GO) test -tags e2e -count=1 -v ./e2e/...
+	OTELCOL_BINARY=$(OTELCOL) OCB_BINARY=$(BUILDER) $(GO) test -tags e2e -count=1 -v ./e2e/...
 
 ## clean: remove build output, tools and demo state
 clean:

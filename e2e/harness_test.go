@@ -5,7 +5,10 @@
 // subprocess, and its OTLP/HTTP exporter sends to a sink served by the test.
 //
 //	make e2e    # builds the collector, then:
-//	OTELCOL_BINARY=$PWD/_build/otelcol-cloudflare go test -tags e2e -count=1 -v ./e2e/...
+//	OTELCOL_BINARY=$PWD/_build/otelcol-cloudflare OCB_BINARY=$PWD/bin/builder go test -tags e2e -count=1 -v ./e2e/...
+//
+// They also check README.md (its YAML blocks, its PII redaction example, its
+// ocb manifest) and the demo of `make run` (scripts/run-demo.sh).
 package e2e
 
 import (
