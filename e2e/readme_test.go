@@ -33,8 +33,11 @@ const (
 var readmeEnv = []string{
 	"CLOUDFLARE_API_TOKEN=dummy-token",
 	"OTLP_ENDPOINT=http://localhost:4318",
-	"REDACTION_HMAC_KEY=0123456789abcdef0123456789abcdef-test-key",
+	redactionKeyEnv,
 }
+
+// redactionKeyEnv sets the HMAC key of README's redaction processor.
+const redactionKeyEnv = "REDACTION_HMAC_KEY=0123456789abcdef0123456789abcdef-test-key"
 
 // readmeBlock is one fenced ```yaml block of README.md.
 type readmeBlock struct {
