@@ -28,8 +28,10 @@ $(BUILDER):
 ## build: generate and compile the otelcol-cloudflare distribution into ./_build
 build: tools
 	@echo ">> building the collector distribution (builder-config.yaml)"
-	$(BUILDER) --config builder-config.yaml
-	@echo ">> collector binary: _build/otelcol-cloudflare"
+	@start=$$(date +%s); \
+	  echo "$(BUILDER) --config builder-config.yaml"; \
+	  $(BUILDER) --config builder-config.yaml; \
+	  echo ">> collector binary: _build/otelcol-cloudflare (ocb took $$(( $$(date +%s) - start ))s)"
 
 ## sim: build the Cloudflare API simulator
 sim:
