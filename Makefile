@@ -95,7 +95,8 @@ validate-configs:
 	    && echo "ok    $$f" || { echo "FAIL  $$f"; exit 1; }; \
 	done
 
-## e2e: build the collector, validate the shipped configs, run the end-to-end test against the binary
+## e2e: build the collector, validate the shipped configs, run the end-to-end tests against the binary
+##      (also the demo script, README's YAML blocks and ocb manifest, with the pinned ocb)
 e2e: build
 	@echo ">> validating config/*.yaml with the built collector"
 	@$(MAKE) --no-print-directory validate-configs
