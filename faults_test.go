@@ -296,7 +296,9 @@ func TestRateLimiterStaysUnderTheServerLimit(t *testing.T) {
 		RateLimit: 12, RateWindow: time.Second})
 	cfg := testConfig(sim)
 	cfg.Logins.PageSize = 50
-	cfg.RateLimit.RequestsPerWindow = 10
+	// Two requests of headroom: under a loaded machine, requests the limiter
+	// spread out can reach the server bunched together.
+	cfg.RateLimit.RequestsPerWindow = 9
 	cfg.RateLimit.Window = time.Second
 	sink := new(consumertest.LogsSink)
 	r := newPollingReceiver(t, cfg, clock, sink, nil)
@@ -309,7 +311,7 @@ func TestRateLimiterStaysUnderTheServerLimit(t *testing.T) {
 
 	stats := sim.Stats()
 	assert.Zero(t, stats.RateLimited)
-	// The server counts arrivals, the limiter sends: network jitter may shift one request across a window edge.
+	// The server counts arrivals, the limiter sends: jitter may shift a request or two across a window edge.
 	assert.LessOrEqual(t, stats.MaxInWindow, 11)
 	assert.Equal(t, 2*60+2*600, sink.LogRecordCount())
 }
