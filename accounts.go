@@ -9,31 +9,42 @@ import (
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
 
+// accountRefreshInterval is how old the account listing may grow before a
+// stream lists the accounts again: new accounts are found this often, and
+// the streams, starting together, share one listing.
+const accountRefreshInterval = 5 * time.Minute
+
 // accountDirectory is the list of accounts to poll: the configured IDs, or
 // every account the token can read. Names come from GET /accounts.
 type accountDirectory struct {
-	mu         sync.Mutex
+	client     cloudflare.Client
 	configured []string
-	known      []cloudflare.Account
-	refreshed  time.Time
+	now        func() time.Time
+
+	mu        sync.Mutex
+	known     []cloudflare.Account
+	refreshed time.Time
 }
 
-// accountsToPoll returns the accounts, listing them again when the last
-// listing is older than maxAge. With configured IDs a failed listing only
-// costs the names; without, it fails the poll.
-func (r *identityReceiver) accountsToPoll(ctx context.Context, maxAge time.Duration) ([]cloudflare.Account, error) {
-	d := r.accounts
+func newAccountDirectory(client cloudflare.Client, configured []string, now func() time.Time) *accountDirectory {
+	return &accountDirectory{client: client, configured: configured, now: now}
+}
+
+// list returns the accounts, listing them again when the last listing is
+// older than accountRefreshInterval. With configured IDs a failed listing
+// only costs the names; without, it fails the poll.
+func (d *accountDirectory) list(ctx context.Context) ([]cloudflare.Account, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.refreshed.IsZero() && r.now().Sub(d.refreshed) < maxAge {
+	if !d.refreshed.IsZero() && d.now().Sub(d.refreshed) < accountRefreshInterval {
 		return d.known, nil
 	}
-	listed, err := r.client.ListAccounts(ctx)
+	listed, err := d.client.ListAccounts(ctx)
 	if len(d.configured) == 0 {
 		if err != nil {
 			return nil, err
 		}
-		d.known, d.refreshed = listed, r.now()
+		d.known, d.refreshed = listed, d.now()
 		return d.known, nil
 	}
 	names := make(map[string]string, len(listed))
@@ -51,7 +62,7 @@ func (r *identityReceiver) accountsToPoll(ctx context.Context, maxAge time.Durat
 	}
 	d.known = accounts
 	if err == nil {
-		d.refreshed = r.now()
+		d.refreshed = d.now()
 	}
 	return d.known, nil
 }
@@ -75,16 +86,15 @@ func newMemberDirectory() *memberDirectory {
 // fillFromStorage gives an account the member list of its stored snapshot
 // when the directory knows nothing of it yet: after a restart, logins carry
 // names and roles before the first users poll has finished.
-func (r *identityReceiver) fillFromStorage(ctx context.Context, accountID string) {
-	d := r.members
+func (d *memberDirectory) fillFromStorage(ctx context.Context, store *checkpointStore, accountID string) {
 	d.mu.RLock()
 	_, known := d.byAccount[accountID]
 	d.mu.RUnlock()
 	if known {
 		return
 	}
-	snapshot, err := r.store.loadMemberSnapshot(ctx, accountID)
-	if err != nil || snapshot == nil {
+	var snapshot memberSnapshot
+	if found, err := store.load(ctx, memberSnapshotKey(accountID), &snapshot); err != nil || !found {
 		return // the users stream reports an unreadable snapshot
 	}
 	d.updateIfAbsent(accountID, snapshot.Members)

@@ -84,31 +84,7 @@ type checkpointStore struct {
 func loginCursorKey(accountID string) string    { return "logins." + accountID }
 func memberSnapshotKey(accountID string) string { return "members." + accountID }
 
-// loadLoginCursor returns the stored cursor, or an empty one.
-func (s *checkpointStore) loadLoginCursor(ctx context.Context, accountID string) (loginCursor, error) {
-	var cursor loginCursor
-	_, err := s.load(ctx, loginCursorKey(accountID), &cursor)
-	return cursor, err
-}
-
-func (s *checkpointStore) saveLoginCursor(ctx context.Context, accountID string, cursor *loginCursor) error {
-	return s.save(ctx, loginCursorKey(accountID), cursor)
-}
-
-// loadMemberSnapshot returns the stored snapshot, or nil when there is none.
-func (s *checkpointStore) loadMemberSnapshot(ctx context.Context, accountID string) (*memberSnapshot, error) {
-	var snapshot memberSnapshot
-	found, err := s.load(ctx, memberSnapshotKey(accountID), &snapshot)
-	if err != nil || !found {
-		return nil, err
-	}
-	return &snapshot, nil
-}
-
-func (s *checkpointStore) saveMemberSnapshot(ctx context.Context, accountID string, snapshot *memberSnapshot) error {
-	return s.save(ctx, memberSnapshotKey(accountID), snapshot)
-}
-
+// load reads the checkpoint under key into into, and reports whether there was one.
 func (s *checkpointStore) load(ctx context.Context, key string, into any) (bool, error) {
 	data, err := s.client.Get(ctx, key)
 	if err != nil {
@@ -123,6 +99,7 @@ func (s *checkpointStore) load(ctx context.Context, key string, into any) (bool,
 	return true, nil
 }
 
+// save writes value as the checkpoint under key.
 func (s *checkpointStore) save(ctx context.Context, key string, value any) error {
 	data, err := json.Marshal(value)
 	if err != nil {

@@ -141,9 +141,9 @@ var streamsUnderTest = []streamUnderTest{
 			return len(sim.Members(sim.Accounts()[0].ID))
 		},
 		checkpoint: func(t *testing.T, r *identityReceiver, account string) bool {
-			snapshot, err := r.store.loadMemberSnapshot(context.Background(), account)
+			found, err := r.store.load(context.Background(), memberSnapshotKey(account), &memberSnapshot{})
 			require.NoError(t, err)
-			return snapshot != nil
+			return found
 		},
 	},
 	{
@@ -153,7 +153,8 @@ var streamsUnderTest = []streamUnderTest{
 			return len(sim.Logins(sim.Accounts()[0].ID))
 		},
 		checkpoint: func(t *testing.T, r *identityReceiver, account string) bool {
-			cursor, err := r.store.loadLoginCursor(context.Background(), account)
+			var cursor loginCursor
+			_, err := r.store.load(context.Background(), loginCursorKey(account), &cursor)
 			require.NoError(t, err)
 			return !cursor.HighWater.IsZero()
 		},
@@ -356,13 +357,9 @@ func TestCrashBetweenConsumeAndCheckpoint(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 
 	crashed := newPollingReceiver(t, cfg, clock, sink, host)
-	batches := 0
-	crashed.beforeCheckpoint = func() error {
-		if batches++; batches == 3 {
-			return assert.AnError
-		}
-		return nil
-	}
+	// Set 1 stores the fresh cursor's lower bound, sets 2 and 3 the first two
+	// batches' checkpoints: set 4 is the third batch's.
+	crashed.store.client = &failingStorage{Client: crashed.store.client, failOn: 4}
 	require.ErrorIs(t, crashed.pollLogins(context.Background()), assert.AnError)
 	require.NoError(t, crashed.Shutdown(context.Background()))
 	require.Len(t, sink.AllLogs(), 3)

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/zap"
@@ -188,4 +190,44 @@ func consumerFunc(fail func(ctx context.Context, call int) error, next consumer.
 		return next.ConsumeLogs(ctx, logs)
 	})
 	return logsFunc
+}
+
+// pollUsers runs one step of the users stream, as its loop does.
+func (r *identityReceiver) pollUsers(ctx context.Context) error {
+	return r.pollStep(ctx, r.streamNamed(streamUsers))
+}
+
+// pollLogins runs one step of the logins stream, as its loop does.
+func (r *identityReceiver) pollLogins(ctx context.Context) error {
+	return r.pollStep(ctx, r.streamNamed(streamLogins))
+}
+
+func (r *identityReceiver) streamNamed(name string) *stream {
+	for _, s := range r.streams {
+		if s.name == name {
+			return s
+		}
+	}
+	panic("stream " + name + " is not enabled")
+}
+
+// failingStorage is a storage client that fails its Set call number failOn
+// (from 1) and passes every other call through: a crash between the pipeline
+// accepting a batch and its checkpoint being written.
+type failingStorage struct {
+	storage.Client
+	mu     sync.Mutex
+	sets   int
+	failOn int
+}
+
+func (s *failingStorage) Set(ctx context.Context, key string, value []byte) error {
+	s.mu.Lock()
+	s.sets++
+	fail := s.sets == s.failOn
+	s.mu.Unlock()
+	if fail {
+		return assert.AnError
+	}
+	return s.Client.Set(ctx, key, value)
 }

@@ -2,7 +2,6 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
@@ -17,36 +16,50 @@ const loginActionType = "login"
 // progressInterval is the shortest time between two progress lines of a backfill.
 const progressInterval = 10 * time.Second
 
-// pollLogins reads every due account's login audit entries since its checkpoint.
-func (r *identityReceiver) pollLogins(ctx context.Context) error {
-	return r.pollStep(ctx, r.loginsLoop)
+// loginsStream reads dashboard and API logins from every account's audit log.
+type loginsStream struct {
+	r       *identityReceiver
+	cfg     LoginsConfig
+	cursors *checkpoints[loginCursor]
 }
 
-// pollAccountLogins reads [checkpoint - late_arrival_window, now) page by
-// page, emits the entries not emitted before, and moves the checkpoint after
-// each page the pipeline accepted: a failure part-way loses nothing.
-func (r *identityReceiver) pollAccountLogins(ctx context.Context, account cloudflare.Account) error {
-	cursor, err := r.loginCursor(ctx, account.ID)
+// newLoginsStream returns the logins stream, or nil when it is disabled.
+func newLoginsStream(r *identityReceiver) *stream {
+	if !r.cfg.Logins.Enabled {
+		return nil
+	}
+	l := &loginsStream{r: r, cfg: r.cfg.Logins,
+		cursors: newCheckpoints[loginCursor](r.store, r.settings.Logger, loginCursorKey,
+			"Discarding an unreadable login checkpoint; this account is read again from initial_lookback")}
+	return newStream(streamLogins, l.cfg.PollInterval, l.pollAccount)
+}
+
+// pollAccount reads [checkpoint - late_arrival_window, now) page by page,
+// emits the entries not emitted before, and moves the checkpoint after each
+// page the pipeline accepted: a failure part-way loses nothing.
+func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Account) error {
+	cursor, err := l.cursors.load(ctx, account.ID)
 	if err != nil {
 		return err
 	}
-	now := r.now()
-	if cursor.Start.IsZero() && cursor.HighWater.IsZero() {
-		cursor.Start = now.Add(-r.cfg.Logins.InitialLookback)
-		if err := r.store.saveLoginCursor(ctx, account.ID, cursor); err != nil {
+	now := l.r.now()
+	if cursor == nil {
+		// Saved before anything is consumed: see loginCursor.Start.
+		cursor = &loginCursor{Start: now.Add(-l.cfg.InitialLookback)}
+		if err := l.cursors.save(ctx, account.ID, cursor); err != nil {
 			return err
 		}
 	}
-	r.fillFromStorage(ctx, account.ID)
-	since := cursor.since(r.cfg.Logins.LateArrivalWindow)
-	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: now, PageSize: r.cfg.Logins.PageSize}
-	progress := newLoginProgress(r.settings.Logger, account.ID, since, now, r.cfg.Logins.PageSize)
+	l.r.members.fillFromStorage(ctx, l.r.store, account.ID)
+	since := cursor.since(l.cfg.LateArrivalWindow)
+	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: now, PageSize: l.cfg.PageSize}
+	progress := newLoginProgress(l.r.settings.Logger, account.ID, since, now, l.cfg.PageSize)
 	var timeless []string
-	err = r.client.ListLogins(ctx, query, func(page []cloudflare.AuditEntry) error {
+	err = l.r.client.ListLogins(ctx, query, func(page []cloudflare.AuditEntry) error {
 		fresh := unseenLogins(page, cursor, query)
 		if len(fresh) > 0 {
 			timeless = appendTimeless(timeless, fresh)
-			if err := r.emitLogins(ctx, account, fresh, cursor, now); err != nil {
+			if err := l.emit(ctx, account, fresh, cursor, now); err != nil {
 				return err
 			}
 		}
@@ -54,33 +67,27 @@ func (r *identityReceiver) pollAccountLogins(ctx context.Context, account cloudf
 		return nil
 	})
 	if len(timeless) > 0 {
-		r.settings.Logger.Warn("Login audit entries without a readable time were emitted with no Timestamp",
+		l.r.settings.Logger.Warn("Login audit entries without a readable time were emitted with no Timestamp",
 			zap.String("account_id", account.ID), zap.Strings("ids", timeless))
 	}
 	progress.finish(err)
 	return err
 }
 
-// emitLogins sends one page of new entries and, once the pipeline took them,
-// writes the checkpoint past them.
-func (r *identityReceiver) emitLogins(ctx context.Context, account cloudflare.Account, fresh []cloudflare.AuditEntry, cursor *loginCursor, now time.Time) error {
-	logs, records := newAccountLogs(account, r.settings.BuildInfo.Version)
+// emit sends one page of new entries and, once the pipeline took them,
+// moves the cursor past them.
+func (l *loginsStream) emit(ctx context.Context, account cloudflare.Account, fresh []cloudflare.AuditEntry, cursor *loginCursor, now time.Time) error {
+	logs, records := newAccountLogs(account, l.r.settings.BuildInfo.Version)
 	records.EnsureCapacity(len(fresh))
 	for i := range fresh {
-		known := r.members.lookup(account.ID, fresh[i].ActorID, fresh[i].ActorEmail)
+		known := l.r.members.lookup(account.ID, fresh[i].ActorID, fresh[i].ActorEmail)
 		appendLoginRecord(records, &fresh[i], known, now)
 	}
-	if err := r.consumeOrDrop(ctx, logs, streamLogins, account); err != nil {
-		return err
-	}
-	if r.beforeCheckpoint != nil {
-		if err := r.beforeCheckpoint(); err != nil {
-			return err
-		}
-	}
-	cursor.accept(fresh, r.cfg.Logins.LateArrivalWindow, now)
-	r.telemetry.loginsAccepted(account.ID, cursor.HighWater)
-	return r.store.saveLoginCursor(ctx, account.ID, cursor)
+	return deliver(ctx, l.r, l.cursors, streamLogins, account, logs, func() *loginCursor {
+		cursor.accept(fresh, l.cfg.LateArrivalWindow, now)
+		l.r.telemetry.loginsAccepted(account.ID, cursor.HighWater)
+		return cursor
+	})
 }
 
 // unseenLogins keeps the login entries of a page that were not emitted
@@ -114,24 +121,6 @@ func appendTimeless(ids []string, entries []cloudflare.AuditEntry) []string {
 		}
 	}
 	return ids
-}
-
-// loginCursor returns the checkpoint of an account, from memory or storage.
-func (r *identityReceiver) loginCursor(ctx context.Context, accountID string) (*loginCursor, error) {
-	if cursor, ok := r.loginCursors[accountID]; ok {
-		return cursor, nil
-	}
-	cursor, err := r.store.loadLoginCursor(ctx, accountID)
-	if errors.Is(err, errCorruptCheckpoint) {
-		r.settings.Logger.Warn("Discarding an unreadable login checkpoint; this account is read again from initial_lookback",
-			zap.String("account_id", accountID), zap.Error(err))
-		cursor, err = loginCursor{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	r.loginCursors[accountID] = &cursor
-	return &cursor, nil
 }
 
 // loginProgress reports a poll that emits more than a page (a backfill): a

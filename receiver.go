@@ -26,9 +26,9 @@ const (
 	streamLogins = "logins"
 )
 
-// identityReceiver runs two polling loops, one per stream, each on its own
-// interval; they share the API client (and so its rate limiter) and the
-// account list.
+// identityReceiver runs one polling loop per enabled stream, each on its own
+// interval. The streams share the API client (and so its rate limiter), the
+// account directory, the member directory and storage.
 type identityReceiver struct {
 	cfg       *Config
 	settings  receiver.Settings
@@ -37,9 +37,6 @@ type identityReceiver struct {
 	telemetry *receiverTelemetry
 	now       func() time.Time
 	retry     cloudflare.RetryPolicy
-	// beforeCheckpoint, when set, runs after the pipeline accepted a batch and
-	// before its checkpoint is written; tests use it to simulate a crash there.
-	beforeCheckpoint func() error
 
 	client        cloudflare.Client
 	storageClient storage.Client
@@ -47,12 +44,7 @@ type identityReceiver struct {
 	status        *statusReporter
 	accounts      *accountDirectory
 	members       *memberDirectory
-
-	// Each map is owned by the loop of its stream.
-	loginCursors    map[string]*loginCursor
-	memberSnapshots map[string]*memberSnapshot
-
-	usersLoop, loginsLoop *pollLoop
+	streams       []*stream
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -68,19 +60,14 @@ func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 		return nil, err
 	}
 	r := &identityReceiver{
-		cfg:             cfg,
-		settings:        set,
-		next:            next,
-		obsrecv:         obsrecv,
-		now:             time.Now,
-		retry:           cloudflare.DefaultRetryPolicy,
-		accounts:        &accountDirectory{configured: cfg.Accounts},
-		members:         newMemberDirectory(),
-		loginCursors:    map[string]*loginCursor{},
-		memberSnapshots: map[string]*memberSnapshot{},
+		cfg:      cfg,
+		settings: set,
+		next:     next,
+		obsrecv:  obsrecv,
+		now:      time.Now,
+		retry:    cloudflare.DefaultRetryPolicy,
+		members:  newMemberDirectory(),
 	}
-	r.usersLoop = newPollLoop(streamUsers, cfg.Users.PollInterval, cfg.Users.PollInterval/2, r.pollAccountMembers)
-	r.loginsLoop = newPollLoop(streamLogins, cfg.Logins.PollInterval, cfg.Users.PollInterval, r.pollAccountLogins)
 	r.telemetry, err = newReceiverTelemetry(set.TelemetrySettings, func() time.Time { return r.now() })
 	if err != nil {
 		return nil, err
@@ -99,14 +86,15 @@ func (r *identityReceiver) Start(ctx context.Context, host component.Host) error
 	r.cancel = cancel
 	r.wg.Add(1)
 	go r.verifyToken(runCtx)
-	for _, loop := range r.enabledLoops() {
+	for _, s := range r.streams {
 		r.wg.Add(1)
-		go r.runLoop(runCtx, loop)
+		go r.runLoop(runCtx, s)
 	}
 	return nil
 }
 
-// setUp builds the API client and opens storage: everything but the loops.
+// setUp builds the API client, opens storage and registers the streams:
+// everything but the loops.
 func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error {
 	httpClient, err := r.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), r.settings.TelemetrySettings)
 	if err != nil {
@@ -130,24 +118,26 @@ func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error
 			Observer:   r.telemetry,
 		})
 	}
-	var streams []string
-	for _, loop := range r.enabledLoops() {
-		streams = append(streams, loop.stream)
+	r.accounts = newAccountDirectory(r.client, r.cfg.Accounts, r.now)
+	// A new stream is registered here; its constructor returns nil when it is disabled.
+	r.streams = registered(newUsersStream(r), newLoginsStream(r))
+	names := make([]string, len(r.streams))
+	for i, s := range r.streams {
+		names[i] = s.name
 	}
-	r.status = newStatusReporter(host, r.settings.Logger, streams)
+	r.status = newStatusReporter(host, r.settings.Logger, names)
 	return nil
 }
 
-// enabledLoops are the polling loops of the enabled streams.
-func (r *identityReceiver) enabledLoops() []*pollLoop {
-	var loops []*pollLoop
-	if r.cfg.Users.Enabled {
-		loops = append(loops, r.usersLoop)
+// registered drops the streams that are disabled (nil).
+func registered(streams ...*stream) []*stream {
+	var enabled []*stream
+	for _, s := range streams {
+		if s != nil {
+			enabled = append(enabled, s)
+		}
 	}
-	if r.cfg.Logins.Enabled {
-		loops = append(loops, r.loginsLoop)
-	}
-	return loops
+	return enabled
 }
 
 // Shutdown stops the loops, waits for them within ctx's deadline, and closes
@@ -176,63 +166,18 @@ func (r *identityReceiver) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// pollLoop is the schedule of one stream: every interval, each account that
-// is not backing off is polled. An account whose polls Cloudflare failed
-// waits twice as long after each failure, up to maxFailureBackoff, so that a
-// revoked token does not spend the budget shared with the token owner's
-// dashboard, while the other accounts keep their interval.
-type pollLoop struct {
-	stream   string
-	interval time.Duration
-	// accountsMaxAge is how old the account listing may be for this stream.
-	accountsMaxAge time.Duration
-	pollAccount    func(context.Context, cloudflare.Account) error
-
-	// Owned by the loop's goroutine. The key "" stands for the account listing.
-	failures map[string]int // consecutive polls Cloudflare failed
-	skips    map[string]int // loop steps to sit out before the next poll
-}
-
-func newPollLoop(stream string, interval, accountsMaxAge time.Duration, pollAccount func(context.Context, cloudflare.Account) error) *pollLoop {
-	return &pollLoop{stream: stream, interval: interval, accountsMaxAge: accountsMaxAge, pollAccount: pollAccount,
-		failures: map[string]int{}, skips: map[string]int{}}
-}
-
-// due reports whether key is polled in this step, counting down its backoff.
-func (l *pollLoop) due(key string) bool {
-	if l.skips[key] > 0 {
-		l.skips[key]--
-		return false
-	}
-	return true
-}
-
-// done records the outcome of a poll of key. Only failures of Cloudflare
-// back off: a pipeline refusal is retried on the normal schedule, as the
-// receiver contract expects.
-func (l *pollLoop) done(key string, err error) {
-	if _, fromAPI := cloudflare.KindOf(err); !fromAPI {
-		delete(l.failures, key)
-		delete(l.skips, key)
-		return
-	}
-	l.failures[key]++
-	wait := failureBackoff(l.interval, l.failures[key])
-	l.skips[key] = int((wait+l.interval-1)/l.interval) - 1
-}
-
 // runLoop runs a stream's steps: one at once, then one every interval. A
 // step that outlasts the interval (a long backfill) is followed by the next
 // without a pause.
-func (r *identityReceiver) runLoop(ctx context.Context, loop *pollLoop) {
+func (r *identityReceiver) runLoop(ctx context.Context, s *stream) {
 	defer r.wg.Done()
 	for {
 		start := time.Now()
-		_ = r.pollStep(ctx, loop)
+		_ = r.pollStep(ctx, s)
 		if ctx.Err() != nil {
 			return
 		}
-		timer := time.NewTimer(max(loop.interval-time.Since(start), 0))
+		timer := time.NewTimer(max(s.interval-time.Since(start), 0))
 		select {
 		case <-ctx.Done():
 			timer.Stop()
@@ -245,13 +190,13 @@ func (r *identityReceiver) runLoop(ctx context.Context, loop *pollLoop) {
 // pollStep polls every account of a stream that is due, then records the
 // outcome in telemetry, status and logs. It returns the accounts' errors,
 // joined, each naming its account.
-func (r *identityReceiver) pollStep(ctx context.Context, loop *pollLoop) error {
+func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 	start := time.Now()
 	outcomes := map[string]error{}
 	var listed []string
-	if loop.due("") {
-		accounts, err := r.accountsToPoll(ctx, loop.accountsMaxAge)
-		loop.done("", err)
+	if s.due("") {
+		accounts, err := r.accounts.list(ctx)
+		s.done("", err)
 		outcomes[""] = err
 		if err == nil {
 			listed = make([]string, 0, len(accounts))
@@ -261,14 +206,14 @@ func (r *identityReceiver) pollStep(ctx context.Context, loop *pollLoop) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if !loop.due(account.ID) {
+			if !s.due(account.ID) {
 				continue
 			}
-			err := loop.pollAccount(ctx, account)
+			err := s.pollAccount(ctx, account)
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			loop.done(account.ID, err)
+			s.done(account.ID, err)
 			if err != nil {
 				err = fmt.Errorf("account %s: %w", account.ID, err)
 			}
@@ -283,28 +228,15 @@ func (r *identityReceiver) pollStep(ctx context.Context, loop *pollLoop) error {
 	}
 	err := errors.Join(errs...)
 	elapsed := time.Since(start)
-	r.telemetry.pollDone(loop.stream, elapsed, err)
-	r.status.pollDone(loop.stream, outcomes, listed)
+	r.telemetry.pollDone(s.name, elapsed, err)
+	r.status.pollDone(s.name, outcomes, listed)
 	if err != nil {
 		r.settings.Logger.Debug("Poll failed; the next poll of a failed account retries from its last checkpoint",
-			zap.String("stream", loop.stream), zap.Error(err))
+			zap.String("stream", s.name), zap.Error(err))
 	} else {
-		r.settings.Logger.Debug("Poll done", zap.String("stream", loop.stream), zap.Duration("duration", elapsed))
+		r.settings.Logger.Debug("Poll done", zap.String("stream", s.name), zap.Duration("duration", elapsed))
 	}
 	return err
-}
-
-// maxFailureBackoff caps the wait after failed polls of a short-interval stream.
-const maxFailureBackoff = 5 * time.Minute
-
-// failureBackoff is interval doubled per consecutive failure, capped at
-// maxFailureBackoff, and never shorter than interval.
-func failureBackoff(interval time.Duration, failures int) time.Duration {
-	wait := interval
-	for i := 1; i < failures && wait < maxFailureBackoff; i++ {
-		wait *= 2
-	}
-	return max(interval, min(wait, maxFailureBackoff))
 }
 
 // verifyToken logs what Cloudflare says of the token. It is informational:
@@ -314,7 +246,7 @@ func (r *identityReceiver) verifyToken(ctx context.Context) {
 	token, err := r.client.VerifyToken(ctx, "")
 	if kind, ok := cloudflare.KindOf(err); ok && kind == cloudflare.KindAuth {
 		// The user endpoint refuses account-owned tokens; ask an account's.
-		if accounts, listErr := r.accountsToPoll(ctx, r.cfg.Users.PollInterval); listErr == nil && len(accounts) > 0 {
+		if accounts, listErr := r.accounts.list(ctx); listErr == nil && len(accounts) > 0 {
 			token, err = r.client.VerifyToken(ctx, accounts[0].ID)
 		}
 	}

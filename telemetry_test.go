@@ -124,7 +124,7 @@ func TestOwnTelemetryAfterPolls(t *testing.T) {
 	require.Equal(t, 1.0, loginSteps())
 	ctx, cancel := context.WithCancel(context.Background())
 	r.wg.Add(1)
-	go r.runLoop(ctx, r.loginsLoop)
+	go r.runLoop(ctx, r.streamNamed(streamLogins))
 	assert.Eventually(t, func() bool { return loginSteps() == 2 }, 10*time.Second, 10*time.Millisecond)
 	cancel()
 	r.wg.Wait()

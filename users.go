@@ -2,7 +2,6 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -11,33 +10,46 @@ import (
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
 
-// pollUsers lists every account's members, diffs them against the last
+// usersStream lists every account's members, diffs them against the last
 // accepted list and emits the inventory and the changes.
-func (r *identityReceiver) pollUsers(ctx context.Context) error {
-	return r.pollStep(ctx, r.usersLoop)
+type usersStream struct {
+	r         *identityReceiver
+	cfg       UsersConfig
+	snapshots *checkpoints[memberSnapshot]
 }
 
-func (r *identityReceiver) pollAccountMembers(ctx context.Context, account cloudflare.Account) error {
-	members, err := r.client.ListMembers(ctx, account.ID)
+// newUsersStream returns the users stream, or nil when it is disabled.
+func newUsersStream(r *identityReceiver) *stream {
+	if !r.cfg.Users.Enabled {
+		return nil
+	}
+	u := &usersStream{r: r, cfg: r.cfg.Users,
+		snapshots: newCheckpoints[memberSnapshot](r.store, r.settings.Logger, memberSnapshotKey,
+			"Discarding an unreadable member checkpoint; the next poll emits an inventory")}
+	return newStream(streamUsers, u.cfg.PollInterval, u.pollAccount)
+}
+
+func (u *usersStream) pollAccount(ctx context.Context, account cloudflare.Account) error {
+	members, err := u.r.client.ListMembers(ctx, account.ID)
 	if err != nil {
 		return err
 	}
 	members = uniqueMembers(members)
-	r.members.update(account.ID, members)
-	previous, err := r.memberSnapshot(ctx, account.ID)
+	u.r.members.update(account.ID, members)
+	previous, err := u.snapshots.load(ctx, account.ID)
 	if err != nil {
 		return err
 	}
 
-	now := r.now()
-	logs, records := newAccountLogs(account, r.settings.BuildInfo.Version)
+	now := u.r.now()
+	logs, records := newAccountLogs(account, u.r.settings.BuildInfo.Version)
 	next := &memberSnapshot{Members: members}
 	if previous != nil {
 		appendMemberChanges(records, previous.Members, members, now)
 		next.LastInventory = previous.LastInventory
 	}
 	// The first poll of a fresh state is an inventory, never "added" for everyone.
-	snapshotEvery := r.cfg.Users.SnapshotInterval
+	snapshotEvery := u.cfg.SnapshotInterval
 	if previous == nil || (snapshotEvery > 0 && now.Sub(previous.LastInventory) >= snapshotEvery) {
 		for i := range members {
 			appendMemberRecord(records, eventMember, &members[i], nil, nil, now)
@@ -45,38 +57,9 @@ func (r *identityReceiver) pollAccountMembers(ctx context.Context, account cloud
 		next.LastInventory = now
 	}
 	if records.Len() > 0 {
-		if err := r.consumeOrDrop(ctx, logs, streamUsers, account); err != nil {
-			return err
-		}
-		r.settings.Logger.Debug("Member records emitted", zap.String("account_id", account.ID), zap.Int("records", records.Len()))
-		if r.beforeCheckpoint != nil {
-			if err := r.beforeCheckpoint(); err != nil {
-				return err
-			}
-		}
+		u.r.settings.Logger.Debug("Member records to emit", zap.String("account_id", account.ID), zap.Int("records", records.Len()))
 	}
-	r.memberSnapshots[account.ID] = next
-	return r.store.saveMemberSnapshot(ctx, account.ID, next)
-}
-
-// memberSnapshot returns the last accepted member list, from memory or storage, or nil.
-func (r *identityReceiver) memberSnapshot(ctx context.Context, accountID string) (*memberSnapshot, error) {
-	if snapshot, ok := r.memberSnapshots[accountID]; ok {
-		return snapshot, nil
-	}
-	snapshot, err := r.store.loadMemberSnapshot(ctx, accountID)
-	if errors.Is(err, errCorruptCheckpoint) {
-		r.settings.Logger.Warn("Discarding an unreadable member checkpoint; the next poll emits an inventory",
-			zap.String("account_id", accountID), zap.Error(err))
-		snapshot, err = nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if snapshot != nil {
-		r.memberSnapshots[accountID] = snapshot
-	}
-	return snapshot, nil
+	return deliver(ctx, u.r, u.snapshots, streamUsers, account, logs, func() *memberSnapshot { return next })
 }
 
 // appendMemberChanges emits added and changed members in the current list's
