@@ -119,7 +119,7 @@ var persistentFaults = []faultScenario{
 	{name: "connection reset", kind: cloudflaresim.FaultConnectionReset, wantError: cloudflare.KindTransient},
 	{name: "html body", kind: cloudflaresim.FaultHTMLBody, wantError: cloudflare.KindBadResponse},
 	{name: "truncated body", kind: cloudflaresim.FaultTruncatedBody, wantError: cloudflare.KindBadResponse},
-	{name: "oversized body", kind: cloudflaresim.FaultOversizedBody, size: cloudflare.DefaultMaxResponseBytes + 1<<20, wantError: cloudflare.KindBadResponse},
+	{name: "oversized body", kind: cloudflaresim.FaultOversizedBody, size: 33 << 20 /* over the client's 32 MiB cap */, wantError: cloudflare.KindBadResponse},
 	{name: "revoked token", kind: cloudflaresim.FaultInvalidToken, wantError: cloudflare.KindAuth},
 	{name: "missing permission", kind: cloudflaresim.FaultForbidden, wantError: cloudflare.KindAuth},
 }

@@ -5,17 +5,12 @@ package cloudflare // import "github.com/otel-cloudflare/cloudflareidentityrecei
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"math/rand/v2"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/cloudflare/cloudflare-go/v7/accounts"
 	"github.com/cloudflare/cloudflare-go/v7/audit_logs"
 	"github.com/cloudflare/cloudflare-go/v7/option"
-	"github.com/cloudflare/cloudflare-go/v7/shared"
 	"github.com/cloudflare/cloudflare-go/v7/user"
 	"go.uber.org/zap"
 )
@@ -43,18 +38,8 @@ type Observer interface {
 	RateLimitWaiting(wait time.Duration)
 }
 
-// RetryPolicy bounds the retries of transient failures within one call.
-type RetryPolicy struct {
-	MaxAttempts    int           // attempts per call, including the first
-	InitialBackoff time.Duration // wait before the second attempt; doubles each time, with jitter
-	MaxBackoff     time.Duration
-}
-
-// DefaultRetryPolicy tries a call four times over about 15 seconds.
-var DefaultRetryPolicy = RetryPolicy{MaxAttempts: 4, InitialBackoff: 2 * time.Second, MaxBackoff: 30 * time.Second}
-
-// DefaultMaxResponseBytes refuses bodies larger than any real page (1,000 audit entries are about 600 kB).
-const DefaultMaxResponseBytes = 32 << 20
+// defaultMaxResponseBytes refuses bodies larger than any real page (1,000 audit entries are about 600 kB).
+const defaultMaxResponseBytes = 32 << 20
 
 // Options configures New.
 type Options struct {
@@ -100,7 +85,7 @@ func New(opts Options) Client {
 		c.observer = nopObserver{}
 	}
 	if c.maxResponseBytes <= 0 {
-		c.maxResponseBytes = DefaultMaxResponseBytes
+		c.maxResponseBytes = defaultMaxResponseBytes
 	}
 	if c.retry.MaxAttempts < 1 {
 		c.retry = DefaultRetryPolicy
@@ -157,90 +142,6 @@ func (c *client) VerifyToken(ctx context.Context, accountID string) (Token, erro
 		return Token{}, err
 	}
 	return Token{ID: res.ID, Status: string(res.Status), ExpiresOn: res.ExpiresOn, AccountOwned: true}, nil
-}
-
-// maxRateLimitedAttempts bounds how often one call is refused with a 429 in a
-// row before the poll gives up (and the next resumes from its checkpoint).
-const maxRateLimitedAttempts = 3
-
-// call runs one request, retrying transient failures with jittered backoff
-// and 429s after the pause the server asked for (the limiter enforces it).
-func (c *client) call(ctx context.Context, endpoint string, do func() error) error {
-	rateLimited := 0
-	for attempt := 1; ; attempt++ {
-		err := do()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		var apiErr *APIError
-		if !errors.As(err, &apiErr) {
-			// The middleware classifies every failed exchange, so what is left is
-			// the SDK failing to decode a 2xx body: HTML, truncated JSON, ...
-			apiErr = &APIError{Kind: KindBadResponse, Endpoint: endpoint, StatusCode: http.StatusOK,
-				Message: c.redact("undecodable response: " + err.Error()), Err: err}
-		}
-		switch apiErr.Kind {
-		case KindRateLimited:
-			if rateLimited++; rateLimited >= maxRateLimitedAttempts {
-				return apiErr
-			}
-			attempt-- // a 429 is not a failed attempt: the pause already cost its time
-		case KindTransient, KindBadResponse:
-			if attempt >= c.retry.MaxAttempts {
-				return apiErr
-			}
-			if err := sleep(ctx, c.backoff(attempt)); err != nil {
-				return err
-			}
-		default:
-			return apiErr
-		}
-	}
-}
-
-// backoff is InitialBackoff doubled per attempt, capped, with up to half of it as jitter.
-func (c *client) backoff(attempt int) time.Duration {
-	d := c.retry.InitialBackoff << (attempt - 1)
-	if d > c.retry.MaxBackoff || d <= 0 {
-		d = c.retry.MaxBackoff
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
-}
-
-// NewMember converts a decoded member, keeping its raw JSON.
-func NewMember(m *shared.Member) Member {
-	// The SDK's strings are slices of a copy of the whole page body: clone
-	// them, or every member kept would keep its page alive.
-	roles := make([]string, len(m.Roles))
-	for i, r := range m.Roles {
-		roles[i] = strings.Clone(r.Name)
-	}
-	return Member{
-		ID:        strings.Clone(m.ID),
-		Email:     strings.Clone(m.Email),
-		Status:    strings.Clone(string(m.Status)),
-		UserID:    strings.Clone(m.User.ID),
-		UserEmail: strings.Clone(m.User.Email),
-		FirstName: strings.Clone(m.User.FirstName),
-		LastName:  strings.Clone(m.User.LastName),
-		TwoFactor: m.User.TwoFactorAuthenticationEnabled,
-		Roles:     roles,
-		Raw:       json.RawMessage(m.JSON.RawJSON()),
-	}
 }
 
 type nopObserver struct{}

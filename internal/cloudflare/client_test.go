@@ -3,7 +3,6 @@ package cloudflare
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -286,8 +285,6 @@ func TestTransportErrorIsTransient(t *testing.T) {
 	kind, ok := KindOf(err)
 	require.True(t, ok, "got %v", err)
 	assert.Equal(t, KindTransient, kind)
-	assert.True(t, IsRetryable(err))
-	assert.False(t, IsRetryable(errors.New("other")))
 }
 
 func TestRetryAfterParsing(t *testing.T) {

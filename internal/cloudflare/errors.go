@@ -70,9 +70,3 @@ func KindOf(err error) (ErrorKind, bool) {
 	}
 	return 0, false
 }
-
-// IsRetryable reports whether the same call may succeed when repeated after a backoff.
-func IsRetryable(err error) bool {
-	kind, ok := KindOf(err)
-	return ok && (kind == KindTransient || kind == KindBadResponse || kind == KindRateLimited)
-}

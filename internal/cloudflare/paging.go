@@ -7,62 +7,15 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/cloudflare/cloudflare-go/v7/accounts"
 	"github.com/cloudflare/cloudflare-go/v7/audit_logs"
 	"github.com/cloudflare/cloudflare-go/v7/option"
 	"github.com/cloudflare/cloudflare-go/v7/packages/pagination"
-	"github.com/cloudflare/cloudflare-go/v7/shared"
-)
-
-// Page sizes of the page-numbered list endpoints (their maximum).
-const (
-	accountsPerPage = 50
-	membersPerPage  = 50
 )
 
 // defaultMaxPages bounds the requests of one list call: 500,000 members, or
 // 10 million audit entries at 1,000 a page. Only an API that pages for ever
 // reaches it; the call then fails instead of spending the shared budget.
 const defaultMaxPages = 10_000
-
-func (c *client) ListAccounts(ctx context.Context) ([]Account, error) {
-	return listAllPages(c, EndpointAccounts, accountsPerPage,
-		func(page int) ([]accounts.Account, pagination.V4PagePaginationArrayResultInfo, error) {
-			var params accounts.AccountListParams
-			params.Page.Value, params.Page.Present = float64(page), true
-			params.PerPage.Value, params.PerPage.Present = accountsPerPage, true
-			var res *pagination.V4PagePaginationArray[accounts.Account]
-			err := c.call(ctx, EndpointAccounts, func() (err error) {
-				res, err = c.accounts.List(ctx, params)
-				return err
-			})
-			if err != nil {
-				return nil, pagination.V4PagePaginationArrayResultInfo{}, err
-			}
-			return res.Result, res.ResultInfo, nil
-		},
-		func(a *accounts.Account) (Account, string) { return Account{ID: a.ID, Name: a.Name}, a.ID })
-}
-
-func (c *client) ListMembers(ctx context.Context, accountID string) ([]Member, error) {
-	return listAllPages(c, EndpointMembers, membersPerPage,
-		func(page int) ([]shared.Member, pagination.V4PagePaginationArrayResultInfo, error) {
-			var params accounts.MemberListParams
-			params.AccountID.Value, params.AccountID.Present = accountID, true
-			params.Page.Value, params.Page.Present = float64(page), true
-			params.PerPage.Value, params.PerPage.Present = membersPerPage, true
-			var res *pagination.V4PagePaginationArray[shared.Member]
-			err := c.call(ctx, EndpointMembers, func() (err error) {
-				res, err = c.members.List(ctx, params)
-				return err
-			})
-			if err != nil {
-				return nil, pagination.V4PagePaginationArrayResultInfo{}, err
-			}
-			return res.Result, res.ResultInfo, nil
-		},
-		func(m *shared.Member) (Member, string) { return NewMember(m), m.ID })
-}
 
 // listAllPages reads a page-numbered list to its end: total_pages when the
 // response gives it, else the first short page. A page that repeats the
