@@ -21,22 +21,31 @@ type loginCursor struct {
 	// before it was taken, the lookback does not slide forward with the clock.
 	Start time.Time `json:"start,omitzero"`
 	// HighWater is the newest event time the pipeline has accepted; the next
-	// poll reads from HighWater minus the late-arrival window.
+	// poll reads from HighWater minus loginPollOverlap, a sweep from HighWater
+	// minus the late-arrival window.
 	HighWater time.Time `json:"high_water"`
-	// Emitted maps the ids of accepted entries that the next poll will read
-	// again (those at or after HighWater minus the window) to their time; an
-	// entry without a readable time is kept by the time of the poll that
+	// LastSweep is when the last complete sweep of the late-arrival window
+	// ended (the receiver's clock). It is stored so that a restart keeps the
+	// schedule: a crash can delay a sweep, never skip one.
+	LastSweep time.Time `json:"last_sweep,omitzero"`
+	// SweepFrom is the lower bound of a sweep that has not completed yet. A
+	// sweep that fails is retried from there, so that entries do not age out
+	// of the window while sweeps keep failing.
+	SweepFrom time.Time `json:"sweep_from,omitzero"`
+	// Emitted maps the ids of accepted entries that a poll or a sweep will
+	// read again (those at or after HighWater minus the window) to their time;
+	// an entry without a readable time is kept by the time of the poll that
 	// emitted it.
 	Emitted map[string]time.Time `json:"emitted"`
 }
 
-// since is the lower bound of the next poll: the late-arrival window before
-// the newest accepted entry, never before the first poll's lower bound.
-func (c *loginCursor) since(lateArrivalWindow time.Duration) time.Time {
+// before returns HighWater minus d, never before the first poll's lower
+// bound; Start while nothing was accepted.
+func (c *loginCursor) before(d time.Duration) time.Time {
 	if c.HighWater.IsZero() {
 		return c.Start
 	}
-	since := c.HighWater.Add(-lateArrivalWindow)
+	since := c.HighWater.Add(-d)
 	if since.Before(c.Start) {
 		return c.Start
 	}
@@ -61,6 +70,9 @@ func (c *loginCursor) accept(entries []cloudflare.AuditEntry, lateArrivalWindow 
 		}
 	}
 	horizon := c.HighWater.Add(-lateArrivalWindow)
+	if !c.SweepFrom.IsZero() && c.SweepFrom.Before(horizon) {
+		horizon = c.SweepFrom // a pending sweep still reads from there
+	}
 	for id, when := range c.Emitted {
 		if when.Before(horizon) {
 			delete(c.Emitted, id)

@@ -32,6 +32,7 @@ var (
 	errLoginsPollInterval = fmt.Errorf("logins.poll_interval: must be at least %s", minLoginsPollInterval)
 	errInitialLookback    = fmt.Errorf("logins.initial_lookback: must be between 0 and %s (18 months, the audit log retention)", maxInitialLookback)
 	errLateArrivalWindow  = fmt.Errorf("logins.late_arrival_window: must be between 0 and %s (18 months, the audit log retention)", maxInitialLookback)
+	errLateArrivalSweep   = errors.New("logins.late_arrival_sweep: must be at least logins.poll_interval and at most logins.late_arrival_window (when the window is not 0)")
 	errPageSize           = fmt.Errorf("logins.page_size: must be between 1 and %d", maxPageSize)
 	errRequestsPerWindow  = errors.New("rate_limit.requests_per_window: must be at least 1")
 	errRateLimitWindow    = fmt.Errorf("rate_limit.window: must be at least %s", minRateLimitWindow)
@@ -83,8 +84,10 @@ type LoginsConfig struct {
 	PollInterval time.Duration `mapstructure:"poll_interval"`
 	// InitialLookback is how far back the first poll of an account reads.
 	InitialLookback time.Duration `mapstructure:"initial_lookback"`
-	// LateArrivalWindow is re-read before the checkpoint on every poll, because the API shows some events late.
+	// LateArrivalWindow is how far before the checkpoint a sweep re-reads, because the API shows some events late; 0 turns sweeps off.
 	LateArrivalWindow time.Duration `mapstructure:"late_arrival_window"`
+	// LateArrivalSweep is how often the late-arrival window is re-read.
+	LateArrivalSweep time.Duration `mapstructure:"late_arrival_sweep"`
 	// PageSize is the number of audit entries requested per page.
 	PageSize int `mapstructure:"page_size"`
 
@@ -130,6 +133,10 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Logins.LateArrivalWindow < 0 || cfg.Logins.LateArrivalWindow > maxInitialLookback {
 		errs = append(errs, errLateArrivalWindow)
+	}
+	if window, sweep := cfg.Logins.LateArrivalWindow, cfg.Logins.LateArrivalSweep; window > 0 &&
+		(sweep < cfg.Logins.PollInterval || sweep > window) {
+		errs = append(errs, errLateArrivalSweep)
 	}
 	if cfg.Logins.PageSize < 1 || cfg.Logins.PageSize > maxPageSize {
 		errs = append(errs, errPageSize)

@@ -31,6 +31,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.Logins.PollInterval = 2 * time.Minute
 	custom.Logins.InitialLookback = 720 * time.Hour
 	custom.Logins.LateArrivalWindow = 15 * time.Minute
+	custom.Logins.LateArrivalSweep = 3 * time.Minute
 	custom.Logins.PageSize = 500
 	custom.RateLimit.RequestsPerWindow = 600
 
@@ -101,6 +102,11 @@ func TestConfigValidate(t *testing.T) {
 		}},
 		{name: "late window at retention", modify: func(c *Config) { c.Logins.LateArrivalWindow = 13140 * time.Hour }},
 		{name: "late window beyond retention", modify: func(c *Config) { c.Logins.LateArrivalWindow = 13140*time.Hour + time.Nanosecond }, errs: []error{errLateArrivalWindow}},
+		{name: "sweep shorter than the poll interval", modify: func(c *Config) { c.Logins.LateArrivalSweep = 30 * time.Second }, errs: []error{errLateArrivalSweep}},
+		{name: "sweep longer than the window", modify: func(c *Config) { c.Logins.LateArrivalWindow = 2 * time.Minute }, errs: []error{errLateArrivalSweep}},
+		{name: "sweep equal to the window", modify: func(c *Config) { c.Logins.LateArrivalSweep = c.Logins.LateArrivalWindow }},
+		{name: "sweep equal to the poll interval", modify: func(c *Config) { c.Logins.LateArrivalSweep = c.Logins.PollInterval }},
+		{name: "no window: the sweep is not checked", modify: func(c *Config) { c.Logins.LateArrivalWindow = 0 }},
 		{name: "page size zero", modify: func(c *Config) { c.Logins.PageSize = 0 }, errs: []error{errPageSize}},
 		{name: "page size above 1000", modify: func(c *Config) { c.Logins.PageSize = 1001 }, errs: []error{errPageSize}},
 		{name: "malformed account", modify: func(c *Config) { c.Accounts = []string{"ACCOUNT"} }, errs: []error{errMalformedAccountID}},

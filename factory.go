@@ -20,6 +20,7 @@ const (
 	defaultLoginsPollInterval = time.Minute
 	defaultInitialLookback    = 24 * time.Hour
 	defaultLateArrivalWindow  = 10 * time.Minute
+	defaultLateArrivalSweep   = 5 * time.Minute
 	defaultPageSize           = 1000
 	defaultRequestsPerWindow  = 900
 	defaultRateLimitWindow    = 5 * time.Minute
@@ -50,6 +51,7 @@ func createDefaultConfig() component.Config {
 			PollInterval:      defaultLoginsPollInterval,
 			InitialLookback:   defaultInitialLookback,
 			LateArrivalWindow: defaultLateArrivalWindow,
+			LateArrivalSweep:  defaultLateArrivalSweep,
 			PageSize:          defaultPageSize,
 		},
 		RateLimit: RateLimitConfig{

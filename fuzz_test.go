@@ -287,14 +287,14 @@ func sortedRoles(roles []string) []string {
 func FuzzConfig(f *testing.F) {
 	d := createDefaultConfig().(*Config)
 	f.Add("token", d.Endpoint, "", "", true, true, int64(d.Users.PollInterval), int64(d.Users.SnapshotInterval),
-		int64(d.Logins.PollInterval), int64(d.Logins.InitialLookback), int64(d.Logins.LateArrivalWindow), d.Logins.PageSize,
+		int64(d.Logins.PollInterval), int64(d.Logins.InitialLookback), int64(d.Logins.LateArrivalWindow), int64(d.Logins.LateArrivalSweep), d.Logins.PageSize,
 		d.RateLimit.RequestsPerWindow, int64(d.RateLimit.Window))
 	f.Add("custom-token", "http://127.0.0.1:8787/client/v4", "023e105f4ecef8ad9ca31a8372d0c353", "4bb334f7c94c4a29a045f03944f072e5",
-		true, true, int64(30*time.Minute), int64(0), int64(2*time.Minute), int64(720*time.Hour), int64(15*time.Minute), 500, 600, int64(5*time.Minute))
+		true, true, int64(30*time.Minute), int64(0), int64(2*time.Minute), int64(720*time.Hour), int64(15*time.Minute), int64(15*time.Minute), 500, 600, int64(5*time.Minute))
 	f.Add("", "http://api.cloudflare.com/client/v4", "ABC", "ABC", false, false, int64(time.Second), int64(time.Second),
-		int64(time.Nanosecond), int64(-time.Hour), int64(13141*time.Hour), 1001, 0, int64(time.Millisecond))
+		int64(time.Nanosecond), int64(-time.Hour), int64(13141*time.Hour), int64(time.Second), 1001, 0, int64(time.Millisecond))
 	f.Add("t", "https://api.cloudflare.com", "023e105f4ecef8ad9ca31a8372d0c353", "023e105f4ecef8ad9ca31a8372d0c353", false, true,
-		int64(time.Minute), int64(time.Minute-1), int64(10*time.Second), int64(13140*time.Hour), int64(13140*time.Hour), 1000, 1, int64(time.Second))
+		int64(time.Minute), int64(time.Minute-1), int64(10*time.Second), int64(13140*time.Hour), int64(13140*time.Hour), int64(13141*time.Hour), 1000, 1, int64(time.Second))
 
 	known := map[string]bool{}
 	defaults := confmap.New()
@@ -311,11 +311,11 @@ func FuzzConfig(f *testing.F) {
 	known["accounts"] = true // an empty list is not marshalled
 
 	f.Fuzz(func(t *testing.T, token, endpoint, account1, account2 string, usersEnabled, loginsEnabled bool,
-		usersPoll, snapshot, loginsPoll, lookback, late int64, pageSize, requests int, window int64,
+		usersPoll, snapshot, loginsPoll, lookback, late, sweep int64, pageSize, requests int, window int64,
 	) {
 		in := fuzzConfigValues{token: token, endpoint: endpoint, usersEnabled: usersEnabled, loginsEnabled: loginsEnabled,
 			usersPoll: time.Duration(usersPoll), snapshot: time.Duration(snapshot), loginsPoll: time.Duration(loginsPoll),
-			lookback: time.Duration(lookback), late: time.Duration(late), pageSize: pageSize, requests: requests, window: time.Duration(window)}
+			lookback: time.Duration(lookback), late: time.Duration(late), sweep: time.Duration(sweep), pageSize: pageSize, requests: requests, window: time.Duration(window)}
 		for _, id := range []string{account1, account2} {
 			if id != "" {
 				in.accounts = append(in.accounts, id)
@@ -392,6 +392,7 @@ type fuzzConfigValues struct {
 	accounts                                        []string
 	usersEnabled, loginsEnabled                     bool
 	usersPoll, snapshot, loginsPoll, lookback, late time.Duration
+	sweep                                           time.Duration
 	pageSize, requests                              int
 	window                                          time.Duration
 }
@@ -405,7 +406,7 @@ func (v fuzzConfigValues) asMap() map[string]any {
 		},
 		"logins": map[string]any{
 			"enabled": v.loginsEnabled, "poll_interval": v.loginsPoll.String(), "initial_lookback": v.lookback.String(),
-			"late_arrival_window": v.late.String(), "page_size": v.pageSize,
+			"late_arrival_window": v.late.String(), "late_arrival_sweep": v.sweep.String(), "page_size": v.pageSize,
 		},
 		"rate_limit": map[string]any{"requests_per_window": v.requests, "window": v.window.String()},
 	}
@@ -419,7 +420,7 @@ func fuzzConfigValuesOf(cfg *Config) fuzzConfigValues {
 	v := fuzzConfigValues{token: string(cfg.APIToken), endpoint: cfg.Endpoint, usersEnabled: cfg.Users.Enabled,
 		loginsEnabled: cfg.Logins.Enabled, usersPoll: cfg.Users.PollInterval, snapshot: cfg.Users.SnapshotInterval,
 		loginsPoll: cfg.Logins.PollInterval, lookback: cfg.Logins.InitialLookback, late: cfg.Logins.LateArrivalWindow,
-		pageSize: cfg.Logins.PageSize, requests: cfg.RateLimit.RequestsPerWindow, window: cfg.RateLimit.Window}
+		sweep: cfg.Logins.LateArrivalSweep, pageSize: cfg.Logins.PageSize, requests: cfg.RateLimit.RequestsPerWindow, window: cfg.RateLimit.Window}
 	if len(cfg.Accounts) > 0 {
 		v.accounts = cfg.Accounts
 	}
@@ -464,6 +465,7 @@ func fuzzConfigProblems(v fuzzConfigValues) map[string]bool {
 		"logins.poll_interval":           v.loginsPoll < 10*time.Second,
 		"logins.initial_lookback":        v.lookback < 0 || v.lookback > retention,
 		"logins.late_arrival_window":     v.late < 0 || v.late > retention,
+		"logins.late_arrival_sweep":      v.late > 0 && (v.sweep < v.loginsPoll || v.sweep > v.late),
 		"logins.page_size":               v.pageSize < 1 || v.pageSize > 1000,
 		"rate_limit.requests_per_window": v.requests < 1,
 		"rate_limit.window":              v.window < time.Second,

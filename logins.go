@@ -34,9 +34,17 @@ func newLoginsStream(r *identityReceiver) *stream {
 	return newStream(streamLogins, l.cfg.PollInterval, l.pollAccount)
 }
 
-// pollAccount reads [checkpoint - late_arrival_window, now) page by page,
-// emits the entries not emitted before, and moves the checkpoint after each
-// page the pipeline accepted: a failure part-way loses nothing.
+// loginPollOverlap is how far before the checkpoint every poll starts. It
+// covers entries that share the checkpoint's instant and the audit log's
+// immediate lag: an entry that shows up within this long of a newer one is
+// emitted by the next poll; a later one waits for the next sweep.
+const loginPollOverlap = 5 * time.Second
+
+// pollAccount reads what is new, [checkpoint - loginPollOverlap, now), then,
+// every late_arrival_sweep, sweeps [checkpoint - late_arrival_window,
+// checkpoint - loginPollOverlap) for entries the audit log showed late. Both
+// emit only entries not emitted before, page by page, and move the checkpoint
+// after each page the pipeline accepted: a failure part-way loses nothing.
 func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Account) error {
 	cursor, err := l.cursors.load(ctx, account.ID)
 	if err != nil {
@@ -44,18 +52,44 @@ func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Accou
 	}
 	now := l.r.now()
 	if cursor == nil {
-		// Saved before anything is consumed: see loginCursor.Start.
-		cursor = &loginCursor{Start: now.Add(-l.cfg.InitialLookback)}
+		// Saved before anything is consumed: see loginCursor.Start. The first
+		// poll reads the whole lookback, so the first sweep is due one sweep later.
+		cursor = &loginCursor{Start: now.Add(-l.cfg.InitialLookback), LastSweep: now}
 		if err := l.cursors.save(ctx, account.ID, cursor); err != nil {
 			return err
 		}
 	}
 	l.r.members.fillFromStorage(ctx, l.r.store, account.ID)
-	since := cursor.since(l.cfg.LateArrivalWindow)
-	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: now, PageSize: l.cfg.PageSize}
+	sweepDue := l.cfg.LateArrivalWindow > 0 && now.Sub(cursor.LastSweep) >= l.cfg.LateArrivalSweep
+	if sweepDue && cursor.SweepFrom.IsZero() {
+		// The window is fixed when the sweep falls due, before this poll moves
+		// the checkpoint: a sweep that runs late still covers it.
+		cursor.SweepFrom = cursor.before(l.cfg.LateArrivalWindow)
+		if err := l.cursors.save(ctx, account.ID, cursor); err != nil {
+			return err
+		}
+	}
+
+	since := cursor.before(loginPollOverlap)
 	progress := newLoginProgress(l.r.settings.Logger, account.ID, since, now, l.cfg.PageSize)
+	err = l.read(ctx, account, cursor, since, now, now, func(fresh []cloudflare.AuditEntry) {
+		progress.pageDone(len(fresh), cursor.HighWater)
+	})
+	progress.finish(err)
+	if err != nil || !sweepDue {
+		return err
+	}
+	return l.sweep(ctx, account, cursor, now)
+}
+
+// read emits the unseen logins of [since, before), page by page; pageDone is
+// told of each page's new entries once the pipeline took them.
+func (l *loginsStream) read(ctx context.Context, account cloudflare.Account, cursor *loginCursor, since, before, now time.Time,
+	pageDone func(fresh []cloudflare.AuditEntry),
+) error {
+	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: before, PageSize: l.cfg.PageSize}
 	var timeless []string
-	err = l.r.client.ListLogins(ctx, query, func(page []cloudflare.AuditEntry) error {
+	err := l.r.client.ListLogins(ctx, query, func(page []cloudflare.AuditEntry) error {
 		fresh := unseenLogins(page, cursor, query)
 		if len(fresh) > 0 {
 			timeless = appendTimeless(timeless, fresh)
@@ -63,14 +97,13 @@ func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Accou
 				return err
 			}
 		}
-		progress.pageDone(len(fresh), cursor.HighWater)
+		pageDone(fresh)
 		return nil
 	})
 	if len(timeless) > 0 {
 		l.r.settings.Logger.Warn("Login audit entries without a readable time were emitted with no Timestamp",
 			zap.String("account_id", account.ID), zap.Strings("ids", timeless))
 	}
-	progress.finish(err)
 	return err
 }
 

@@ -87,9 +87,16 @@ func TestRandomizedFaultsDeliverEverythingOnce(t *testing.T) {
 		_ = r.pollLogins(context.Background())
 		clock.Advance(time.Duration(30+rng.IntN(60)) * time.Second)
 	}
-	// Calm: no more faults, and polls until both streams succeed.
+	// Calm: no more faults. Polls a minute apart for longer than the longest
+	// backoff and the late-arrival sweep: every account is polled again, and
+	// a sweep finds the logins appended behind the checkpoint.
 	sim.ClearFaults()
 	r.next = sink
+	for range 2 + int((maxFailureBackoff+cfg.Logins.LateArrivalSweep)/time.Minute) {
+		clock.Advance(time.Minute)
+		_ = r.pollUsers(context.Background())
+		_ = r.pollLogins(context.Background())
+	}
 	require.NoError(t, r.pollUsers(context.Background()))
 	require.NoError(t, r.pollLogins(context.Background()))
 

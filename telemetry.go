@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
@@ -107,4 +108,14 @@ func (t *receiverTelemetry) observeIngestionLag(_ context.Context, observer metr
 			metric.WithAttributes(attribute.String("cloud.account.id", accountID)))
 	}
 	return nil
+}
+
+// lateLoginsFound records how late a sweep found entries: the time they were
+// first seen minus their event time.
+func (t *receiverTelemetry) lateLoginsFound(entries []cloudflare.AuditEntry, seen time.Time) {
+	for i := range entries {
+		if !entries[i].When.IsZero() {
+			t.builder.CloudflareLoginLateness.Record(context.Background(), seen.Sub(entries[i].When).Seconds())
+		}
+	}
 }

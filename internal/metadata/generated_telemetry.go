@@ -25,6 +25,7 @@ type TelemetryBuilder struct {
 	CloudflarePollDuration       metric.Float64Histogram
 	CloudflareRecordsEmitted     metric.Int64Counter
 	CloudflareLoginIngestionLag  metric.Float64ObservableGauge
+	CloudflareLoginLateness      metric.Float64Histogram
 	registrations                []metric.Registration
 }
 
@@ -54,6 +55,13 @@ func NewTelemetryBuilder(settings component.TelemetrySettings) (*TelemetryBuilde
 		"otelcol_receiver_cloudflare_rate_limit_wait_time",
 		metric.WithDescription("Time requests are held back by the rate limiter or a 429 pause, added when each pause starts (so a 5-minute lockout shows while it lasts). [alpha]"),
 		metric.WithUnit("s"),
+	)
+	errs = errors.Join(errs, err)
+	builder.CloudflareLoginLateness, err = builder.meter.Float64Histogram(
+		"otelcol_receiver_cloudflare_login_lateness",
+		metric.WithDescription("How late sweeps of the late-arrival window found login entries - the time an entry was first seen minus its event time. [alpha]"),
+		metric.WithUnit("s"),
+		metric.WithExplicitBucketBoundaries([]float64{1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600}...),
 	)
 	errs = errors.Join(errs, err)
 	builder.CloudflarePollDuration, err = builder.meter.Float64Histogram(

@@ -1,0 +1,201 @@
+package cloudflareidentityreceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+)
+
+// lateLogin is a login that happened at when but shows in the API only at visible.
+func lateLogin(id string, when, visible time.Time) cloudflaresim.LoginEvent {
+	return cloudflaresim.LoginEvent{ID: id, When: when, VisibleAt: visible, Success: true, ActorEmail: "ada@example.com", ActorType: "user"}
+}
+
+// TestLateArrivalsAreFoundByTheSweep: a poll reads only what is new, so an
+// entry shown late behind the checkpoint is emitted by the next sweep (and
+// its lateness recorded), not by the polls before it.
+func TestLateArrivalsAreFoundByTheSweep(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	account := sim.Accounts()[0].ID
+	appendLogins(sim, account, 3, clock.Now().Add(-4*time.Minute), time.Minute, func(int) bool { return false })
+	cfg := testConfig(sim)
+	cfg.Users.Enabled = false
+	r, tel := newTelemetryReceiver(t, cfg, clock)
+	sink := new(consumertest.LogsSink)
+	r.next = sink
+	require.NoError(t, r.pollLogins(context.Background()))
+	require.Equal(t, 3, sink.LogRecordCount())
+
+	// Two minutes before the checkpoint, shown a minute from now.
+	late := lateLogin("late-0000-4000-8000-000000000001", clock.Now().Add(-2*time.Minute), clock.Now().Add(time.Minute))
+	sim.AppendLogin(account, late)
+	sink.Reset()
+	for minute := 1; minute < 5; minute++ {
+		clock.Advance(time.Minute)
+		require.NoError(t, r.pollLogins(context.Background()))
+		assert.Zero(t, sink.LogRecordCount(), "minute %d: no sweep yet, and the polls do not read that far back", minute)
+	}
+	clock.Advance(time.Minute) // five minutes after the first poll: the sweep is due
+	require.NoError(t, r.pollLogins(context.Background()))
+	assert.Equal(t, map[string]int{late.ID: 1}, uidCounts(records(sink.AllLogs())))
+	// One late arrival, found seven minutes after it happened.
+	assert.Equal(t, 1.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_login_lateness"))
+	m, err := tel.GetMetric("otelcol_receiver_cloudflare_login_lateness")
+	require.NoError(t, err)
+	assert.Equal(t, 7*60.0, m.Data.(metricdata.Histogram[float64]).DataPoints[0].Sum)
+}
+
+// TestPollsReadOnlyWhatIsNew: between sweeps a poll's requests follow the new
+// entries, not the late-arrival window (before, every poll re-read the whole
+// window: 10 minutes of 250 logins a minute, 26 requests a poll here).
+func TestPollsReadOnlyWhatIsNew(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	account := sim.Accounts()[0].ID
+	cfg := testConfig(sim)
+	cfg.Users.Enabled = false
+	cfg.Logins.PageSize = 100
+	cfg.Logins.LateArrivalSweep = cfg.Logins.LateArrivalWindow // no sweep within this test
+	sink := new(consumertest.LogsSink)
+	r := newPollingReceiver(t, cfg, clock, sink, nil)
+	require.NoError(t, r.pollLogins(context.Background()))
+	for minute := range 9 {
+		for i := range 250 {
+			when := clock.Now().Add(-time.Minute + time.Duration(i)*239*time.Millisecond)
+			sim.AppendLogin(account, lateLogin(fmt.Sprintf("m%d-%03d", minute, i), when, time.Time{}))
+		}
+		sim.ResetStats()
+		require.NoError(t, r.pollLogins(context.Background()))
+		// 250 new entries, and the few of the last 5 seconds before the checkpoint, at 100 a page.
+		assert.Equal(t, 3, sim.Stats().Requests[cloudflaresim.EndpointAuditLogs], "minute %d", minute)
+		clock.Advance(time.Minute)
+	}
+	counts := uidCounts(records(sink.AllLogs()))
+	assert.Len(t, counts, 9*250)
+	for id, n := range counts {
+		assert.Equal(t, 1, n, id)
+	}
+}
+
+// TestSweepAndPollOverlapLoseNothing: entries shown late in the sweep's range,
+// at its edge with the poll's range, and new ones all come out once when a
+// sweep and a poll run in the same step.
+func TestSweepAndPollOverlapLoseNothing(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	account := sim.Accounts()[0].ID
+	cfg := testConfig(sim)
+	cfg.Users.Enabled = false
+	cfg.Logins.PageSize = 7
+	sink := new(consumertest.LogsSink)
+	r := newPollingReceiver(t, cfg, clock, sink, nil)
+	require.NoError(t, r.pollLogins(context.Background()))
+
+	var want []string
+	for step := range 12 {
+		now := clock.Now()
+		for i := range 20 {
+			// New entries, entries around the overlap's edge, and entries up to 9 minutes late.
+			when := now.Add(-time.Duration(i) * time.Second)
+			if i%3 == 0 {
+				when = now.Add(-loginPollOverlap - time.Duration(i-10)*time.Millisecond)
+			}
+			if i%5 == 0 {
+				when = now.Add(-time.Duration(1+i%9) * time.Minute)
+			}
+			id := fmt.Sprintf("step%02d-%02d", step, i)
+			sim.AppendLogin(account, lateLogin(id, when, now))
+			want = append(want, id)
+		}
+		require.NoError(t, r.pollLogins(context.Background()))
+		clock.Advance(time.Minute)
+	}
+	for range 6 { // through the last sweep
+		require.NoError(t, r.pollLogins(context.Background()))
+		clock.Advance(time.Minute)
+	}
+	counts := uidCounts(records(sink.AllLogs()))
+	for _, id := range want {
+		assert.Equal(t, 1, counts[id], id)
+	}
+}
+
+// TestRestartKeepsTheSweepSchedule: the time of the last sweep and a due
+// sweep's lower bound are stored, so a restart neither sweeps early nor lets
+// a due sweep's window slide.
+func TestRestartKeepsTheSweepSchedule(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	account := sim.Accounts()[0].ID
+	host, storageID := storageHost(t)
+	cfg := testConfig(sim)
+	cfg.Users.Enabled = false
+	cfg.StorageID = storageID
+	sink := new(consumertest.LogsSink)
+	// One login a minute keeps the checkpoint moving.
+	tick := func(r *identityReceiver) error {
+		sim.AppendLogin(account, lateLogin(fmt.Sprintf("tick-%d", clock.Now().Unix()), clock.Now().Add(-time.Second), time.Time{}))
+		return r.pollLogins(context.Background())
+	}
+	lateCount := func(id string) int { return uidCounts(records(sink.AllLogs()))[id] }
+
+	first := newPollingReceiver(t, cfg, clock, sink, host)
+	require.NoError(t, tick(first))
+	late := lateLogin("late-0000-4000-8000-000000000002", clock.Now().Add(-time.Minute), clock.Now().Add(time.Minute))
+	sim.AppendLogin(account, late)
+	clock.Advance(4 * time.Minute)
+	require.NoError(t, tick(first))
+	require.NoError(t, first.Shutdown(context.Background()))
+
+	restarted := newPollingReceiver(t, cfg, clock, sink, host)
+	require.NoError(t, tick(restarted))
+	assert.Zero(t, lateCount(late.ID), "four minutes after the last sweep: none yet")
+	clock.Advance(time.Minute)
+	require.NoError(t, tick(restarted))
+	assert.Equal(t, 1, lateCount(late.ID), "five minutes after it: swept")
+
+	// A sweep falls due; the poll moves the checkpoint on, but the pipeline
+	// refuses what the sweep found. After a restart and minutes of new logins
+	// the sweep is retried from the lower bound fixed when it fell due.
+	require.NoError(t, restarted.Shutdown(context.Background()))
+	late2 := lateLogin("late-0000-4000-8000-000000000003", clock.Now().Add(-9*time.Minute), clock.Now().Add(time.Minute))
+	sim.AppendLogin(account, late2)
+	clock.Advance(5 * time.Minute)
+	crashed := newPollingReceiver(t, cfg, clock, refusing(late2.ID, sink), host)
+	require.Error(t, tick(crashed))
+	require.Zero(t, lateCount(late2.ID))
+	require.NoError(t, crashed.Shutdown(context.Background()))
+
+	again := newPollingReceiver(t, cfg, clock, sink, host)
+	for range 4 {
+		clock.Advance(time.Minute)
+		require.NoError(t, tick(again))
+	}
+	assert.Equal(t, 1, lateCount(late2.ID), "swept from the bound fixed when the sweep fell due, 4 minutes before")
+}
+
+// refusing passes batches to next, but refuses (not permanently) every batch
+// that holds the record with log.record.uid id.
+func refusing(id string, next consumer.Logs) consumer.Logs {
+	refuse, _ := consumer.NewLogs(func(ctx context.Context, logs plog.Logs) error {
+		for _, rec := range records([]plog.Logs{logs}) {
+			if rec.uid == id {
+				return errors.New("refused by the test")
+			}
+		}
+		return next.ConsumeLogs(ctx, logs)
+	})
+	return refuse
+}
