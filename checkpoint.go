@@ -28,9 +28,9 @@ type loginCursor struct {
 	// ended (the receiver's clock). It is stored so that a restart keeps the
 	// schedule: a crash can delay a sweep, never skip one.
 	LastSweep time.Time `json:"last_sweep,omitzero"`
-	// SweepFrom is the lower bound of a sweep that has not completed yet. A
-	// sweep that fails is retried from there, so that entries do not age out
-	// of the window while sweeps keep failing.
+	// SweepFrom is the lower bound of the next sweep: the late-arrival window
+	// before the checkpoint the previous sweep ended at. It moves only when a
+	// sweep completes, so entries do not age out of reach while sweeps fail.
 	SweepFrom time.Time `json:"sweep_from,omitzero"`
 	// Emitted maps the ids of accepted entries that a poll or a sweep will
 	// read again (those at or after HighWater minus the window) to their time;
@@ -71,7 +71,7 @@ func (c *loginCursor) accept(entries []cloudflare.AuditEntry, lateArrivalWindow 
 	}
 	horizon := c.HighWater.Add(-lateArrivalWindow)
 	if !c.SweepFrom.IsZero() && c.SweepFrom.Before(horizon) {
-		horizon = c.SweepFrom // a pending sweep still reads from there
+		horizon = c.SweepFrom // the next sweep still reads from there
 	}
 	for id, when := range c.Emitted {
 		if when.Before(horizon) {

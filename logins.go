@@ -55,6 +55,11 @@ func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Accou
 		// Saved before anything is consumed: see loginCursor.Start. The first
 		// poll reads the whole lookback, so the first sweep is due one sweep later.
 		cursor = &loginCursor{Start: now.Add(-l.cfg.InitialLookback), LastSweep: now}
+		// The first sweep covers what shows after this poll, up to a window late.
+		cursor.SweepFrom = now.Add(-l.cfg.LateArrivalWindow)
+		if cursor.SweepFrom.Before(cursor.Start) {
+			cursor.SweepFrom = cursor.Start
+		}
 		if err := l.cursors.save(ctx, account.ID, cursor); err != nil {
 			return err
 		}
@@ -62,8 +67,8 @@ func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Accou
 	l.r.members.fillFromStorage(ctx, l.r.store, account.ID)
 	sweepDue := l.cfg.LateArrivalWindow > 0 && now.Sub(cursor.LastSweep) >= l.cfg.LateArrivalSweep
 	if sweepDue && cursor.SweepFrom.IsZero() {
-		// The window is fixed when the sweep falls due, before this poll moves
-		// the checkpoint: a sweep that runs late still covers it.
+		// A checkpoint from before sweeps existed: the window is fixed now,
+		// before this poll moves the checkpoint.
 		cursor.SweepFrom = cursor.before(l.cfg.LateArrivalWindow)
 		if err := l.cursors.save(ctx, account.ID, cursor); err != nil {
 			return err

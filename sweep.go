@@ -9,15 +9,15 @@ import (
 
 // Late arrivals: the audit log shows some entries minutes after newer ones.
 // A poll reads only [checkpoint - loginPollOverlap, now); every
-// late_arrival_sweep a sweep re-reads the window before that, so the window
-// costs its requests once per sweep rather than once per poll. The sweep's
-// lower bound is fixed, and stored, when the sweep falls due (see
-// loginCursor.SweepFrom), and the time of the last complete sweep is stored
-// too: a restart or a failing sweep can delay a sweep, never skip one.
+// late_arrival_sweep a sweep re-reads from a window before the checkpoint of
+// the previous sweep (loginCursor.SweepFrom) up to the poll's range, so that
+// every entry shown up to late_arrival_window late is caught by the sweep
+// after it shows, and the window costs its requests once per sweep rather
+// than once per poll. The lower bound and the time of the last complete sweep
+// are stored: a restart or a failing sweep can delay a sweep, never skip one.
 
-// sweep re-reads the late-arrival window, [SweepFrom, checkpoint -
-// loginPollOverlap), once; every entry it finds was shown late, and its
-// lateness is recorded.
+// sweep re-reads [SweepFrom, checkpoint - loginPollOverlap) once; every
+// entry it finds was shown late, and its lateness is recorded.
 func (l *loginsStream) sweep(ctx context.Context, account cloudflare.Account, cursor *loginCursor, now time.Time) error {
 	if before := cursor.before(loginPollOverlap); cursor.SweepFrom.Before(before) {
 		err := l.read(ctx, account, cursor, cursor.SweepFrom, before, now, func(fresh []cloudflare.AuditEntry) {
@@ -27,6 +27,8 @@ func (l *loginsStream) sweep(ctx context.Context, account cloudflare.Account, cu
 			return err
 		}
 	}
-	cursor.LastSweep, cursor.SweepFrom = now, time.Time{}
+	// The next sweep starts a window before this one's checkpoint: an entry
+	// shown after this sweep, up to a window late, is in its range.
+	cursor.LastSweep, cursor.SweepFrom = now, cursor.before(l.cfg.LateArrivalWindow)
 	return l.cursors.save(ctx, account.ID, cursor)
 }

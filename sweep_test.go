@@ -199,3 +199,31 @@ func refusing(id string, next consumer.Logs) consumer.Logs {
 	})
 	return refuse
 }
+
+// TestSweepCoversTheWholeWindow: an entry shown just after a sweep, almost a
+// late_arrival_window late, is in the next sweep's range although the
+// checkpoint moved on by a sweep interval meanwhile. (A sweep of only
+// [checkpoint - window, ...) would catch entries up to window - sweep late.)
+func TestSweepCoversTheWholeWindow(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	account := sim.Accounts()[0].ID
+	cfg := testConfig(sim)
+	cfg.Users.Enabled = false
+	sink := new(consumertest.LogsSink)
+	r := newPollingReceiver(t, cfg, clock, sink, nil)
+	step := func() {
+		sim.AppendLogin(account, lateLogin(fmt.Sprintf("tick-%d", clock.Now().Unix()), clock.Now().Add(-time.Second), time.Time{}))
+		require.NoError(t, r.pollLogins(context.Background()))
+		clock.Advance(time.Minute)
+	}
+	for range 6 { // the first sweep runs in the sixth step
+		step()
+	}
+	late := lateLogin("late-0000-4000-8000-000000000004", clock.Now().Add(-cfg.Logins.LateArrivalWindow+10*time.Second), clock.Now())
+	sim.AppendLogin(account, late)
+	for range 5 { // the next sweep
+		step()
+	}
+	assert.Equal(t, 1, uidCounts(records(sink.AllLogs()))[late.ID])
+}
