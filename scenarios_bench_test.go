@@ -198,6 +198,7 @@ func BenchmarkSteadyState(b *testing.B) {
 	b.ReportMetric(float64(stats.Total), "requests/hour")
 	b.ReportMetric(float64(stats.Requests[cloudflaresim.EndpointAuditLogs]), "audit_requests/hour")
 	b.ReportMetric(float64(accounts*60), "audit_polls/hour")
+	b.ReportMetric(float64(accounts*int(time.Hour/createDefaultConfig().(*Config).Logins.LateArrivalSweep)), "audit_sweeps/hour")
 	b.ReportMetric(float64(sink.Load()), "records/hour")
 	b.ReportMetric(cpu, "cpu_s/hour")
 }
