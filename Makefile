@@ -1,4 +1,5 @@
-# GNU make. Targets: tools build sim run run-live test test-unit fuzz-smoke fuzz bench e2e validate-configs clean
+# GNU make. Targets: tools build sim run run-live generate check-generate test test-unit fuzz-smoke fuzz bench e2e
+# validate-configs clean
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -8,6 +9,7 @@ GO           ?= go
 OCB_VERSION  := v0.165.0
 BIN_DIR      := $(CURDIR)/bin
 BUILDER      := $(BIN_DIR)/builder
+MDATAGEN     := $(BIN_DIR)/mdatagen
 SIM          := $(BIN_DIR)/cloudflare-sim
 OTELCOL      := $(CURDIR)/_build/otelcol-cloudflare
 CONFIGS      := config/demo.yaml config/cloudflare.yaml config/kafka.yaml
@@ -16,7 +18,8 @@ FUZZ_TARGETS := .:FuzzMapAuditPage .:FuzzMemberDiff .:FuzzConfig ./internal/clou
 FUZZTIME     ?= 1m
 FUZZSMOKE    ?= 5s
 
-.PHONY: tools build sim run run-live require-token test test-unit fuzz-smoke fuzz bench e2e validate-configs clean
+.PHONY: tools build sim run run-live require-token generate check-generate test test-unit fuzz-smoke fuzz bench e2e \
+	validate-configs clean
 
 ## tools: install the pinned collector builder (ocb) into ./bin, only when missing
 tools: $(BUILDER)
@@ -24,6 +27,21 @@ tools: $(BUILDER)
 $(BUILDER):
 	@echo ">> installing ocb $(OCB_VERSION) into $(BIN_DIR)"
 	GOBIN=$(BIN_DIR) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+# mdatagen, pinned in tools/go.mod (its own module: its collector versions stay out of go.mod);
+# rebuilt when tools/go.mod changes.
+$(MDATAGEN): tools/go.mod tools/go.sum
+	@echo ">> building mdatagen (tools/go.mod) into $(BIN_DIR)"
+	cd tools && $(GO) build -o $(MDATAGEN) go.opentelemetry.io/collector/cmd/mdatagen
+
+## generate: internal/metadata, internal/metadatatest, documentation.md, generated_*_test.go and README's
+##           status section, from metadata.yaml with mdatagen
+generate: $(MDATAGEN)
+	MDATAGEN=$(MDATAGEN) ./scripts/generate.sh
+
+## check-generate: fail when the generated files differ from what mdatagen produces (leaves the tree alone)
+check-generate: $(MDATAGEN)
+	MDATAGEN=$(MDATAGEN) ./scripts/generate.sh --check
 
 ## build: generate and compile the otelcol-cloudflare distribution into ./_build
 build: tools
@@ -62,8 +80,9 @@ test:
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory e2e
 
-## test-unit: go vet and the race-enabled unit tests of the module
+## test-unit: the generated files' check, go vet and the race-enabled unit tests of the module
 test-unit:
+	@$(MAKE) --no-print-directory check-generate
 	@echo ">> go vet"
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...

@@ -32,7 +32,7 @@ func newReceiverTelemetry(settings component.TelemetrySettings, now func() time.
 		return nil, err
 	}
 	t := &receiverTelemetry{builder: builder, now: now, newestLogin: map[string]time.Time{}}
-	err = builder.RegisterCallback(t.observeIngestionLag, builder.CloudflareLoginIngestionLag)
+	err = builder.RegisterReceiverCloudflareLoginIngestionLagCallback(t.observeIngestionLag)
 	return t, err
 }
 
@@ -50,20 +50,20 @@ func (t *receiverTelemetry) RequestDone(endpoint string, statusCode int, elapsed
 		attrs = append(attrs, attribute.String("status_class", "error"))
 	}
 	ctx := context.Background()
-	t.builder.CloudflareAPIRequests.Add(ctx, 1, metric.WithAttributes(attrs...))
-	t.builder.CloudflareAPIRequestDuration.Record(ctx, elapsed.Seconds(), metric.WithAttributes(
+	t.builder.ReceiverCloudflareAPIRequests.Add(ctx, 1, metric.WithAttributes(attrs...))
+	t.builder.ReceiverCloudflareAPIRequestDuration.Record(ctx, elapsed.Seconds(), metric.WithAttributes(
 		attribute.String("endpoint", endpoint)))
 }
 
 // RateLimitHeld counts a request held back by the limiter or a 429 pause.
 func (t *receiverTelemetry) RateLimitHeld() {
-	t.builder.CloudflareRateLimitWaits.Add(context.Background(), 1)
+	t.builder.ReceiverCloudflareRateLimitWaits.Add(context.Background(), 1)
 }
 
 // RateLimitWaiting adds a pause when it starts: during a 5-minute lockout the
 // wait already shows.
 func (t *receiverTelemetry) RateLimitWaiting(wait time.Duration) {
-	t.builder.CloudflareRateLimitWaitTime.Add(context.Background(), wait.Seconds())
+	t.builder.ReceiverCloudflareRateLimitWaitTime.Add(context.Background(), wait.Seconds())
 }
 
 func (t *receiverTelemetry) pollDone(stream string, elapsed time.Duration, err error) {
@@ -71,7 +71,7 @@ func (t *receiverTelemetry) pollDone(stream string, elapsed time.Duration, err e
 	if err != nil {
 		outcome = "failure"
 	}
-	t.builder.CloudflarePollDuration.Record(context.Background(), elapsed.Seconds(), metric.WithAttributes(
+	t.builder.ReceiverCloudflarePollDuration.Record(context.Background(), elapsed.Seconds(), metric.WithAttributes(
 		attribute.String("stream", stream), attribute.String("outcome", outcome)))
 }
 
@@ -86,7 +86,7 @@ func (t *receiverTelemetry) recordsAccepted(logs plog.Logs) {
 		}
 	}
 	for name, n := range counts {
-		t.builder.CloudflareRecordsEmitted.Add(context.Background(), n, metric.WithAttributes(attribute.String("event_name", name)))
+		t.builder.ReceiverCloudflareRecordsEmitted.Add(context.Background(), n, metric.WithAttributes(attribute.String("event_name", name)))
 	}
 }
 
@@ -99,12 +99,14 @@ func (t *receiverTelemetry) loginsAccepted(accountID string, newest time.Time) {
 	}
 }
 
-func (t *receiverTelemetry) observeIngestionLag(_ context.Context, observer metric.Observer) error {
+// observeIngestionLag observes, per account, now minus the newest login
+// emitted (the generated builder registers it on the async gauge).
+func (t *receiverTelemetry) observeIngestionLag(_ context.Context, observer metric.Float64Observer) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	for accountID, newest := range t.newestLogin {
-		observer.ObserveFloat64(t.builder.CloudflareLoginIngestionLag, now.Sub(newest).Seconds(),
+		observer.Observe(now.Sub(newest).Seconds(),
 			metric.WithAttributes(attribute.String("cloud.account.id", accountID)))
 	}
 	return nil
@@ -115,7 +117,7 @@ func (t *receiverTelemetry) observeIngestionLag(_ context.Context, observer metr
 func (t *receiverTelemetry) lateLoginsFound(entries []cloudflare.AuditEntry, seen time.Time) {
 	for i := range entries {
 		if !entries[i].When.IsZero() {
-			t.builder.CloudflareLoginLateness.Record(context.Background(), seen.Sub(entries[i].When).Seconds())
+			t.builder.ReceiverCloudflareLoginLateness.Record(context.Background(), seen.Sub(entries[i].When).Seconds())
 		}
 	}
 }
