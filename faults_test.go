@@ -292,7 +292,7 @@ func TestRateLimitPausesEveryCallAndWarnsOnce(t *testing.T) {
 // its limit, the receiver's own limiter never lets it see a 429.
 func TestRateLimiterStaysUnderTheServerLimit(t *testing.T) {
 	// Rate limits are about real time: the simulator and receiver use the wall clock.
-	var clock *testClock
+	var clock *cloudflaresim.ManualClock
 	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 60, LoginsPerAccount: 600, LoginSpan: time.Hour,
 		RateLimit: 12, RateWindow: time.Second})
 	cfg := testConfig(sim)

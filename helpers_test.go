@@ -25,31 +25,15 @@ import (
 
 const simToken = "sim-token-for-tests"
 
-// testClock is the clock of both the simulator and the receiver under test.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+// newTestClock returns the clock of both the simulator and the receiver under
+// test, standing at testPollTime.
+func newTestClock() *cloudflaresim.ManualClock {
+	return cloudflaresim.NewManualClock(testPollTime)
 }
 
 // startSim runs a simulator on loopback for the test, on clock, or on the
 // wall clock when clock is nil.
-func startSim(t testing.TB, clock *testClock, cfg cloudflaresim.Config) *cloudflaresim.Server {
+func startSim(t testing.TB, clock *cloudflaresim.ManualClock, cfg cloudflaresim.Config) *cloudflaresim.Server {
 	t.Helper()
 	cfg.Token = simToken
 	if cfg.Seed == 0 {
@@ -78,7 +62,7 @@ var fastRetry = cloudflare.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Mill
 
 // newPollingReceiver builds a receiver that is set up but runs no loops: the
 // test drives pollUsers and pollLogins itself.
-func newPollingReceiver(t testing.TB, cfg *Config, clock *testClock, next consumer.Logs, host component.Host, logger ...*zap.Logger) *identityReceiver {
+func newPollingReceiver(t testing.TB, cfg *Config, clock *cloudflaresim.ManualClock, next consumer.Logs, host component.Host, logger ...*zap.Logger) *identityReceiver {
 	t.Helper()
 	settings := receivertest.NewNopSettings(metadata.Type)
 	settings.ID = component.NewID(metadata.Type) // stable, so that a restart finds its storage

@@ -70,7 +70,7 @@ func sumMetric(t testing.TB, tel *componenttest.Telemetry, name string, want ...
 
 // newTelemetryReceiver is newPollingReceiver with the collector's test
 // telemetry, whose metrics the test reads.
-func newTelemetryReceiver(t *testing.T, cfg *Config, clock *testClock) (*identityReceiver, *componenttest.Telemetry) {
+func newTelemetryReceiver(t *testing.T, cfg *Config, clock *cloudflaresim.ManualClock) (*identityReceiver, *componenttest.Telemetry) {
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
 	set := receivertest.NewNopSettings(metadata.Type)
