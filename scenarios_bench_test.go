@@ -1,13 +1,9 @@
 package cloudflareidentityreceiver
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -23,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
@@ -51,29 +48,6 @@ func countingConsumer(want int64, count *atomic.Int64, done chan struct{}) consu
 		return nil
 	})
 	return logs
-}
-
-// startSimProcess runs cmd/cloudflare-sim in its own process, so that its
-// data does not count in this process's memory.
-func startSimProcess(b *testing.B, args ...string) string {
-	b.Helper()
-	bin := filepath.Join(b.TempDir(), "cloudflare-sim")
-	out, err := exec.Command("go", "build", "-o", bin, "./cmd/cloudflare-sim").CombinedOutput()
-	require.NoError(b, err, string(out))
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(b, err)
-	addr := listener.Addr().String()
-	require.NoError(b, listener.Close())
-	cmd := exec.Command(bin, append([]string{"-addr", addr, "-token", simToken, "-live-interval", "0"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(b, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(b, cmd.Start())
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(b, err)
-	require.Contains(b, line, "listening")
-	return "http://" + addr + "/client/v4"
 }
 
 // peakRSSMiB is this process's peak resident set (VmHWM).
@@ -106,9 +80,10 @@ func BenchmarkBackfill(b *testing.B) {
 	logins := envInt("CFI_BENCH_LOGINS", 100_000)
 	members := envInt("CFI_BENCH_MEMBERS", 20_000)
 	window := time.Duration(envInt("CFI_BENCH_WINDOW_SECONDS", 60)) * time.Second
-	url := startSimProcess(b, "-accounts", strconv.Itoa(accounts), "-members", strconv.Itoa(members/accounts),
-		"-logins", strconv.Itoa(logins/accounts), "-span", "24h",
-		"-rate-limit", strconv.Itoa(serverLimit), "-window", window.String())
+	// The simulator runs in a process of its own, so that its data does not
+	// count in this process's memory and CPU.
+	url := simtest.StartProcess(b, cloudflaresim.Config{Accounts: accounts, MembersPerAccount: members / accounts,
+		LoginsPerAccount: logins / accounts, LoginSpan: 24 * time.Hour, RateLimit: serverLimit, RateWindow: window})
 
 	tel := componenttest.NewTelemetry()
 	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
