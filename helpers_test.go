@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -24,6 +25,10 @@ import (
 )
 
 const simToken = "sim-token-for-tests"
+
+// testPollTime is when the tests' clocks start, and the observed time of the
+// records of the mapping's golden files.
+var testPollTime = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 
 // newTestClock returns the clock of both the simulator and the receiver under
 // test, standing at testPollTime.
@@ -214,4 +219,40 @@ func (s *failingStorage) Set(ctx context.Context, key string, value []byte) erro
 		return assert.AnError
 	}
 	return s.Client.Set(ctx, key, value)
+}
+
+// statusHost records the component status events a receiver reports.
+type statusHost struct {
+	component.Host
+	mu     sync.Mutex
+	events []*componentstatus.Event
+}
+
+func (h *statusHost) Report(e *componentstatus.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, e)
+}
+
+// last returns the latest reported status, and StatusNone before any report.
+func (h *statusHost) last() componentstatus.Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.events) == 0 {
+		return componentstatus.StatusNone
+	}
+	return h.events[len(h.events)-1].Status()
+}
+
+// lastEvent returns the latest reported status event; there must be one.
+func (h *statusHost) lastEvent() *componentstatus.Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.events[len(h.events)-1]
+}
+
+func (h *statusHost) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.events)
 }

@@ -194,27 +194,6 @@ func TestLoginsCarryMemberNameAndRoles(t *testing.T) {
 	}
 }
 
-// TestUnreadableCheckpointIsDiscarded: a damaged checkpoint costs a re-read
-// of initial_lookback (duplicates at worst), never a stuck receiver.
-func TestUnreadableCheckpointIsDiscarded(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3, LoginsPerAccount: 20, LoginSpan: time.Hour})
-	account := sim.Accounts()[0].ID
-	host, storageID := storageHost(t)
-	cfg := testConfig(sim)
-	cfg.StorageID = storageID
-	core, logs := observer.New(zapcore.WarnLevel)
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, cfg, clock, sink, host, zap.New(core))
-	require.NoError(t, r.store.client.Set(context.Background(), loginCursorKey(account), []byte("{not json")))
-	require.NoError(t, r.store.client.Set(context.Background(), memberSnapshotKey(account), []byte{0xff}))
-
-	require.NoError(t, r.pollLogins(context.Background()))
-	require.NoError(t, r.pollUsers(context.Background()))
-	assert.Equal(t, map[string]int{eventLogin: 20, eventMember: 3}, countByEvent(records(sink.AllLogs())))
-	assert.Len(t, logs.FilterMessageSnippet("Discarding an unreadable").All(), 2)
-}
-
 // TestLoginsLookbackHoldsWhilePipelineRefuses pins issue 9.1: with no
 // checkpoint yet, the first poll's lower bound is kept, so that while the
 // pipeline refuses the backlog, or the collector restarts before it took it,
@@ -441,4 +420,129 @@ func TestLoginsAfterRestartCarryMemberNames(t *testing.T) {
 	require.Len(t, recs, 1)
 	assert.Equal(t, member.FirstName+" "+member.LastName, recs[0].attrs["user.full_name"])
 	assert.NotEmpty(t, recs[0].attrs["user.roles"])
+}
+
+// TestPaginationAnomalies: an entry repeated on two pages, a page that comes
+// back empty too early, and entries inserted while paging neither lose nor
+// double a login. It compares the ids emitted, repeats included, with the
+// simulator's events: every event appended before the polls and every event
+// inserted ahead of the reading position exactly once; none of the events
+// inserted behind it, which are older than the checkpoint by more than the
+// late-arrival window and so, like any entry the API shows that late, not due.
+// Mutations caught: unseenLogins without its `cursor.Emitted` check (the
+// repeated entry and the second poll's re-read window come twice); ListLogins
+// ending after the second page (`last := len(entries) < q.PageSize || page >= 2`:
+// later events and those inserted ahead are lost); the second poll reading
+// 4 hours back instead of late_arrival_window (ids pruned from the cursor come
+// again). Unlike the previous assertion (count of ids = events + inserted
+// seen), it also fails if an inserted-behind entry is emitted, or one
+// inserted ahead is not.
+func TestPaginationAnomalies(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault *cloudflaresim.Fault
+		// insertWhilePaging adds entries behind and ahead of the reading
+		// position while the first page is consumed.
+		insertWhilePaging bool
+	}{
+		{name: "entry repeated on the next page", fault: &cloudflaresim.Fault{Kind: cloudflaresim.FaultDuplicateEntry, Count: 3}},
+		{name: "empty page too early", fault: &cloudflaresim.Fault{Kind: cloudflaresim.FaultEmptyPage}},
+		{name: "entries inserted while paging", insertWhilePaging: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newTestClock()
+			sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+			account := sim.Accounts()[0].ID
+			events := appendLogins(sim, account, 95, clock.Now().Add(-3*time.Hour), time.Minute, func(int) bool { return false })
+			cfg := testConfig(sim)
+			cfg.Logins.PageSize = 20
+			sink := new(consumertest.LogsSink)
+			var behind, ahead []cloudflaresim.LoginEvent
+			insert := func(prefix string, after cloudflaresim.LoginEvent) (out []cloudflaresim.LoginEvent) {
+				for i := range 5 {
+					e := cloudflaresim.LoginEvent{ID: fmt.Sprintf("%s-%d", prefix, i), When: after.When.Add(time.Second),
+						Success: true, ActorEmail: "late@example.com", ActorType: "user"}
+					sim.AppendLogin(account, e)
+					out = append(out, e)
+				}
+				return out
+			}
+			next := consumerFunc(func(_ context.Context, call int) error {
+				if tt.insertWhilePaging && call == 1 { // the first page (entries 0-19) is being consumed
+					behind = insert("behind", events[2])
+					ahead = insert("ahead", events[50])
+				}
+				return nil
+			}, sink)
+			r := newPollingReceiver(t, cfg, clock, next, nil)
+			if tt.fault != nil {
+				tt.fault.Endpoint = cloudflaresim.EndpointAuditLogs
+				sim.InjectFault(*tt.fault)
+			}
+
+			require.NoError(t, r.pollLogins(context.Background()))
+			clock.Advance(time.Minute)
+			require.NoError(t, r.pollLogins(context.Background()))
+
+			want := append(eventIDs(events), eventIDs(ahead)...)
+			assert.ElementsMatch(t, want, emittedLoginIDs(sink))
+			// What was not emitted is exactly what was inserted behind the reader.
+			require.Len(t, sim.Logins(account), len(want)+len(behind))
+		})
+	}
+}
+
+// eventIDs lists the ids of simulator events.
+func eventIDs(events []cloudflaresim.LoginEvent) []string {
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.ID
+	}
+	return ids
+}
+
+// emittedLoginIDs lists the log.record.uid of every login record emitted, repeats included.
+func emittedLoginIDs(sink *consumertest.LogsSink) []string {
+	var ids []string
+	for _, rec := range records(sink.AllLogs()) {
+		if rec.eventName == eventLogin {
+			ids = append(ids, rec.uid)
+		}
+	}
+	return ids
+}
+
+func TestBackfillProgressIsLogged(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	account := sim.Accounts()[0].ID
+	appendLogins(sim, account, 95, clock.Now().Add(-2*time.Hour), time.Minute, func(int) bool { return false })
+	core, logs := observer.New(zapcore.InfoLevel)
+	cfg := testConfig(sim)
+	cfg.Logins.PageSize = 10
+	r := newPollingReceiver(t, cfg, clock, new(consumertest.LogsSink), nil, zap.New(core))
+	require.NoError(t, r.pollLogins(context.Background()))
+
+	done := logs.FilterMessage("Login backfill done").All()
+	require.Len(t, done, 1)
+	fields := done[0].ContextMap()
+	assert.Equal(t, int64(95), fields["records"])
+	// Each page after the first starts at the newest time of the one before and
+	// re-reads the entry found there: 95 entries at 10 a page take 11 pages.
+	assert.Equal(t, int64(11), fields["pages"])
+	assert.Equal(t, account, fields["account_id"])
+
+	// A steady-state poll of one page logs nothing at INFO.
+	clock.Advance(time.Minute)
+	require.NoError(t, r.pollLogins(context.Background()))
+	assert.Len(t, logs.FilterMessage("Login backfill done").All(), 1)
+}
+
+func TestLoginProgressCoverage(t *testing.T) {
+	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	p := newLoginProgress(zap.NewNop(), "a", since, since.Add(100*time.Hour), 1000)
+	assert.Equal(t, "0%", p.covered(time.Time{}))
+	assert.Equal(t, "25.0%", p.covered(since.Add(25*time.Hour)))
+	assert.Equal(t, "100.0%", p.covered(since.Add(200*time.Hour)))
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/cloudflare/cloudflare-go/v7/shared"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
@@ -22,10 +21,7 @@ import (
 // after an intended change of the data model; the run then fails on purpose.
 var updateGolden = flag.Bool("update", false, "rewrite testdata/golden")
 
-var (
-	testAccount  = cloudflare.Account{ID: "023e105f4ecef8ad9ca31a8372d0c353", Name: "Acme Corp"}
-	testPollTime = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
-)
+var testAccount = cloudflare.Account{ID: "023e105f4ecef8ad9ca31a8372d0c353", Name: "Acme Corp"}
 
 func readAuditEntry(t testing.TB, name string) cloudflare.AuditEntry {
 	t.Helper()

@@ -3,7 +3,6 @@ package cloudflareidentityreceiver
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -81,19 +80,56 @@ func TestStatusBeforeAndAfterTheFirstPolls(t *testing.T) {
 	})
 }
 
-// TestRateLimitPauseShowsWhileItLasts pins issue 17.8: the wait time of a
-// 429's pause is recorded when the pause starts, so it shows during it.
-func TestRateLimitPauseShowsWhileItLasts(t *testing.T) {
+// TestStatusAndMessagesOfAuthFailure: one ERROR that names the call,
+// Cloudflare's code and message and the permissions, then OK by itself.
+func TestStatusAndMessagesOfAuthFailure(t *testing.T) {
 	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 3})
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3})
+	core, logs := observer.New(zapcore.InfoLevel)
+	host := &statusHost{Host: componenttest.NewNopHost()}
 	cfg := testConfig(sim)
-	r, tel := newTelemetryReceiver(t, cfg, clock)
-	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultRateLimited, Endpoint: cloudflaresim.EndpointAuditLogs, RetryAfter: 3 * time.Second})
-	done := make(chan error, 1)
-	go func() { done <- r.pollLogins(context.Background()) }()
-	assert.Eventually(t, func() bool {
-		_, err := tel.GetMetric("otelcol_receiver_cloudflare_rate_limit_wait_time")
-		return err == nil && sumMetric(t, tel, "otelcol_receiver_cloudflare_rate_limit_wait_time") >= 2
-	}, 2*time.Second, 20*time.Millisecond, "the pause is recorded before it ends")
-	require.NoError(t, <-done)
+	cfg.Logins.Enabled = false // OK needs every enabled stream to have polled
+	r := newPollingReceiver(t, cfg, clock, new(consumertest.LogsSink), host, zap.New(core))
+
+	sim.SetToken("rotated")
+	for range 3 {
+		_ = r.pollUsers(context.Background())
+	}
+	errorsLogged := logs.FilterLevelExact(zapcore.ErrorLevel).All()
+	require.Len(t, errorsLogged, 1, "one line per state change")
+	line := errorsLogged[0].Message + " " + errorsLogged[0].ContextMap()["error"].(string)
+	for _, want := range []string{"accounts", "1000", "Invalid API Token", "Account Settings:Read", "Memberships:Read", "User Details:Read"} {
+		assert.Contains(t, line, want)
+	}
+	assert.Equal(t, componentstatus.StatusRecoverableError, host.last())
+
+	sim.SetToken(simToken)
+	for range 3 { // the listing backs off after failing: a step or two pass before it is read again
+		_ = r.pollUsers(context.Background())
+	}
+	assert.Equal(t, componentstatus.StatusOK, host.last())
+	assert.Len(t, logs.FilterMessageSnippet("healthy").All(), 1)
+}
+
+// TestEachStreamLogsItsOwnError pins issue 9.8: a logins failure gets its own
+// ERROR even while the users stream is failing already. Before the fix only
+// the first failing stream was ever logged.
+func TestEachStreamLogsItsOwnError(t *testing.T) {
+	clock := newTestClock()
+	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3})
+	core, logs := observer.New(zapcore.ErrorLevel)
+	r := newPollingReceiver(t, testConfig(sim), clock, new(consumertest.LogsSink), &statusHost{Host: componenttest.NewNopHost()}, zap.New(core))
+
+	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultServerError, Endpoint: cloudflaresim.EndpointMembers, Count: -1})
+	require.Error(t, r.pollUsers(context.Background()))
+	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultInvalidToken, Endpoint: cloudflaresim.EndpointAuditLogs, Count: -1})
+	require.Error(t, r.pollLogins(context.Background()))
+
+	lines := logs.All()
+	require.Len(t, lines, 2, "one ERROR per failing stream")
+	assert.Equal(t, streamUsers, lines[0].ContextMap()["stream"])
+	assert.Contains(t, lines[0].ContextMap()["error"], "HTTP 500")
+	assert.Equal(t, streamLogins, lines[1].ContextMap()["stream"])
+	assert.Contains(t, lines[1].ContextMap()["error"], "HTTP 401, code 1000")
+	assert.Contains(t, lines[1].Message, "the API token was refused")
 }
