@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 )
@@ -15,11 +14,8 @@ import (
 // TestAccountsComeAndGo: an account out of the token's reach stops being
 // polled without failing the others; a new one is picked up by the next users poll.
 func TestAccountsComeAndGo(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 5, LoginsPerAccount: 5, LoginSpan: time.Hour})
-	sink := new(consumertest.LogsSink)
-	cfg := testConfig(sim)
-	r := newPollingReceiver(t, cfg, clock, sink, nil)
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 5, LoginsPerAccount: 5, LoginSpan: time.Hour})
+	sim, sink, r := env.sim, env.sink, env.r
 	require.NoError(t, r.pollUsers(context.Background()))
 	require.NoError(t, r.pollLogins(context.Background()))
 	gone := sim.Accounts()[0]
@@ -29,7 +25,7 @@ func TestAccountsComeAndGo(t *testing.T) {
 	sim.AddMember(added.ID, sim.NewMember())
 	sink.Reset()
 	sim.ResetStats()
-	clock.Advance(cfg.Users.PollInterval)
+	env.clock.Advance(env.cfg.Users.PollInterval)
 
 	require.NoError(t, r.pollUsers(context.Background()))
 	require.NoError(t, r.pollLogins(context.Background()))

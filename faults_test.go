@@ -20,6 +20,7 @@ import (
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
@@ -134,22 +135,18 @@ func TestFaultMatrix(t *testing.T) {
 	for _, stream := range streamsUnderTest {
 		for _, fault := range persistentFaults {
 			t.Run(stream.name+"/"+fault.name, func(t *testing.T) {
-				clock := newTestClock()
-				sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 12, LoginsPerAccount: 45, LoginSpan: 6 * time.Hour})
+				env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 12, LoginsPerAccount: 45, LoginSpan: 6 * time.Hour},
+					withStorage(), withLogger(logger), withConfig(func(cfg *Config) {
+						cfg.Timeout = 300 * time.Millisecond
+						cfg.Logins.PageSize = 20
+						// Both streams back off after two failures in a row: their waits double to two steps.
+						cfg.Users.PollInterval = time.Minute
+						// Only the stream under test runs, so that its recovery makes the status OK.
+						cfg.Users.Enabled = stream.name == streamUsers
+						cfg.Logins.Enabled = stream.name == streamLogins
+					}))
+				sim, host, sink, r := env.sim, env.host, env.sink, env.r
 				account := sim.Accounts()[0].ID
-				storage, storageID := storageHost(t)
-				host := &statusHost{Host: storage}
-				cfg := testConfig(sim)
-				cfg.StorageID = storageID
-				cfg.Timeout = 300 * time.Millisecond
-				cfg.Logins.PageSize = 20
-				// Both streams back off after two failures in a row: their waits double to two steps.
-				cfg.Users.PollInterval = time.Minute
-				// Only the stream under test runs, so that its recovery makes the status OK.
-				cfg.Users.Enabled = stream.name == streamUsers
-				cfg.Logins.Enabled = stream.name == streamLogins
-				sink := new(consumertest.LogsSink)
-				r := newPollingReceiver(t, cfg, clock, sink, host, logger)
 
 				sim.InjectFault(cloudflaresim.Fault{Kind: fault.kind, Endpoint: stream.endpoint, Count: -1, Delay: fault.delay, Size: fault.size})
 				// A stream that never worked reports its first failure at once.
@@ -189,7 +186,7 @@ func TestFaultMatrix(t *testing.T) {
 			})
 		}
 	}
-	watch.assertNoToken(t, simToken)
+	watch.assertNoToken(t, simtest.Token)
 	assert.NotEmpty(t, watch.logs.FilterLevelExact(zapcore.ErrorLevel).All(), "failures were logged")
 }
 
@@ -206,16 +203,12 @@ func TestOneOffFaultsAreRetriedWithinThePoll(t *testing.T) {
 	for _, stream := range streamsUnderTest {
 		for _, fault := range faults {
 			t.Run(stream.name+"/"+faultName(fault.Kind), func(t *testing.T) {
-				clock := newTestClock()
-				sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 12, LoginsPerAccount: 45, LoginSpan: 6 * time.Hour})
-				cfg := testConfig(sim)
-				cfg.Logins.PageSize = 20
-				sink := new(consumertest.LogsSink)
-				r := newPollingReceiver(t, cfg, clock, sink, nil)
+				env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 12, LoginsPerAccount: 45, LoginSpan: 6 * time.Hour},
+					withConfig(func(cfg *Config) { cfg.Logins.PageSize = 20 }))
 				fault.Endpoint = stream.endpoint
-				sim.InjectFault(fault)
-				require.NoError(t, stream.poll(r))
-				assert.Equal(t, stream.records(sim), sink.LogRecordCount())
+				env.sim.InjectFault(fault)
+				require.NoError(t, stream.poll(env.r))
+				assert.Equal(t, stream.records(env.sim), env.sink.LogRecordCount())
 			})
 		}
 	}
@@ -232,13 +225,9 @@ func faultName(kind cloudflaresim.FaultKind) string {
 // TestRateLimitPausesEveryCallAndWarnsOnce: after a 429 no call is made
 // before Retry-After, one WARN is logged, and the poll resumes where it was.
 func TestRateLimitPausesEveryCallAndWarnsOnce(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 100, LoginSpan: time.Hour})
-	cfg := testConfig(sim)
-	cfg.Logins.PageSize = 10
-	core, logs := observer.New(zapcore.WarnLevel)
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, cfg, clock, sink, nil, zap.New(core))
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 100, LoginSpan: time.Hour},
+		withConfig(func(cfg *Config) { cfg.Logins.PageSize = 10 }), observeLogs(zapcore.WarnLevel))
+	sim, sink, logs, r := env.sim, env.sink, env.logs, env.r
 
 	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultRateLimited, Endpoint: cloudflaresim.EndpointAuditLogs, Count: 1, RetryAfter: 2 * time.Second})
 	start := time.Now()
@@ -255,17 +244,15 @@ func TestRateLimitPausesEveryCallAndWarnsOnce(t *testing.T) {
 // its limit, the receiver's own limiter never lets it see a 429.
 func TestRateLimiterStaysUnderTheServerLimit(t *testing.T) {
 	// Rate limits are about real time: the simulator and receiver use the wall clock.
-	var clock *cloudflaresim.ManualClock
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 60, LoginsPerAccount: 600, LoginSpan: time.Hour,
-		RateLimit: 12, RateWindow: time.Second})
-	cfg := testConfig(sim)
-	cfg.Logins.PageSize = 50
-	// Two requests of headroom: under a loaded machine, requests the limiter
-	// spread out can reach the server bunched together.
-	cfg.RateLimit.RequestsPerWindow = 9
-	cfg.RateLimit.Window = time.Second
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, cfg, clock, sink, nil)
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 60, LoginsPerAccount: 600, LoginSpan: time.Hour,
+		RateLimit: 12, RateWindow: time.Second, Now: time.Now}, withConfig(func(cfg *Config) {
+		cfg.Logins.PageSize = 50
+		// Two requests of headroom: under a loaded machine, requests the limiter
+		// spread out can reach the server bunched together.
+		cfg.RateLimit.RequestsPerWindow = 9
+		cfg.RateLimit.Window = time.Second
+	}))
+	sim, sink, r := env.sim, env.sink, env.r
 
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -293,7 +280,7 @@ func TestRateLimiterStaysUnderTheServerLimit(t *testing.T) {
 // (the status event and the ERROR line carry it); the middleware logging
 // req.Header on a failed exchange.
 func TestFailedPollsNeverShowTheToken(t *testing.T) {
-	sim := startSim(t, nil, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 3, LoginsPerAccount: 3, LoginSpan: time.Hour})
+	sim := simtest.Start(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 3, LoginsPerAccount: 3, LoginSpan: time.Hour})
 	sim.SetToken("rotated") // the receiver's token is refused from now on
 	watch, logger := newLeakWatch()
 	cfg := testConfig(sim)
@@ -322,5 +309,5 @@ func TestFailedPollsNeverShowTheToken(t *testing.T) {
 	host.mu.Unlock()
 	errorLine := watch.logs.FilterLevelExact(zapcore.ErrorLevel).All()[0]
 	assert.Contains(t, errorLine.ContextMap()["error"], "Invalid API Token", "the ERROR names Cloudflare's message")
-	watch.assertNoToken(t, simToken)
+	watch.assertNoToken(t, simtest.Token)
 }

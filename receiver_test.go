@@ -15,11 +15,10 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
@@ -43,8 +42,7 @@ var _ consumer.Logs = (*blockingConsumer)(nil)
 // context ends even if a loop is stuck in a pipeline that ignores
 // cancellation. Before the fix it waited for the loop for ever.
 func TestShutdownHonoursItsDeadline(t *testing.T) {
-	sim := startSim(t, nil, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 5, LoginSpan: time.Hour})
-	cfg := testConfig(sim)
+	cfg := testConfig(simtest.Start(t, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 5, LoginSpan: time.Hour}))
 	cfg.Users.Enabled = false
 	next := &blockingConsumer{entered: make(chan struct{}), release: make(chan struct{})}
 	defer close(next.release)
@@ -91,22 +89,18 @@ func TestTokenVerification(t *testing.T) {
 		wantMessage  string
 		accountOwned bool
 	}{
-		{name: "user token", kind: cloudflaresim.UserToken, token: simToken, wantLevel: zapcore.InfoLevel, wantMessage: "Cloudflare API token verified"},
-		{name: "account-owned token", kind: cloudflaresim.AccountToken, token: simToken, wantLevel: zapcore.InfoLevel, wantMessage: "Cloudflare API token verified", accountOwned: true},
+		{name: "user token", kind: cloudflaresim.UserToken, token: simtest.Token, wantLevel: zapcore.InfoLevel, wantMessage: "Cloudflare API token verified"},
+		{name: "account-owned token", kind: cloudflaresim.AccountToken, token: simtest.Token, wantLevel: zapcore.InfoLevel, wantMessage: "Cloudflare API token verified", accountOwned: true},
 		{name: "invalid token", kind: cloudflaresim.UserToken, token: "wrong", wantLevel: zapcore.WarnLevel, wantMessage: "Could not verify the Cloudflare API token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newTestClock()
-			sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, TokenKind: tt.kind})
-			cfg := testConfig(sim)
-			cfg.APIToken = configopaque.String(tt.token)
-			core, logs := observer.New(zapcore.InfoLevel)
-			r := newPollingReceiver(t, cfg, clock, new(consumertest.LogsSink), nil, zap.New(core))
-			r.wg.Add(1)
-			r.verifyToken(context.Background())
-			entries := logs.FilterMessageSnippet(tt.wantMessage).All()
-			require.Len(t, entries, 1, "logs: %v", logs.All())
+			env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, TokenKind: tt.kind}, observeLogs(zapcore.InfoLevel),
+				withConfig(func(cfg *Config) { cfg.APIToken = configopaque.String(tt.token) }))
+			env.r.wg.Add(1)
+			env.r.verifyToken(context.Background())
+			entries := env.logs.FilterMessageSnippet(tt.wantMessage).All()
+			require.Len(t, entries, 1, "logs: %v", env.logs.All())
 			assert.Equal(t, tt.wantLevel, entries[0].Level)
 			if tt.wantLevel == zapcore.InfoLevel {
 				assert.Equal(t, tt.accountOwned, entries[0].ContextMap()["account_owned"])

@@ -90,7 +90,7 @@ func BenchmarkBackfill(b *testing.B) {
 	set := receivertest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
 	cfg := createDefaultConfig().(*Config)
-	cfg.Endpoint, cfg.APIToken = url, simToken
+	cfg.Endpoint, cfg.APIToken = url, simtest.Token
 	cfg.Logins.InitialLookback = 25 * time.Hour
 	cfg.Users.PollInterval = time.Hour
 	cfg.RateLimit.Window = window
@@ -141,14 +141,13 @@ func BenchmarkBackfill(b *testing.B) {
 // minute (20 new per account per minute), users every 15 minutes.
 func BenchmarkSteadyState(b *testing.B) {
 	const accounts, newPerMinute = 10, 20
-	clock := newTestClock()
-	sim := startSim(b, clock, cloudflaresim.Config{Accounts: accounts, MembersPerAccount: 40})
 	sink := new(atomic.Int64)
 	next, _ := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error {
 		sink.Add(int64(ld.LogRecordCount()))
 		return nil
 	})
-	r := newPollingReceiver(b, testConfig(sim), clock, next, nil)
+	env := newTestEnv(b, cloudflaresim.Config{Accounts: accounts, MembersPerAccount: 40}, withConsumer(next))
+	sim, clock, r := env.sim, env.clock, env.r
 	ctx := context.Background()
 	require.NoError(b, r.pollUsers(ctx))
 	require.NoError(b, r.pollLogins(ctx))
@@ -182,7 +181,7 @@ func BenchmarkSteadyState(b *testing.B) {
 // Parameter: CFI_BENCH_LATENCY_SAMPLES.
 func BenchmarkLoginLatency(b *testing.B) {
 	samples := envInt("CFI_BENCH_LATENCY_SAMPLES", 5)
-	sim := startSim(b, nil, cloudflaresim.Config{Accounts: 1})
+	sim := simtest.Start(b, cloudflaresim.Config{Accounts: 1})
 	account := sim.Accounts()[0].ID
 	seen := make(chan string, 16)
 	next, _ := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error {

@@ -9,8 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componentstatus"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 )
@@ -52,15 +50,10 @@ func TestFailureBackoff(t *testing.T) {
 // failed polls is per account. Before the fix it was per stream, so a 403 on
 // one account stretched every account's login poll towards 5 minutes.
 func TestOneFailingAccountDoesNotSlowTheOthers(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2})
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2}, withConfig(func(cfg *Config) { cfg.Users.Enabled = false }))
+	sim, clock, sink, host := env.sim, env.clock, env.sink, env.host
 	failing, healthy := sim.Accounts()[0].ID, sim.Accounts()[1].ID
 	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultForbidden, Endpoint: cloudflaresim.EndpointAuditLogs, AccountID: failing, Count: -1})
-	host := &statusHost{Host: componenttest.NewNopHost()}
-	cfg := testConfig(sim)
-	cfg.Users.Enabled = false
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, cfg, clock, sink, host)
 
 	// The failing account is polled in steps 1 and 2, then in step 4 (its wait
 	// doubled to two steps) and step 8 (four); the healthy one in every step.
@@ -69,7 +62,7 @@ func TestOneFailingAccountDoesNotSlowTheOthers(t *testing.T) {
 		sim.AppendLogin(healthy, cloudflaresim.LoginEvent{ID: "healthy-" + string(rune('a'+step)), When: clock.Now().Add(-time.Second),
 			Success: true, ActorEmail: "ada@example.com", ActorType: "user"})
 		sink.Reset()
-		err := r.pollLogins(context.Background())
+		err := env.r.pollLogins(context.Background())
 		if wantFailing {
 			require.Error(t, err, "step %d", step+1)
 			assert.Contains(t, err.Error(), failing)
@@ -78,7 +71,7 @@ func TestOneFailingAccountDoesNotSlowTheOthers(t *testing.T) {
 		}
 		assert.Equal(t, 1, sink.LogRecordCount(), "step %d: the healthy account's new login", step+1)
 		assert.Equal(t, componentstatus.StatusRecoverableError, host.last(), "step %d", step+1)
-		clock.Advance(cfg.Logins.PollInterval)
+		clock.Advance(env.cfg.Logins.PollInterval)
 	}
 	require.NotNil(t, host.lastEvent().Err())
 	assert.Contains(t, host.lastEvent().Err().Error(), failing, "the status names the failing account")

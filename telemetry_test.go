@@ -9,13 +9,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
-	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
 // sumMetric adds up the data points (histograms: their counts) of a metric
@@ -64,33 +61,13 @@ func sumMetric(t testing.TB, tel *componenttest.Telemetry, name string, want ...
 	return total
 }
 
-// newTelemetryReceiver is newPollingReceiver with the collector's test
-// telemetry, whose metrics the test reads.
-func newTelemetryReceiver(t *testing.T, cfg *Config, clock *cloudflaresim.ManualClock) (*identityReceiver, *componenttest.Telemetry) {
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	set := receivertest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
-	r, err := newIdentityReceiver(set, cfg, new(consumertest.LogsSink))
-	require.NoError(t, err)
-	if clock != nil {
-		r.now = clock.Now
-	}
-	r.retry = fastRetry
-	require.NoError(t, r.setUp(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
-	return r, tel
-}
-
 func TestOwnTelemetryAfterPolls(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 70})
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 70}, withTelemetry(),
+		withConfig(func(cfg *Config) { cfg.Logins.PageSize = 20 }))
+	sim, clock, r, tel := env.sim, env.clock, env.r, env.tel
 	account := sim.Accounts()[0].ID
 	newest := clock.Now().Add(-90 * time.Second)
 	appendLogins(sim, account, 30, newest.Add(-30*time.Second), time.Second, func(int) bool { return false })
-	cfg := testConfig(sim)
-	cfg.Logins.PageSize = 20
-	r, tel := newTelemetryReceiver(t, cfg, clock)
 
 	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultServerError, Endpoint: cloudflaresim.EndpointAuditLogs})
 	require.NoError(t, r.pollUsers(context.Background()))
@@ -127,15 +104,16 @@ func TestOwnTelemetryAfterPolls(t *testing.T) {
 }
 
 func TestRateLimitWaitsAreCounted(t *testing.T) {
-	sim := startSim(t, nil, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 300})
-	cfg := testConfig(sim)
-	cfg.RateLimit.RequestsPerWindow = 3
-	cfg.RateLimit.Window = 500 * time.Millisecond
-	r, tel := newTelemetryReceiver(t, cfg, nil)
+	// Rate limits are about real time: the simulator and receiver use the wall clock.
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 300, Now: time.Now}, withTelemetry(),
+		withConfig(func(cfg *Config) {
+			cfg.RateLimit.RequestsPerWindow = 3
+			cfg.RateLimit.Window = 500 * time.Millisecond
+		}))
 
-	require.NoError(t, r.pollUsers(context.Background())) // 1 accounts + 6 member pages = 7 requests
-	assert.Equal(t, 2.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_rate_limit_waits"), "requests 4 and 7 waited")
-	assert.Greater(t, sumMetric(t, tel, "otelcol_receiver_cloudflare_rate_limit_wait_time"), 0.5)
+	require.NoError(t, env.r.pollUsers(context.Background())) // 1 accounts + 6 member pages = 7 requests
+	assert.Equal(t, 2.0, sumMetric(t, env.tel, "otelcol_receiver_cloudflare_rate_limit_waits"), "requests 4 and 7 waited")
+	assert.Greater(t, sumMetric(t, env.tel, "otelcol_receiver_cloudflare_rate_limit_wait_time"), 0.5)
 }
 
 // TestAPIRequestsCarryStatusCode pins item 11 of issue 9: the request counter
@@ -175,13 +153,11 @@ func TestAPIRequestsCarryStatusCode(t *testing.T) {
 // TestRateLimitPauseShowsWhileItLasts pins issue 17.8: the wait time of a
 // 429's pause is recorded when the pause starts, so it shows during it.
 func TestRateLimitPauseShowsWhileItLasts(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 3})
-	cfg := testConfig(sim)
-	r, tel := newTelemetryReceiver(t, cfg, clock)
-	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultRateLimited, Endpoint: cloudflaresim.EndpointAuditLogs, RetryAfter: 3 * time.Second})
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 3}, withTelemetry())
+	tel := env.tel
+	env.sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultRateLimited, Endpoint: cloudflaresim.EndpointAuditLogs, RetryAfter: 3 * time.Second})
 	done := make(chan error, 1)
-	go func() { done <- r.pollLogins(context.Background()) }()
+	go func() { done <- env.r.pollLogins(context.Background()) }()
 	assert.Eventually(t, func() bool {
 		_, err := tel.GetMetric("otelcol_receiver_cloudflare_rate_limit_wait_time")
 		return err == nil && sumMetric(t, tel, "otelcol_receiver_cloudflare_rate_limit_wait_time") >= 2
