@@ -2,11 +2,15 @@ package cloudflareidentityreceiver
 
 import (
 	"context"
+	"flag"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
@@ -48,6 +52,36 @@ func testConfig(sim *cloudflaresim.Server) *Config {
 
 // fastRetry keeps retry backoffs of tests in milliseconds.
 var fastRetry = cloudflare.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
+
+// Run `go test -run TestUsersPollGolden -update .` (or the golden test whose
+// files changed) to rewrite its golden files after an intended change of the
+// data model; the run then fails on purpose.
+var updateGolden = flag.Bool("update", false, "rewrite testdata/golden")
+
+// compareGolden compares logs with testdata/golden/name, or with -update
+// rewrites that file and fails.
+func compareGolden(t *testing.T, name string, logs plog.Logs, opts ...plogtest.CompareLogsOption) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *updateGolden {
+		require.NoError(t, golden.WriteLogs(t, path, logs))
+	}
+	expected, err := golden.ReadLogs(path)
+	require.NoError(t, err)
+	require.NoError(t, plogtest.CompareLogs(expected, logs, opts...))
+}
+
+// concatLogs puts the batches a pipeline took into one plog.Logs, each
+// batch's resources after the ones before: one resource per batch shows.
+func concatLogs(batches []plog.Logs) plog.Logs {
+	out := plog.NewLogs()
+	for _, batch := range batches {
+		for _, rl := range batch.ResourceLogs().All() {
+			rl.CopyTo(out.ResourceLogs().AppendEmpty())
+		}
+	}
+	return out
+}
 
 // testEnv is a receiver under test with what surrounds it: the simulator it
 // polls, the clock both run on, its config, its host and the sink of every

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumererror"
@@ -59,6 +60,19 @@ func TestLoginsBackfillAcrossPagesEmitsEachOnce(t *testing.T) {
 	env.clock.Advance(time.Minute)
 	require.NoError(t, r.pollLogins(context.Background()))
 	assert.Zero(t, sink.LogRecordCount(), "the late-arrival re-read emits nothing twice")
+}
+
+// TestLoginsPollGolden pins a whole logins poll of a fixed-seed simulator on
+// a fixed clock, after a users poll: a resource per account and page, its
+// scope, and every login's record as the pipeline gets it, those of members
+// with user.full_name and user.roles.
+func TestLoginsPollGolden(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 3, LoginsPerAccount: 5, LoginSpan: time.Hour},
+		withConfig(func(cfg *Config) { cfg.Logins.PageSize = 3 }))
+	require.NoError(t, env.r.pollUsers(context.Background()))
+	env.sink.Reset()
+	require.NoError(t, env.r.pollLogins(context.Background()))
+	compareGolden(t, "poll_logins.yaml", concatLogs(env.sink.AllLogs()), plogtest.IgnoreObservedTimestamp())
 }
 
 func TestLoginsLateArrivalEmittedOnce(t *testing.T) {

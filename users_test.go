@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -36,6 +37,15 @@ func TestUsersFirstPollIsInventory(t *testing.T) {
 	sink.Reset()
 	require.NoError(t, env.r.pollUsers(context.Background()))
 	assert.Zero(t, sink.LogRecordCount(), "an unchanged list emits nothing")
+}
+
+// TestUsersPollGolden pins a whole users poll of a fixed-seed simulator on a
+// fixed clock: a resource per account and batch, its scope, and every
+// member's record as the pipeline gets it.
+func TestUsersPollGolden(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 3})
+	require.NoError(t, env.r.pollUsers(context.Background()))
+	compareGolden(t, "poll_users.yaml", concatLogs(env.sink.AllLogs()), plogtest.IgnoreObservedTimestamp())
 }
 
 func TestUsersChangesEmitOneEventEach(t *testing.T) {
