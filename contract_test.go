@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
@@ -73,7 +74,7 @@ func (c uidAsTestID) ConsumeLogs(ctx context.Context, logs plog.Logs) error {
 // (dropped) or mixes both, every generated login is accepted or dropped
 // exactly once.
 func TestConsumeContract(t *testing.T) {
-	sim := startSim(t, nil, cloudflaresim.Config{})
+	sim := simtest.Start(t, cloudflaresim.Config{})
 	cfg := testConfig(sim)
 	cfg.Users.Enabled = false
 	// Below the validated minimums, to keep the test short; the users interval

@@ -2,14 +2,19 @@ package cloudflareidentityreceiver
 
 import (
 	"context"
+	"flag"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -17,58 +22,30 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
-const simToken = "sim-token-for-tests"
+// testPollTime is when the tests' clocks start, and the observed time of the
+// records of the mapping's golden files.
+var testPollTime = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 
-// testClock is the clock of both the simulator and the receiver under test.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-// startSim runs a simulator on loopback for the test, on clock, or on the
-// wall clock when clock is nil.
-func startSim(t testing.TB, clock *testClock, cfg cloudflaresim.Config) *cloudflaresim.Server {
-	t.Helper()
-	cfg.Token = simToken
-	if cfg.Seed == 0 {
-		cfg.Seed = 7
-	}
-	if clock != nil {
-		cfg.Now = clock.Now
-	}
-	sim := cloudflaresim.New(cfg)
-	require.NoError(t, sim.Start("127.0.0.1:0"))
-	t.Cleanup(func() { _ = sim.Close() })
-	return sim
+// newTestClock returns the clock of both the simulator and the receiver under
+// test, standing at testPollTime.
+func newTestClock() *cloudflaresim.ManualClock {
+	return cloudflaresim.NewManualClock(testPollTime)
 }
 
 // testConfig points a default config at the simulator.
 func testConfig(sim *cloudflaresim.Server) *Config {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoint = sim.URL()
-	cfg.APIToken = simToken
+	cfg.APIToken = simtest.Token
 	cfg.Timeout = 5 * time.Second
 	return cfg
 }
@@ -76,27 +53,159 @@ func testConfig(sim *cloudflaresim.Server) *Config {
 // fastRetry keeps retry backoffs of tests in milliseconds.
 var fastRetry = cloudflare.RetryPolicy{MaxAttempts: 3, InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}
 
-// newPollingReceiver builds a receiver that is set up but runs no loops: the
-// test drives pollUsers and pollLogins itself.
-func newPollingReceiver(t testing.TB, cfg *Config, clock *testClock, next consumer.Logs, host component.Host, logger ...*zap.Logger) *identityReceiver {
+// Run `go test -run TestUsersPollGolden -update .` (or the golden test whose
+// files changed) to rewrite its golden files after an intended change of the
+// data model; the run then fails on purpose.
+var updateGolden = flag.Bool("update", false, "rewrite testdata/golden")
+
+// compareGolden compares logs with testdata/golden/name, or with -update
+// rewrites that file and fails.
+func compareGolden(t *testing.T, name string, logs plog.Logs, opts ...plogtest.CompareLogsOption) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *updateGolden {
+		require.NoError(t, golden.WriteLogs(t, path, logs))
+	}
+	expected, err := golden.ReadLogs(path)
+	require.NoError(t, err)
+	require.NoError(t, plogtest.CompareLogs(expected, logs, opts...))
+}
+
+// concatLogs puts the batches a pipeline took into one plog.Logs, each
+// batch's resources after the ones before: one resource per batch shows.
+func concatLogs(batches []plog.Logs) plog.Logs {
+	out := plog.NewLogs()
+	for _, batch := range batches {
+		for _, rl := range batch.ResourceLogs().All() {
+			rl.CopyTo(out.ResourceLogs().AppendEmpty())
+		}
+	}
+	return out
+}
+
+// testEnv is a receiver under test with what surrounds it: the simulator it
+// polls, the clock both run on, its config, its host and the sink of every
+// batch its pipeline accepted. The receiver is set up but runs no loops: the
+// test drives r.pollUsers and r.pollLogins itself.
+type testEnv struct {
+	clock *cloudflaresim.ManualClock // nil on the wall clock
+	sim   *cloudflaresim.Server
+	cfg   *Config
+	sink  *consumertest.LogsSink
+	host  *statusHost // the receiver's host, which records its status events
+	r     *identityReceiver
+
+	logs *observer.ObservedLogs   // the receiver's log, with observeLogs
+	tel  *componenttest.Telemetry // the receiver's own telemetry, with withTelemetry
+
+	tb     testing.TB
+	now    func() time.Time
+	next   consumer.Logs // what the receiver consumes to: sink unless an option says otherwise
+	logger *zap.Logger
+}
+
+// envOption adjusts an environment after its simulator and config exist,
+// before its receiver is built.
+type envOption func(e *testEnv)
+
+// newTestEnv starts a simulator from simCfg on a manual clock standing at
+// testPollTime, or on simCfg.Now when set (time.Now: both run on the wall
+// clock); points a default config at it; applies opts; and builds the
+// receiver, which is shut down when the test ends.
+func newTestEnv(t testing.TB, simCfg cloudflaresim.Config, opts ...envOption) *testEnv {
+	t.Helper()
+	e := &testEnv{tb: t, sink: new(consumertest.LogsSink), host: &statusHost{Host: componenttest.NewNopHost()}, now: simCfg.Now}
+	if e.now == nil {
+		e.clock = newTestClock()
+		e.now = e.clock.Now
+		simCfg.Now = e.clock.Now
+	}
+	e.sim = simtest.Start(t, simCfg)
+	e.cfg = testConfig(e.sim)
+	e.next = e.sink
+	for _, opt := range opts {
+		opt(e)
+	}
+	e.r = e.newReceiver(t)
+	return e
+}
+
+// withConfig changes the receiver's config.
+func withConfig(change func(cfg *Config)) envOption {
+	return func(e *testEnv) { change(e.cfg) }
+}
+
+// withStorage gives the receiver a file-backed storage extension, which a
+// restart finds again.
+func withStorage() envOption {
+	return func(e *testEnv) {
+		host, id := storageHost(e.tb)
+		e.host.Host = host
+		e.cfg.StorageID = id
+	}
+}
+
+// observeLogs records the receiver's log from level up in e.logs.
+func observeLogs(level zapcore.Level) envOption {
+	return func(e *testEnv) {
+		core, logs := observer.New(level)
+		e.logger, e.logs = zap.New(core), logs
+	}
+}
+
+// withLogger gives the receiver logger.
+func withLogger(logger *zap.Logger) envOption {
+	return func(e *testEnv) { e.logger = logger }
+}
+
+// beforeConsume runs f before each batch reaches the sink, with the number
+// of the call (from 1); an error from f is the pipeline refusing the batch.
+func beforeConsume(f func(ctx context.Context, call int) error) envOption {
+	return func(e *testEnv) { e.next = consumerFunc(f, e.next) }
+}
+
+// withConsumer sends the receiver's batches to next instead of the sink.
+func withConsumer(next consumer.Logs) envOption {
+	return func(e *testEnv) { e.next = next }
+}
+
+// withTelemetry gives the receiver the collector's test telemetry, whose
+// metrics the test reads from e.tel.
+func withTelemetry() envOption {
+	return func(e *testEnv) {
+		e.tel = componenttest.NewTelemetry()
+		e.tb.Cleanup(func() { require.NoError(e.tb, e.tel.Shutdown(context.Background())) })
+	}
+}
+
+// newReceiver builds a receiver of the environment's config, clock, host,
+// consumer and logger, set up with fast retries, and shuts it down when the
+// test ends.
+func (e *testEnv) newReceiver(t testing.TB) *identityReceiver {
 	t.Helper()
 	settings := receivertest.NewNopSettings(metadata.Type)
 	settings.ID = component.NewID(metadata.Type) // stable, so that a restart finds its storage
-	if len(logger) > 0 {
-		settings.Logger = logger[0]
+	if e.tel != nil {
+		settings.TelemetrySettings = e.tel.NewTelemetrySettings()
 	}
-	r, err := newIdentityReceiver(settings, cfg, next)
+	if e.logger != nil {
+		settings.Logger = e.logger
+	}
+	r, err := newIdentityReceiver(settings, e.cfg, e.next)
 	require.NoError(t, err)
-	if clock != nil {
-		r.now = clock.Now
-	}
+	r.now = e.now
 	r.retry = fastRetry
-	if host == nil {
-		host = componenttest.NewNopHost()
-	}
-	require.NoError(t, r.setUp(context.Background(), host))
+	require.NoError(t, r.setUp(context.Background(), e.host))
 	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
 	return r
+}
+
+// restart shuts the receiver down and builds another in its place, as a
+// collector restart does: same config, storage, clock and pipeline.
+func (e *testEnv) restart(t testing.TB) {
+	t.Helper()
+	require.NoError(t, e.r.Shutdown(context.Background()))
+	e.r = e.newReceiver(t)
 }
 
 // storageHost is a host with a file-backed storage extension named file_storage,
@@ -155,25 +264,6 @@ func uidCounts(recs []record) map[string]int {
 	return counts
 }
 
-// failingConsumer fails the first `failures` calls with err, then forwards.
-type failingConsumer struct {
-	consumertest.LogsSink
-	mu       sync.Mutex
-	failures int
-	err      error
-}
-
-func (c *failingConsumer) ConsumeLogs(ctx context.Context, logs plog.Logs) error {
-	c.mu.Lock()
-	if c.failures > 0 {
-		c.failures--
-		c.mu.Unlock()
-		return c.err
-	}
-	c.mu.Unlock()
-	return c.LogsSink.ConsumeLogs(ctx, logs)
-}
-
 // consumerFunc calls fail with the number of the ConsumeLogs call (from 1)
 // and forwards to next when it returns nil.
 func consumerFunc(fail func(ctx context.Context, call int) error, next consumer.Logs) consumer.Logs {
@@ -230,4 +320,40 @@ func (s *failingStorage) Set(ctx context.Context, key string, value []byte) erro
 		return assert.AnError
 	}
 	return s.Client.Set(ctx, key, value)
+}
+
+// statusHost records the component status events a receiver reports.
+type statusHost struct {
+	component.Host
+	mu     sync.Mutex
+	events []*componentstatus.Event
+}
+
+func (h *statusHost) Report(e *componentstatus.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, e)
+}
+
+// last returns the latest reported status, and StatusNone before any report.
+func (h *statusHost) last() componentstatus.Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.events) == 0 {
+		return componentstatus.StatusNone
+	}
+	return h.events[len(h.events)-1].Status()
+}
+
+// lastEvent returns the latest reported status event; there must be one.
+func (h *statusHost) lastEvent() *componentstatus.Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.events[len(h.events)-1]
+}
+
+func (h *statusHost) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.events)
 }

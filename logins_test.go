@@ -8,13 +8,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
@@ -40,14 +40,11 @@ func appendLogins(sim *cloudflaresim.Server, account string, n int, start time.T
 }
 
 func TestLoginsBackfillAcrossPagesEmitsEachOnce(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
-	account := sim.Accounts()[0].ID
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1})
+	sim, sink, r := env.sim, env.sink, env.r
 	// 2,500 entries; those around the first page boundary (index 1000) share one timestamp.
-	events := appendLogins(sim, account, 2500, clock.Now().Add(-20*time.Hour), 20*time.Second,
+	events := appendLogins(sim, sim.Accounts()[0].ID, 2500, env.clock.Now().Add(-20*time.Hour), 20*time.Second,
 		func(i int) bool { return i >= 995 && i <= 1005 })
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, testConfig(sim), clock, sink, nil)
 	sim.ResetStats()
 
 	require.NoError(t, r.pollLogins(context.Background()))
@@ -60,18 +57,29 @@ func TestLoginsBackfillAcrossPagesEmitsEachOnce(t *testing.T) {
 	assert.Equal(t, 3, sim.Stats().Requests[cloudflaresim.EndpointAuditLogs], "pages of 1000, 1000 and 500")
 
 	sink.Reset()
-	clock.Advance(time.Minute)
+	env.clock.Advance(time.Minute)
 	require.NoError(t, r.pollLogins(context.Background()))
 	assert.Zero(t, sink.LogRecordCount(), "the late-arrival re-read emits nothing twice")
 }
 
+// TestLoginsPollGolden pins a whole logins poll of a fixed-seed simulator on
+// a fixed clock, after a users poll: a resource per account and page, its
+// scope, and every login's record as the pipeline gets it, those of members
+// with user.full_name and user.roles.
+func TestLoginsPollGolden(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 3, LoginsPerAccount: 5, LoginSpan: time.Hour},
+		withConfig(func(cfg *Config) { cfg.Logins.PageSize = 3 }))
+	require.NoError(t, env.r.pollUsers(context.Background()))
+	env.sink.Reset()
+	require.NoError(t, env.r.pollLogins(context.Background()))
+	compareGolden(t, "poll_logins.yaml", concatLogs(env.sink.AllLogs()), plogtest.IgnoreObservedTimestamp())
+}
+
 func TestLoginsLateArrivalEmittedOnce(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1})
+	sim, clock, sink, r := env.sim, env.clock, env.sink, env.r
 	account := sim.Accounts()[0].ID
 	appendLogins(sim, account, 5, clock.Now().Add(-30*time.Minute), time.Minute, func(int) bool { return false })
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, testConfig(sim), clock, sink, nil)
 	require.NoError(t, r.pollLogins(context.Background()))
 	require.Equal(t, 5, sink.LogRecordCount())
 
@@ -88,32 +96,24 @@ func TestLoginsLateArrivalEmittedOnce(t *testing.T) {
 }
 
 func TestLoginsRestartWithStorageMissesNothing(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 5})
-	host, storageID := storageHost(t)
-	cfg := testConfig(sim)
-	cfg.StorageID = storageID
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 5}, withStorage())
+	sim, clock := env.sim, env.clock
 	accounts := sim.Accounts()
 	var all []cloudflaresim.LoginEvent
 	for _, a := range accounts {
 		all = append(all, sim.GenerateLogins(a.ID, 300, clock.Now().Add(-10*time.Hour), clock.Now())...)
 	}
-
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, cfg, clock, sink, host)
-	require.NoError(t, r.pollLogins(context.Background()))
-	require.NoError(t, r.Shutdown(context.Background()))
+	require.NoError(t, env.r.pollLogins(context.Background()))
 
 	// Down for two hours while logins happen.
 	for _, a := range accounts {
 		all = append(all, sim.GenerateLogins(a.ID, 50, clock.Now(), clock.Now().Add(2*time.Hour))...)
 	}
 	clock.Advance(2 * time.Hour)
+	env.restart(t)
+	require.NoError(t, env.r.pollLogins(context.Background()))
 
-	r2 := newPollingReceiver(t, cfg, clock, sink, host)
-	require.NoError(t, r2.pollLogins(context.Background()))
-
-	counts := uidCounts(records(sink.AllLogs()))
+	counts := uidCounts(records(env.sink.AllLogs()))
 	assert.Len(t, counts, len(all))
 	for _, e := range all {
 		assert.Equal(t, 1, counts[e.ID], "entry %s", e.ID)
@@ -121,24 +121,20 @@ func TestLoginsRestartWithStorageMissesNothing(t *testing.T) {
 }
 
 func TestLoginsExporterFailureLosesNothing(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
-	account := sim.Accounts()[0].ID
-	events := appendLogins(sim, account, 1500, clock.Now().Add(-5*time.Hour), 10*time.Second, func(int) bool { return false })
 	// The second page fails once.
-	next := &failingConsumer{}
-	r := newPollingReceiver(t, testConfig(sim), clock, next, nil)
-	r.next = consumerFunc(func(ctx context.Context, n int) error {
-		if n == 2 {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, beforeConsume(func(_ context.Context, call int) error {
+		if call == 2 {
 			return assert.AnError
 		}
 		return nil
-	}, next)
+	}))
+	events := appendLogins(env.sim, env.sim.Accounts()[0].ID, 1500, env.clock.Now().Add(-5*time.Hour), 10*time.Second,
+		func(int) bool { return false })
 
-	require.ErrorIs(t, r.pollLogins(context.Background()), assert.AnError)
-	assert.Equal(t, 1000, next.LogRecordCount())
-	require.NoError(t, r.pollLogins(context.Background()))
-	counts := uidCounts(records(next.AllLogs()))
+	require.ErrorIs(t, env.r.pollLogins(context.Background()), assert.AnError)
+	assert.Equal(t, 1000, env.sink.LogRecordCount())
+	require.NoError(t, env.r.pollLogins(context.Background()))
+	counts := uidCounts(records(env.sink.AllLogs()))
 	require.Len(t, counts, len(events))
 	for _, e := range events {
 		require.Equal(t, 1, counts[e.ID])
@@ -146,36 +142,35 @@ func TestLoginsExporterFailureLosesNothing(t *testing.T) {
 }
 
 func TestLoginsPermanentErrorDropsBatchAndMovesOn(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
-	account := sim.Accounts()[0].ID
-	appendLogins(sim, account, 10, clock.Now().Add(-time.Hour), time.Minute, func(int) bool { return false })
-	next := &failingConsumer{failures: 1, err: consumererror.NewPermanent(assert.AnError)}
-	r := newPollingReceiver(t, testConfig(sim), clock, next, nil)
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, beforeConsume(func(_ context.Context, call int) error {
+		if call == 1 {
+			return consumererror.NewPermanent(assert.AnError)
+		}
+		return nil
+	}))
+	appendLogins(env.sim, env.sim.Accounts()[0].ID, 10, env.clock.Now().Add(-time.Hour), time.Minute, func(int) bool { return false })
 
-	require.NoError(t, r.pollLogins(context.Background()))
-	assert.Zero(t, next.LogRecordCount())
-	clock.Advance(time.Minute)
-	require.NoError(t, r.pollLogins(context.Background()))
-	assert.Zero(t, next.LogRecordCount(), "a permanently refused batch is not sent again")
+	require.NoError(t, env.r.pollLogins(context.Background()))
+	assert.Zero(t, env.sink.LogRecordCount())
+	env.clock.Advance(time.Minute)
+	require.NoError(t, env.r.pollLogins(context.Background()))
+	assert.Zero(t, env.sink.LogRecordCount(), "a permanently refused batch is not sent again")
 }
 
 func TestLoginsCarryMemberNameAndRoles(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3})
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3})
+	sim, clock := env.sim, env.clock
 	account := sim.Accounts()[0].ID
 	member := sim.Members(account)[0]
 	sim.AppendLogin(account, cloudflaresim.LoginEvent{ID: "known-0000-4000-8000-000000000001", When: clock.Now().Add(-time.Minute),
 		Success: true, ActorID: member.UserID, ActorEmail: member.Email, ActorType: "user"})
 	sim.AppendLogin(account, cloudflaresim.LoginEvent{ID: "unknown-000-4000-8000-000000000002", When: clock.Now().Add(-time.Minute),
 		Success: false, ActorEmail: "stranger@example.net", ActorType: "user"})
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, testConfig(sim), clock, sink, nil)
 
-	require.NoError(t, r.pollUsers(context.Background()))
-	sink.Reset()
-	require.NoError(t, r.pollLogins(context.Background()))
-	recs := records(sink.AllLogs())
+	require.NoError(t, env.r.pollUsers(context.Background()))
+	env.sink.Reset()
+	require.NoError(t, env.r.pollLogins(context.Background()))
+	recs := records(env.sink.AllLogs())
 	require.Len(t, recs, 2)
 	var roles []any
 	for _, role := range member.Roles {
@@ -194,27 +189,6 @@ func TestLoginsCarryMemberNameAndRoles(t *testing.T) {
 	}
 }
 
-// TestUnreadableCheckpointIsDiscarded: a damaged checkpoint costs a re-read
-// of initial_lookback (duplicates at worst), never a stuck receiver.
-func TestUnreadableCheckpointIsDiscarded(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3, LoginsPerAccount: 20, LoginSpan: time.Hour})
-	account := sim.Accounts()[0].ID
-	host, storageID := storageHost(t)
-	cfg := testConfig(sim)
-	cfg.StorageID = storageID
-	core, logs := observer.New(zapcore.WarnLevel)
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, cfg, clock, sink, host, zap.New(core))
-	require.NoError(t, r.store.client.Set(context.Background(), loginCursorKey(account), []byte("{not json")))
-	require.NoError(t, r.store.client.Set(context.Background(), memberSnapshotKey(account), []byte{0xff}))
-
-	require.NoError(t, r.pollLogins(context.Background()))
-	require.NoError(t, r.pollUsers(context.Background()))
-	assert.Equal(t, map[string]int{eventLogin: 20, eventMember: 3}, countByEvent(records(sink.AllLogs())))
-	assert.Len(t, logs.FilterMessageSnippet("Discarding an unreadable").All(), 2)
-}
-
 // TestLoginsLookbackHoldsWhilePipelineRefuses pins issue 9.1: with no
 // checkpoint yet, the first poll's lower bound is kept, so that while the
 // pipeline refuses the backlog, or the collector restarts before it took it,
@@ -224,27 +198,25 @@ func TestUnreadableCheckpointIsDiscarded(t *testing.T) {
 func TestLoginsLookbackHoldsWhilePipelineRefuses(t *testing.T) {
 	for _, restart := range []bool{false, true} {
 		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {
-			clock := newTestClock()
-			sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
-			account := sim.Accounts()[0].ID
-			cfg := testConfig(sim)
-			events := appendLogins(sim, account, 10, clock.Now().Add(-cfg.Logins.InitialLookback), time.Minute,
+			env := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withStorage(),
+				beforeConsume(func(_ context.Context, call int) error {
+					if call <= 3 {
+						return errors.New("exporter queue full")
+					}
+					return nil
+				}))
+			events := appendLogins(env.sim, env.sim.Accounts()[0].ID, 10, env.clock.Now().Add(-env.cfg.Logins.InitialLookback), time.Minute,
 				func(int) bool { return false })
-			host, storageID := storageHost(t)
-			cfg.StorageID = storageID
-			refusing := &failingConsumer{failures: 3, err: errors.New("exporter queue full")}
-			r := newPollingReceiver(t, cfg, clock, refusing, host)
 			for range 3 {
-				require.Error(t, r.pollLogins(context.Background()))
-				clock.Advance(10 * time.Minute)
+				require.Error(t, env.r.pollLogins(context.Background()))
+				env.clock.Advance(10 * time.Minute)
 			}
 			if restart {
-				require.NoError(t, r.Shutdown(context.Background()))
-				r = newPollingReceiver(t, cfg, clock, refusing, host)
+				env.restart(t)
 			}
-			require.NoError(t, r.pollLogins(context.Background()))
+			require.NoError(t, env.r.pollLogins(context.Background()))
 
-			counts := uidCounts(records(refusing.AllLogs()))
+			counts := uidCounts(records(env.sink.AllLogs()))
 			for _, e := range events {
 				assert.Equal(t, 1, counts[e.ID], "login at %s", e.When)
 			}
@@ -257,24 +229,20 @@ func TestLoginsLookbackHoldsWhilePipelineRefuses(t *testing.T) {
 // Before the fix its id was pruned from the checkpoint at once, and every
 // poll emitted it again.
 func TestLoginsWithoutTimeAreEmittedOnce(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 5, LoginSpan: time.Hour})
-	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultMissingWhen, Count: -1})
-	core, logs := observer.New(zapcore.WarnLevel)
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, testConfig(sim), clock, sink, nil, zap.New(core))
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 5, LoginSpan: time.Hour}, observeLogs(zapcore.WarnLevel))
+	env.sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultMissingWhen, Count: -1})
 	for range 3 {
-		require.NoError(t, r.pollLogins(context.Background()))
-		clock.Advance(time.Minute)
+		require.NoError(t, env.r.pollLogins(context.Background()))
+		env.clock.Advance(time.Minute)
 	}
 
-	counts := uidCounts(records(sink.AllLogs()))
+	counts := uidCounts(records(env.sink.AllLogs()))
 	require.Len(t, counts, 5)
 	for uid, n := range counts {
 		assert.Equal(t, 1, n, uid)
 	}
 	timeless := 0
-	for _, logs := range sink.AllLogs() {
+	for _, logs := range env.sink.AllLogs() {
 		lrs := logs.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
 		for i := range lrs.Len() {
 			if lrs.At(i).Timestamp() == 0 {
@@ -284,7 +252,7 @@ func TestLoginsWithoutTimeAreEmittedOnce(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, timeless, "the first entry of the page came without a time")
-	warned := logs.FilterMessageSnippet("without a readable time").All()
+	warned := env.logs.FilterMessageSnippet("without a readable time").All()
 	require.Len(t, warned, 1, "a WARN in the poll that emitted it, none after")
 	assert.Len(t, warned[0].ContextMap()["ids"], 1)
 }
@@ -336,23 +304,19 @@ func TestLoginsPagingSurvivesShiftingResults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newTestClock()
 			tt.sim.Accounts = 1
-			sim := startSim(t, clock, tt.sim)
-			account := sim.Accounts()[0].ID
+			var env *testEnv
+			env = newTestEnv(t, tt.sim, withConfig(func(cfg *Config) { cfg.Logins.PageSize = 10 }),
+				beforeConsume(func(context.Context, int) error {
+					env.clock.Advance(tt.perBatch)
+					return nil
+				}))
 			// The first entry is a second inside retention and the lookback.
-			events := appendLogins(sim, account, 200, clock.Now().Add(-24*time.Hour+time.Second-time.Minute), time.Minute, tt.shared)
-			sink := new(consumertest.LogsSink)
-			next := consumerFunc(func(context.Context, int) error {
-				clock.Advance(tt.perBatch)
-				return nil
-			}, sink)
-			cfg := testConfig(sim)
-			cfg.Logins.PageSize = 10
-			r := newPollingReceiver(t, cfg, clock, next, nil)
-			require.NoError(t, r.pollLogins(context.Background()))
+			events := appendLogins(env.sim, env.sim.Accounts()[0].ID, 200, env.clock.Now().Add(-24*time.Hour+time.Second-time.Minute),
+				time.Minute, tt.shared)
+			require.NoError(t, env.r.pollLogins(context.Background()))
 
-			counts := uidCounts(records(sink.AllLogs()))
+			counts := uidCounts(records(env.sink.AllLogs()))
 			for _, e := range events {
 				assert.Equal(t, 1, counts[e.ID], "login %s at %s", e.ID, e.When)
 			}
@@ -364,18 +328,14 @@ func TestLoginsPagingSurvivesShiftingResults(t *testing.T) {
 // id get a key from their content. Before the fix they all had the id "" and
 // only the first was ever emitted.
 func TestLoginsWithoutIDStayApart(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 30, LoginSpan: time.Hour})
-	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultMissingID, Count: -1})
-	sink := new(consumertest.LogsSink)
-	cfg := testConfig(sim)
-	cfg.Logins.PageSize = 7
-	r := newPollingReceiver(t, cfg, clock, sink, nil)
-	require.NoError(t, r.pollLogins(context.Background()))
-	clock.Advance(time.Minute)
-	require.NoError(t, r.pollLogins(context.Background()))
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 30, LoginSpan: time.Hour},
+		withConfig(func(cfg *Config) { cfg.Logins.PageSize = 7 }))
+	env.sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultMissingID, Count: -1})
+	require.NoError(t, env.r.pollLogins(context.Background()))
+	env.clock.Advance(time.Minute)
+	require.NoError(t, env.r.pollLogins(context.Background()))
 
-	counts := uidCounts(records(sink.AllLogs()))
+	counts := uidCounts(records(env.sink.AllLogs()))
 	assert.Len(t, counts, 30, "one key per entry")
 	for uid, n := range counts {
 		assert.True(t, strings.HasPrefix(uid, "sha256:"), uid)
@@ -388,14 +348,11 @@ func TestLoginsWithoutIDStayApart(t *testing.T) {
 // the fix the poll never ended, and the other account was never polled; now
 // the repeat is found on the second request and the poll goes on.
 func TestEndlessPagesCostBoundedRequests(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2, LoginsPerAccount: 40, LoginSpan: time.Hour})
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, LoginsPerAccount: 40, LoginSpan: time.Hour},
+		withConfig(func(cfg *Config) { cfg.Logins.PageSize = 10 }))
+	sim, sink, r := env.sim, env.sink, env.r
 	endless, healthy := sim.Accounts()[0].ID, sim.Accounts()[1].ID
 	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultIgnorePaging, AccountID: endless, Count: -1})
-	sink := new(consumertest.LogsSink)
-	cfg := testConfig(sim)
-	cfg.Logins.PageSize = 10
-	r := newPollingReceiver(t, cfg, clock, sink, nil)
 	sim.ResetStats()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -421,24 +378,136 @@ func TestEndlessPagesCostBoundedRequests(t *testing.T) {
 // the logins stream finds names and roles in the stored member snapshot
 // before the users stream has polled. Before the fix they were missing.
 func TestLoginsAfterRestartCarryMemberNames(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3})
-	account := sim.Accounts()[0].ID
-	member := sim.Members(account)[0]
-	host, storageID := storageHost(t)
-	cfg := testConfig(sim)
-	cfg.StorageID = storageID
-	first := newPollingReceiver(t, cfg, clock, new(consumertest.LogsSink), host)
-	require.NoError(t, first.pollUsers(context.Background()))
-	require.NoError(t, first.Shutdown(context.Background()))
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3}, withStorage())
+	account := env.sim.Accounts()[0].ID
+	member := env.sim.Members(account)[0]
+	require.NoError(t, env.r.pollUsers(context.Background()))
+	env.restart(t)
+	env.sink.Reset()
 
-	sim.AppendLogin(account, cloudflaresim.LoginEvent{ID: "after-restart-4000-8000-000000000001", When: clock.Now().Add(-time.Minute),
+	env.sim.AppendLogin(account, cloudflaresim.LoginEvent{ID: "after-restart-4000-8000-000000000001", When: env.clock.Now().Add(-time.Minute),
 		Success: true, ActorID: member.UserID, ActorEmail: member.Email, ActorType: "user"})
-	sink := new(consumertest.LogsSink)
-	restarted := newPollingReceiver(t, cfg, clock, sink, host)
-	require.NoError(t, restarted.pollLogins(context.Background()))
-	recs := records(sink.AllLogs())
+	require.NoError(t, env.r.pollLogins(context.Background()))
+	recs := records(env.sink.AllLogs())
 	require.Len(t, recs, 1)
 	assert.Equal(t, member.FirstName+" "+member.LastName, recs[0].attrs["user.full_name"])
 	assert.NotEmpty(t, recs[0].attrs["user.roles"])
+}
+
+// TestPaginationAnomalies: an entry repeated on two pages, a page that comes
+// back empty too early, and entries inserted while paging neither lose nor
+// double a login. It compares the ids emitted, repeats included, with the
+// simulator's events: every event appended before the polls and every event
+// inserted ahead of the reading position exactly once; none of the events
+// inserted behind it, which are older than the checkpoint by more than the
+// late-arrival window and so, like any entry the API shows that late, not due.
+// Mutations caught: unseenLogins without its `cursor.Emitted` check (the
+// repeated entry and the second poll's re-read window come twice); ListLogins
+// ending after the second page (`last := len(entries) < q.PageSize || page >= 2`:
+// later events and those inserted ahead are lost); the second poll reading
+// 4 hours back instead of late_arrival_window (ids pruned from the cursor come
+// again). Unlike the previous assertion (count of ids = events + inserted
+// seen), it also fails if an inserted-behind entry is emitted, or one
+// inserted ahead is not.
+func TestPaginationAnomalies(t *testing.T) {
+	tests := []struct {
+		name  string
+		fault *cloudflaresim.Fault
+		// insertWhilePaging adds entries behind and ahead of the reading
+		// position while the first page is consumed.
+		insertWhilePaging bool
+	}{
+		{name: "entry repeated on the next page", fault: &cloudflaresim.Fault{Kind: cloudflaresim.FaultDuplicateEntry, Count: 3}},
+		{name: "empty page too early", fault: &cloudflaresim.Fault{Kind: cloudflaresim.FaultEmptyPage}},
+		{name: "entries inserted while paging", insertWhilePaging: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var env *testEnv
+			var events, behind, ahead []cloudflaresim.LoginEvent
+			insert := func(prefix string, after cloudflaresim.LoginEvent) (out []cloudflaresim.LoginEvent) {
+				for i := range 5 {
+					e := cloudflaresim.LoginEvent{ID: fmt.Sprintf("%s-%d", prefix, i), When: after.When.Add(time.Second),
+						Success: true, ActorEmail: "late@example.com", ActorType: "user"}
+					env.sim.AppendLogin(env.sim.Accounts()[0].ID, e)
+					out = append(out, e)
+				}
+				return out
+			}
+			env = newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withConfig(func(cfg *Config) { cfg.Logins.PageSize = 20 }),
+				beforeConsume(func(_ context.Context, call int) error {
+					if tt.insertWhilePaging && call == 1 { // the first page (entries 0-19) is being consumed
+						behind = insert("behind", events[2])
+						ahead = insert("ahead", events[50])
+					}
+					return nil
+				}))
+			sim, account := env.sim, env.sim.Accounts()[0].ID
+			events = appendLogins(sim, account, 95, env.clock.Now().Add(-3*time.Hour), time.Minute, func(int) bool { return false })
+			if tt.fault != nil {
+				tt.fault.Endpoint = cloudflaresim.EndpointAuditLogs
+				sim.InjectFault(*tt.fault)
+			}
+
+			require.NoError(t, env.r.pollLogins(context.Background()))
+			env.clock.Advance(time.Minute)
+			require.NoError(t, env.r.pollLogins(context.Background()))
+
+			want := append(eventIDs(events), eventIDs(ahead)...)
+			assert.ElementsMatch(t, want, emittedLoginIDs(env.sink))
+			// What was not emitted is exactly what was inserted behind the reader.
+			require.Len(t, sim.Logins(account), len(want)+len(behind))
+		})
+	}
+}
+
+// eventIDs lists the ids of simulator events.
+func eventIDs(events []cloudflaresim.LoginEvent) []string {
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.ID
+	}
+	return ids
+}
+
+// emittedLoginIDs lists the log.record.uid of every login record emitted, repeats included.
+func emittedLoginIDs(sink *consumertest.LogsSink) []string {
+	var ids []string
+	for _, rec := range records(sink.AllLogs()) {
+		if rec.eventName == eventLogin {
+			ids = append(ids, rec.uid)
+		}
+	}
+	return ids
+}
+
+func TestBackfillProgressIsLogged(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withConfig(func(cfg *Config) { cfg.Logins.PageSize = 10 }),
+		observeLogs(zapcore.InfoLevel))
+	clock, logs, r := env.clock, env.logs, env.r
+	account := env.sim.Accounts()[0].ID
+	appendLogins(env.sim, account, 95, clock.Now().Add(-2*time.Hour), time.Minute, func(int) bool { return false })
+	require.NoError(t, r.pollLogins(context.Background()))
+
+	done := logs.FilterMessage("Login backfill done").All()
+	require.Len(t, done, 1)
+	fields := done[0].ContextMap()
+	assert.Equal(t, int64(95), fields["records"])
+	// Each page after the first starts at the newest time of the one before and
+	// re-reads the entry found there: 95 entries at 10 a page take 11 pages.
+	assert.Equal(t, int64(11), fields["pages"])
+	assert.Equal(t, account, fields["account_id"])
+
+	// A steady-state poll of one page logs nothing at INFO.
+	clock.Advance(time.Minute)
+	require.NoError(t, r.pollLogins(context.Background()))
+	assert.Len(t, logs.FilterMessage("Login backfill done").All(), 1)
+}
+
+func TestLoginProgressCoverage(t *testing.T) {
+	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	p := newLoginProgress(zap.NewNop(), "a", since, since.Add(100*time.Hour), 1000)
+	assert.Equal(t, "0%", p.covered(time.Time{}))
+	assert.Equal(t, "25.0%", p.covered(since.Add(25*time.Hour)))
+	assert.Equal(t, "100.0%", p.covered(since.Add(200*time.Hour)))
 }

@@ -2,15 +2,11 @@ package cloudflareidentityreceiver
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/cloudflare/cloudflare-go/v7/shared"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -18,14 +14,7 @@ import (
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
 
-// Run `go test -run TestMappingGolden -update .` to rewrite the golden files
-// after an intended change of the data model; the run then fails on purpose.
-var updateGolden = flag.Bool("update", false, "rewrite testdata/golden")
-
-var (
-	testAccount  = cloudflare.Account{ID: "023e105f4ecef8ad9ca31a8372d0c353", Name: "Acme Corp"}
-	testPollTime = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
-)
+var testAccount = cloudflare.Account{ID: "023e105f4ecef8ad9ca31a8372d0c353", Name: "Acme Corp"}
 
 func readAuditEntry(t testing.TB, name string) cloudflare.AuditEntry {
 	t.Helper()
@@ -83,13 +72,7 @@ func TestMappingGolden(t *testing.T) {
 		t.Run(tt.golden, func(t *testing.T) {
 			logs, records := newAccountLogs(testAccount, "1.2.3")
 			tt.build(records)
-			path := filepath.Join("testdata", "golden", tt.golden)
-			if *updateGolden {
-				golden.WriteLogs(t, path, logs)
-			}
-			expected, err := golden.ReadLogs(path)
-			require.NoError(t, err)
-			require.NoError(t, plogtest.CompareLogs(expected, logs))
+			compareGolden(t, tt.golden, logs)
 		})
 	}
 }

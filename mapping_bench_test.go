@@ -11,17 +11,19 @@ import (
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 )
 
 // loginPageBytes fetches one 1,000-entry audit log page from the simulator,
 // in Cloudflare's wire format.
 func loginPageBytes(b *testing.B) []byte {
 	b.Helper()
-	sim := startSim(b, newTestClock(), cloudflaresim.Config{Accounts: 1, MembersPerAccount: 50, LoginsPerAccount: 1000, LoginSpan: time.Hour})
+	sim := simtest.Start(b, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 50, LoginsPerAccount: 1000, LoginSpan: time.Hour,
+		Now: newTestClock().Now})
 	url := sim.URL() + "/accounts/" + sim.Accounts()[0].ID + "/audit_logs?action.type=login&direction=asc&per_page=1000"
 	req, err := http.NewRequest(http.MethodGet, url, http.NoBody)
 	require.NoError(b, err)
-	req.Header.Set("Authorization", "Bearer "+simToken)
+	req.Header.Set("Authorization", "Bearer "+simtest.Token)
 	res, err := http.DefaultClient.Do(req)
 	require.NoError(b, err)
 	defer res.Body.Close()

@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 )
@@ -39,22 +38,21 @@ func TestRandomizedFaultsDeliverEverythingOnce(t *testing.T) {
 		changesPerRound = 8
 	)
 	rng := rand.New(rand.NewPCG(seed, 0))
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 40})
-	accounts := sim.Accounts()
-	cfg := testConfig(sim)
-	cfg.Timeout = 200 * time.Millisecond
-	cfg.Logins.PageSize = 60
-	sink := new(consumertest.LogsSink)
 	exporterFailures, rateLimits := 0, 0
-	next := consumerFunc(func(context.Context, int) error {
-		if rng.Float64() < 0.2 {
-			exporterFailures++
-			return assert.AnError
-		}
-		return nil
-	}, sink)
-	r := newPollingReceiver(t, cfg, clock, next, nil)
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 40},
+		withConfig(func(cfg *Config) {
+			cfg.Timeout = 200 * time.Millisecond
+			cfg.Logins.PageSize = 60
+		}),
+		beforeConsume(func(context.Context, int) error {
+			if rng.Float64() < 0.2 {
+				exporterFailures++
+				return assert.AnError
+			}
+			return nil
+		}))
+	sim, clock, sink, r := env.sim, env.clock, env.sink, env.r
+	accounts := sim.Accounts()
 
 	generated := map[string]bool{}
 	memberChanges := 0

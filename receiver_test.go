@@ -10,53 +10,17 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
-
-// TestOneFailingAccountDoesNotSlowTheOthers pins issue 9.6: the backoff after
-// failed polls is per account. Before the fix it was per stream, so a 403 on
-// one account stretched every account's login poll towards 5 minutes.
-func TestOneFailingAccountDoesNotSlowTheOthers(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2})
-	failing, healthy := sim.Accounts()[0].ID, sim.Accounts()[1].ID
-	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultForbidden, Endpoint: cloudflaresim.EndpointAuditLogs, AccountID: failing, Count: -1})
-	host := &statusHost{Host: componenttest.NewNopHost()}
-	cfg := testConfig(sim)
-	cfg.Users.Enabled = false
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, cfg, clock, sink, host)
-
-	// The failing account is polled in steps 1 and 2, then in step 4 (its wait
-	// doubled to two steps) and step 8 (four); the healthy one in every step.
-	failingPolled := []bool{true, true, false, true, false, false, false, true}
-	for step, wantFailing := range failingPolled {
-		sim.AppendLogin(healthy, cloudflaresim.LoginEvent{ID: "healthy-" + string(rune('a'+step)), When: clock.Now().Add(-time.Second),
-			Success: true, ActorEmail: "ada@example.com", ActorType: "user"})
-		sink.Reset()
-		err := r.pollLogins(context.Background())
-		if wantFailing {
-			require.Error(t, err, "step %d", step+1)
-			assert.Contains(t, err.Error(), failing)
-		} else {
-			require.NoError(t, err, "step %d: the failing account sits out", step+1)
-		}
-		assert.Equal(t, 1, sink.LogRecordCount(), "step %d: the healthy account's new login", step+1)
-		assert.Equal(t, componentstatus.StatusRecoverableError, host.last(), "step %d", step+1)
-		clock.Advance(cfg.Logins.PollInterval)
-	}
-	require.NotNil(t, host.lastEvent().Err())
-	assert.Contains(t, host.lastEvent().Err().Error(), failing, "the status names the failing account")
-}
 
 // blockingConsumer holds every batch until released, whatever its context says.
 type blockingConsumer struct {
@@ -78,8 +42,7 @@ var _ consumer.Logs = (*blockingConsumer)(nil)
 // context ends even if a loop is stuck in a pipeline that ignores
 // cancellation. Before the fix it waited for the loop for ever.
 func TestShutdownHonoursItsDeadline(t *testing.T) {
-	sim := startSim(t, nil, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 5, LoginSpan: time.Hour})
-	cfg := testConfig(sim)
+	cfg := testConfig(simtest.Start(t, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 5, LoginSpan: time.Hour}))
 	cfg.Users.Enabled = false
 	next := &blockingConsumer{entered: make(chan struct{}), release: make(chan struct{})}
 	defer close(next.release)
@@ -100,25 +63,48 @@ func TestShutdownHonoursItsDeadline(t *testing.T) {
 	}
 }
 
-// TestEachStreamLogsItsOwnError pins issue 9.8: a logins failure gets its own
-// ERROR even while the users stream is failing already. Before the fix only
-// the first failing stream was ever logged.
-func TestEachStreamLogsItsOwnError(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3})
-	core, logs := observer.New(zapcore.ErrorLevel)
-	r := newPollingReceiver(t, testConfig(sim), clock, new(consumertest.LogsSink), &statusHost{Host: componenttest.NewNopHost()}, zap.New(core))
+// TestStartWithUnreachableAPIDoesNotFail: Start returns at once; the loops
+// report the failure as a recoverable status and stop cleanly on Shutdown.
+func TestStartWithUnreachableAPIDoesNotFail(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.APIToken = "token"
+	cfg.Endpoint = "http://127.0.0.1:9/client/v4"   // nothing listens there
+	cfg.Logins.PollInterval = 50 * time.Millisecond // below the validated minimum, to keep the test short
+	r, err := newIdentityReceiver(receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	r.retry = fastRetry
+	host := &statusHost{Host: componenttest.NewNopHost()}
+	require.NoError(t, r.Start(context.Background(), host))
+	assert.Eventually(t, func() bool { return host.last() == componentstatus.StatusRecoverableError },
+		10*time.Second, 20*time.Millisecond)
+	require.NoError(t, r.Shutdown(context.Background()))
+}
 
-	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultServerError, Endpoint: cloudflaresim.EndpointMembers, Count: -1})
-	require.Error(t, r.pollUsers(context.Background()))
-	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultInvalidToken, Endpoint: cloudflaresim.EndpointAuditLogs, Count: -1})
-	require.Error(t, r.pollLogins(context.Background()))
-
-	lines := logs.All()
-	require.Len(t, lines, 2, "one ERROR per failing stream")
-	assert.Equal(t, streamUsers, lines[0].ContextMap()["stream"])
-	assert.Contains(t, lines[0].ContextMap()["error"], "HTTP 500")
-	assert.Equal(t, streamLogins, lines[1].ContextMap()["stream"])
-	assert.Contains(t, lines[1].ContextMap()["error"], "HTTP 401, code 1000")
-	assert.Contains(t, lines[1].Message, "the API token was refused")
+func TestTokenVerification(t *testing.T) {
+	tests := []struct {
+		name         string
+		kind         cloudflaresim.TokenKind
+		token        string
+		wantLevel    zapcore.Level
+		wantMessage  string
+		accountOwned bool
+	}{
+		{name: "user token", kind: cloudflaresim.UserToken, token: simtest.Token, wantLevel: zapcore.InfoLevel, wantMessage: "Cloudflare API token verified"},
+		{name: "account-owned token", kind: cloudflaresim.AccountToken, token: simtest.Token, wantLevel: zapcore.InfoLevel, wantMessage: "Cloudflare API token verified", accountOwned: true},
+		{name: "invalid token", kind: cloudflaresim.UserToken, token: "wrong", wantLevel: zapcore.WarnLevel, wantMessage: "Could not verify the Cloudflare API token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, TokenKind: tt.kind}, observeLogs(zapcore.InfoLevel),
+				withConfig(func(cfg *Config) { cfg.APIToken = configopaque.String(tt.token) }))
+			env.r.wg.Add(1)
+			env.r.verifyToken(context.Background())
+			entries := env.logs.FilterMessageSnippet(tt.wantMessage).All()
+			require.Len(t, entries, 1, "logs: %v", env.logs.All())
+			assert.Equal(t, tt.wantLevel, entries[0].Level)
+			if tt.wantLevel == zapcore.InfoLevel {
+				assert.Equal(t, tt.accountOwned, entries[0].ContextMap()["account_owned"])
+			}
+		})
+	}
 }

@@ -1,13 +1,9 @@
 package cloudflareidentityreceiver
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -23,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
@@ -51,29 +48,6 @@ func countingConsumer(want int64, count *atomic.Int64, done chan struct{}) consu
 		return nil
 	})
 	return logs
-}
-
-// startSimProcess runs cmd/cloudflare-sim in its own process, so that its
-// data does not count in this process's memory.
-func startSimProcess(b *testing.B, args ...string) string {
-	b.Helper()
-	bin := filepath.Join(b.TempDir(), "cloudflare-sim")
-	out, err := exec.Command("go", "build", "-o", bin, "./cmd/cloudflare-sim").CombinedOutput()
-	require.NoError(b, err, string(out))
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(b, err)
-	addr := listener.Addr().String()
-	require.NoError(b, listener.Close())
-	cmd := exec.Command(bin, append([]string{"-addr", addr, "-token", simToken, "-live-interval", "0"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(b, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(b, cmd.Start())
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(b, err)
-	require.Contains(b, line, "listening")
-	return "http://" + addr + "/client/v4"
 }
 
 // peakRSSMiB is this process's peak resident set (VmHWM).
@@ -106,16 +80,18 @@ func BenchmarkBackfill(b *testing.B) {
 	logins := envInt("CFI_BENCH_LOGINS", 100_000)
 	members := envInt("CFI_BENCH_MEMBERS", 20_000)
 	window := time.Duration(envInt("CFI_BENCH_WINDOW_SECONDS", 60)) * time.Second
-	url := startSimProcess(b, "-accounts", strconv.Itoa(accounts), "-members", strconv.Itoa(members/accounts),
-		"-logins", strconv.Itoa(logins/accounts), "-span", "24h",
-		"-rate-limit", strconv.Itoa(serverLimit), "-window", window.String())
+	// The simulator runs in a process of its own, so that its data does not
+	// count in this process's memory and CPU.
+	// Seed 1, cmd/cloudflare-sim's default: the data BENCHMARKS.md was measured on.
+	url := simtest.StartProcess(b, cloudflaresim.Config{Seed: 1, Accounts: accounts, MembersPerAccount: members / accounts,
+		LoginsPerAccount: logins / accounts, LoginSpan: 24 * time.Hour, RateLimit: serverLimit, RateWindow: window})
 
 	tel := componenttest.NewTelemetry()
 	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	set := receivertest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
 	cfg := createDefaultConfig().(*Config)
-	cfg.Endpoint, cfg.APIToken = url, simToken
+	cfg.Endpoint, cfg.APIToken = url, simtest.Token
 	cfg.Logins.InitialLookback = 25 * time.Hour
 	cfg.Users.PollInterval = time.Hour
 	cfg.RateLimit.Window = window
@@ -166,14 +142,13 @@ func BenchmarkBackfill(b *testing.B) {
 // minute (20 new per account per minute), users every 15 minutes.
 func BenchmarkSteadyState(b *testing.B) {
 	const accounts, newPerMinute = 10, 20
-	clock := newTestClock()
-	sim := startSim(b, clock, cloudflaresim.Config{Accounts: accounts, MembersPerAccount: 40})
 	sink := new(atomic.Int64)
 	next, _ := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error {
 		sink.Add(int64(ld.LogRecordCount()))
 		return nil
 	})
-	r := newPollingReceiver(b, testConfig(sim), clock, next, nil)
+	env := newTestEnv(b, cloudflaresim.Config{Accounts: accounts, MembersPerAccount: 40}, withConsumer(next))
+	sim, clock, r := env.sim, env.clock, env.r
 	ctx := context.Background()
 	require.NoError(b, r.pollUsers(ctx))
 	require.NoError(b, r.pollLogins(ctx))
@@ -208,7 +183,7 @@ func BenchmarkSteadyState(b *testing.B) {
 // Parameter: CFI_BENCH_LATENCY_SAMPLES.
 func BenchmarkLoginLatency(b *testing.B) {
 	samples := envInt("CFI_BENCH_LATENCY_SAMPLES", 5)
-	sim := startSim(b, nil, cloudflaresim.Config{Accounts: 1})
+	sim := simtest.Start(b, cloudflaresim.Config{Accounts: 1})
 	account := sim.Accounts()[0].ID
 	seen := make(chan string, 16)
 	next, _ := consumer.NewLogs(func(_ context.Context, ld plog.Logs) error {

@@ -3,37 +3,30 @@ package cloudflareidentityreceiver
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componentstatus"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 )
 
 // TestAccountNotVisibleIsNotATokenError pins issue 17.4: a configured account
 // the token cannot see answers 403 code 9109 on its members; the ERROR says
 // so and names the account, instead of calling the token refused.
 func TestAccountNotVisibleIsNotATokenError(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 2})
 	const unknown = "0123456789abcdef0123456789abcdef"
-	core, logs := observer.New(zapcore.ErrorLevel)
-	cfg := testConfig(sim)
-	cfg.Accounts = []string{sim.Accounts()[0].ID, unknown}
-	cfg.Logins.Enabled = false
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, cfg, clock, sink, &statusHost{Host: componenttest.NewNopHost()}, zap.New(core))
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 2}, observeLogs(zapcore.ErrorLevel),
+		func(e *testEnv) {
+			e.cfg.Accounts = []string{e.sim.Accounts()[0].ID, unknown}
+			e.cfg.Logins.Enabled = false
+		})
 
-	require.Error(t, r.pollUsers(context.Background()))
-	assert.Equal(t, 2, sink.LogRecordCount(), "the visible account is polled as usual")
-	lines := logs.All()
+	require.Error(t, env.r.pollUsers(context.Background()))
+	assert.Equal(t, 2, env.sink.LogRecordCount(), "the visible account is polled as usual")
+	lines := env.logs.All()
 	require.Len(t, lines, 1)
 	assert.Contains(t, lines[0].Message, "this account is not visible to this token")
 	assert.NotContains(t, lines[0].Message, "token was refused")
@@ -46,54 +39,76 @@ func TestAccountNotVisibleIsNotATokenError(t *testing.T) {
 // second.
 func TestStatusBeforeAndAfterTheFirstPolls(t *testing.T) {
 	t.Run("unreachable", func(t *testing.T) {
-		cfg := createDefaultConfig().(*Config)
-		cfg.APIToken = "token"
-		cfg.Endpoint = "http://127.0.0.1:9/client/v4" // nothing listens there
-		host := &statusHost{Host: componenttest.NewNopHost()}
-		r := newPollingReceiver(t, cfg, nil, consumertest.NewNop(), host)
-		require.Error(t, r.pollLogins(context.Background()))
-		assert.Equal(t, componentstatus.StatusRecoverableError, host.last())
-		assert.Equal(t, 1, host.count())
+		env := newTestEnv(t, cloudflaresim.Config{}, withConfig(func(cfg *Config) {
+			cfg.Endpoint = "http://127.0.0.1:9/client/v4" // nothing listens there
+		}))
+		require.Error(t, env.r.pollLogins(context.Background()))
+		assert.Equal(t, componentstatus.StatusRecoverableError, env.host.last())
+		assert.Equal(t, 1, env.host.count())
 	})
 	t.Run("healthy", func(t *testing.T) {
-		clock := newTestClock()
-		sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 2, LoginsPerAccount: 3})
-		host := &statusHost{Host: componenttest.NewNopHost()}
-		r := newPollingReceiver(t, testConfig(sim), clock, consumertest.NewNop(), host)
-		require.NoError(t, r.pollLogins(context.Background()))
-		assert.Equal(t, 0, host.count(), "the users stream has not polled yet")
-		require.NoError(t, r.pollUsers(context.Background()))
-		assert.Equal(t, componentstatus.StatusOK, host.last())
+		env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 2, LoginsPerAccount: 3})
+		require.NoError(t, env.r.pollLogins(context.Background()))
+		assert.Equal(t, 0, env.host.count(), "the users stream has not polled yet")
+		require.NoError(t, env.r.pollUsers(context.Background()))
+		assert.Equal(t, componentstatus.StatusOK, env.host.last())
 	})
 	t.Run("a working stream's single transient failure is not a state", func(t *testing.T) {
-		clock := newTestClock()
-		sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 3})
-		host := &statusHost{Host: componenttest.NewNopHost()}
-		cfg := testConfig(sim)
-		cfg.Users.Enabled = false
-		r := newPollingReceiver(t, cfg, clock, consumertest.NewNop(), host)
-		require.NoError(t, r.pollLogins(context.Background()))
-		sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultServerError, Endpoint: cloudflaresim.EndpointAuditLogs, Count: -1})
-		require.Error(t, r.pollLogins(context.Background()))
-		assert.Equal(t, componentstatus.StatusOK, host.last())
-		require.Error(t, r.pollLogins(context.Background()))
-		assert.Equal(t, componentstatus.StatusRecoverableError, host.last())
+		env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 3},
+			withConfig(func(cfg *Config) { cfg.Users.Enabled = false }))
+		require.NoError(t, env.r.pollLogins(context.Background()))
+		env.sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultServerError, Endpoint: cloudflaresim.EndpointAuditLogs, Count: -1})
+		require.Error(t, env.r.pollLogins(context.Background()))
+		assert.Equal(t, componentstatus.StatusOK, env.host.last())
+		require.Error(t, env.r.pollLogins(context.Background()))
+		assert.Equal(t, componentstatus.StatusRecoverableError, env.host.last())
 	})
 }
 
-// TestRateLimitPauseShowsWhileItLasts pins issue 17.8: the wait time of a
-// 429's pause is recorded when the pause starts, so it shows during it.
-func TestRateLimitPauseShowsWhileItLasts(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 3})
-	cfg := testConfig(sim)
-	r, tel := newTelemetryReceiver(t, cfg, clock)
-	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultRateLimited, Endpoint: cloudflaresim.EndpointAuditLogs, RetryAfter: 3 * time.Second})
-	done := make(chan error, 1)
-	go func() { done <- r.pollLogins(context.Background()) }()
-	assert.Eventually(t, func() bool {
-		_, err := tel.GetMetric("otelcol_receiver_cloudflare_rate_limit_wait_time")
-		return err == nil && sumMetric(t, tel, "otelcol_receiver_cloudflare_rate_limit_wait_time") >= 2
-	}, 2*time.Second, 20*time.Millisecond, "the pause is recorded before it ends")
-	require.NoError(t, <-done)
+// TestStatusAndMessagesOfAuthFailure: one ERROR that names the call,
+// Cloudflare's code and message and the permissions, then OK by itself.
+func TestStatusAndMessagesOfAuthFailure(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3}, observeLogs(zapcore.InfoLevel),
+		withConfig(func(cfg *Config) { cfg.Logins.Enabled = false })) // OK needs every enabled stream to have polled
+	sim, logs, host, r := env.sim, env.logs, env.host, env.r
+
+	sim.SetToken("rotated")
+	for range 3 {
+		_ = r.pollUsers(context.Background())
+	}
+	errorsLogged := logs.FilterLevelExact(zapcore.ErrorLevel).All()
+	require.Len(t, errorsLogged, 1, "one line per state change")
+	line := errorsLogged[0].Message + " " + errorsLogged[0].ContextMap()["error"].(string)
+	for _, want := range []string{"accounts", "1000", "Invalid API Token", "Account Settings:Read", "Memberships:Read", "User Details:Read"} {
+		assert.Contains(t, line, want)
+	}
+	assert.Equal(t, componentstatus.StatusRecoverableError, host.last())
+
+	sim.SetToken(simtest.Token)
+	for range 3 { // the listing backs off after failing: a step or two pass before it is read again
+		_ = r.pollUsers(context.Background())
+	}
+	assert.Equal(t, componentstatus.StatusOK, host.last())
+	assert.Len(t, logs.FilterMessageSnippet("healthy").All(), 1)
+}
+
+// TestEachStreamLogsItsOwnError pins issue 9.8: a logins failure gets its own
+// ERROR even while the users stream is failing already. Before the fix only
+// the first failing stream was ever logged.
+func TestEachStreamLogsItsOwnError(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3}, observeLogs(zapcore.ErrorLevel))
+	sim, logs, r := env.sim, env.logs, env.r
+
+	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultServerError, Endpoint: cloudflaresim.EndpointMembers, Count: -1})
+	require.Error(t, r.pollUsers(context.Background()))
+	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultInvalidToken, Endpoint: cloudflaresim.EndpointAuditLogs, Count: -1})
+	require.Error(t, r.pollLogins(context.Background()))
+
+	lines := logs.All()
+	require.Len(t, lines, 2, "one ERROR per failing stream")
+	assert.Equal(t, streamUsers, lines[0].ContextMap()["stream"])
+	assert.Contains(t, lines[0].ContextMap()["error"], "HTTP 500")
+	assert.Equal(t, streamLogins, lines[1].ContextMap()["stream"])
+	assert.Contains(t, lines[1].ContextMap()["error"], "HTTP 401, code 1000")
+	assert.Contains(t, lines[1].Message, "the API token was refused")
 }

@@ -9,17 +9,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/config/configopaque"
-	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
-	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
 // sumMetric adds up the data points (histograms: their counts) of a metric
@@ -68,33 +61,13 @@ func sumMetric(t testing.TB, tel *componenttest.Telemetry, name string, want ...
 	return total
 }
 
-// newTelemetryReceiver is newPollingReceiver with the collector's test
-// telemetry, whose metrics the test reads.
-func newTelemetryReceiver(t *testing.T, cfg *Config, clock *testClock) (*identityReceiver, *componenttest.Telemetry) {
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	set := receivertest.NewNopSettings(metadata.Type)
-	set.TelemetrySettings = tel.NewTelemetrySettings()
-	r, err := newIdentityReceiver(set, cfg, new(consumertest.LogsSink))
-	require.NoError(t, err)
-	if clock != nil {
-		r.now = clock.Now
-	}
-	r.retry = fastRetry
-	require.NoError(t, r.setUp(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
-	return r, tel
-}
-
 func TestOwnTelemetryAfterPolls(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 70})
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 70}, withTelemetry(),
+		withConfig(func(cfg *Config) { cfg.Logins.PageSize = 20 }))
+	sim, clock, r, tel := env.sim, env.clock, env.r, env.tel
 	account := sim.Accounts()[0].ID
 	newest := clock.Now().Add(-90 * time.Second)
 	appendLogins(sim, account, 30, newest.Add(-30*time.Second), time.Second, func(int) bool { return false })
-	cfg := testConfig(sim)
-	cfg.Logins.PageSize = 20
-	r, tel := newTelemetryReceiver(t, cfg, clock)
 
 	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultServerError, Endpoint: cloudflaresim.EndpointAuditLogs})
 	require.NoError(t, r.pollUsers(context.Background()))
@@ -131,82 +104,16 @@ func TestOwnTelemetryAfterPolls(t *testing.T) {
 }
 
 func TestRateLimitWaitsAreCounted(t *testing.T) {
-	sim := startSim(t, nil, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 300})
-	cfg := testConfig(sim)
-	cfg.RateLimit.RequestsPerWindow = 3
-	cfg.RateLimit.Window = 500 * time.Millisecond
-	r, tel := newTelemetryReceiver(t, cfg, nil)
+	// Rate limits are about real time: the simulator and receiver use the wall clock.
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 300, Now: time.Now}, withTelemetry(),
+		withConfig(func(cfg *Config) {
+			cfg.RateLimit.RequestsPerWindow = 3
+			cfg.RateLimit.Window = 500 * time.Millisecond
+		}))
 
-	require.NoError(t, r.pollUsers(context.Background())) // 1 accounts + 6 member pages = 7 requests
-	assert.Equal(t, 2.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_rate_limit_waits"), "requests 4 and 7 waited")
-	assert.Greater(t, sumMetric(t, tel, "otelcol_receiver_cloudflare_rate_limit_wait_time"), 0.5)
-}
-
-func TestBackfillProgressIsLogged(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
-	account := sim.Accounts()[0].ID
-	appendLogins(sim, account, 95, clock.Now().Add(-2*time.Hour), time.Minute, func(int) bool { return false })
-	core, logs := observer.New(zapcore.InfoLevel)
-	cfg := testConfig(sim)
-	cfg.Logins.PageSize = 10
-	r := newPollingReceiver(t, cfg, clock, new(consumertest.LogsSink), nil, zap.New(core))
-	require.NoError(t, r.pollLogins(context.Background()))
-
-	done := logs.FilterMessage("Login backfill done").All()
-	require.Len(t, done, 1)
-	fields := done[0].ContextMap()
-	assert.Equal(t, int64(95), fields["records"])
-	// Each page after the first starts at the newest time of the one before and
-	// re-reads the entry found there: 95 entries at 10 a page take 11 pages.
-	assert.Equal(t, int64(11), fields["pages"])
-	assert.Equal(t, account, fields["account_id"])
-
-	// A steady-state poll of one page logs nothing at INFO.
-	clock.Advance(time.Minute)
-	require.NoError(t, r.pollLogins(context.Background()))
-	assert.Len(t, logs.FilterMessage("Login backfill done").All(), 1)
-}
-
-func TestLoginProgressCoverage(t *testing.T) {
-	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	p := newLoginProgress(zap.NewNop(), "a", since, since.Add(100*time.Hour), 1000)
-	assert.Equal(t, "0%", p.covered(time.Time{}))
-	assert.Equal(t, "25.0%", p.covered(since.Add(25*time.Hour)))
-	assert.Equal(t, "100.0%", p.covered(since.Add(200*time.Hour)))
-}
-
-func TestTokenVerification(t *testing.T) {
-	tests := []struct {
-		name         string
-		kind         cloudflaresim.TokenKind
-		token        string
-		wantLevel    zapcore.Level
-		wantMessage  string
-		accountOwned bool
-	}{
-		{name: "user token", kind: cloudflaresim.UserToken, token: simToken, wantLevel: zapcore.InfoLevel, wantMessage: "Cloudflare API token verified"},
-		{name: "account-owned token", kind: cloudflaresim.AccountToken, token: simToken, wantLevel: zapcore.InfoLevel, wantMessage: "Cloudflare API token verified", accountOwned: true},
-		{name: "invalid token", kind: cloudflaresim.UserToken, token: "wrong", wantLevel: zapcore.WarnLevel, wantMessage: "Could not verify the Cloudflare API token"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			clock := newTestClock()
-			sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, TokenKind: tt.kind})
-			cfg := testConfig(sim)
-			cfg.APIToken = configopaque.String(tt.token)
-			core, logs := observer.New(zapcore.InfoLevel)
-			r := newPollingReceiver(t, cfg, clock, new(consumertest.LogsSink), nil, zap.New(core))
-			r.wg.Add(1)
-			r.verifyToken(context.Background())
-			entries := logs.FilterMessageSnippet(tt.wantMessage).All()
-			require.Len(t, entries, 1, "logs: %v", logs.All())
-			assert.Equal(t, tt.wantLevel, entries[0].Level)
-			if tt.wantLevel == zapcore.InfoLevel {
-				assert.Equal(t, tt.accountOwned, entries[0].ContextMap()["account_owned"])
-			}
-		})
-	}
+	require.NoError(t, env.r.pollUsers(context.Background())) // 1 accounts + 6 member pages = 7 requests
+	assert.Equal(t, 2.0, sumMetric(t, env.tel, "otelcol_receiver_cloudflare_rate_limit_waits"), "requests 4 and 7 waited")
+	assert.Greater(t, sumMetric(t, env.tel, "otelcol_receiver_cloudflare_rate_limit_wait_time"), 0.5)
 }
 
 // TestAPIRequestsCarryStatusCode pins item 11 of issue 9: the request counter
@@ -241,4 +148,19 @@ func TestAPIRequestsCarryStatusCode(t *testing.T) {
 		set(endpoint, attribute.String("status_class", "4xx"), attribute.Int("http.response.status_code", 403)): 1,
 		set(endpoint, attribute.String("status_class", "error")):                                                1,
 	}, got)
+}
+
+// TestRateLimitPauseShowsWhileItLasts pins issue 17.8: the wait time of a
+// 429's pause is recorded when the pause starts, so it shows during it.
+func TestRateLimitPauseShowsWhileItLasts(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 3}, withTelemetry())
+	tel := env.tel
+	env.sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultRateLimited, Endpoint: cloudflaresim.EndpointAuditLogs, RetryAfter: 3 * time.Second})
+	done := make(chan error, 1)
+	go func() { done <- env.r.pollLogins(context.Background()) }()
+	assert.Eventually(t, func() bool {
+		_, err := tel.GetMetric("otelcol_receiver_cloudflare_rate_limit_wait_time")
+		return err == nil && sumMetric(t, tel, "otelcol_receiver_cloudflare_rate_limit_wait_time") >= 2
+	}, 2*time.Second, 20*time.Millisecond, "the pause is recorded before it ends")
+	require.NoError(t, <-done)
 }

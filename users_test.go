@@ -5,20 +5,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 )
 
 func TestUsersFirstPollIsInventory(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 120})
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, testConfig(sim), clock, sink, nil)
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 120})
+	sim, sink := env.sim, env.sink
 
-	require.NoError(t, r.pollUsers(context.Background()))
+	require.NoError(t, env.r.pollUsers(context.Background()))
 
 	recs := records(sink.AllLogs())
 	assert.Equal(t, map[string]int{eventMember: 240}, countByEvent(recs), "inventory only, never added")
@@ -37,15 +35,22 @@ func TestUsersFirstPollIsInventory(t *testing.T) {
 	}
 
 	sink.Reset()
-	require.NoError(t, r.pollUsers(context.Background()))
+	require.NoError(t, env.r.pollUsers(context.Background()))
 	assert.Zero(t, sink.LogRecordCount(), "an unchanged list emits nothing")
 }
 
+// TestUsersPollGolden pins a whole users poll of a fixed-seed simulator on a
+// fixed clock: a resource per account and batch, its scope, and every
+// member's record as the pipeline gets it.
+func TestUsersPollGolden(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 3})
+	require.NoError(t, env.r.pollUsers(context.Background()))
+	compareGolden(t, "poll_users.yaml", concatLogs(env.sink.AllLogs()), plogtest.IgnoreObservedTimestamp())
+}
+
 func TestUsersChangesEmitOneEventEach(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 60})
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, testConfig(sim), clock, sink, nil)
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 60})
+	sim, sink, r := env.sim, env.sink, env.r
 	require.NoError(t, r.pollUsers(context.Background()))
 	sink.Reset()
 
@@ -61,7 +66,7 @@ func TestUsersChangesEmitOneEventEach(t *testing.T) {
 		m.Status = newStatus
 		m.TwoFactor = !m.TwoFactor
 	})
-	clock.Advance(15 * time.Minute)
+	env.clock.Advance(15 * time.Minute)
 
 	require.NoError(t, r.pollUsers(context.Background()))
 	recs := records(sink.AllLogs())
@@ -84,63 +89,54 @@ func TestUsersChangesEmitOneEventEach(t *testing.T) {
 }
 
 func TestUsersInventoryRepeatsEverySnapshotInterval(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 8})
-	sink := new(consumertest.LogsSink)
-	cfg := testConfig(sim)
-	cfg.Users.SnapshotInterval = time.Hour
-	r := newPollingReceiver(t, cfg, clock, sink, nil)
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 8},
+		withConfig(func(cfg *Config) { cfg.Users.SnapshotInterval = time.Hour }))
 
-	require.NoError(t, r.pollUsers(context.Background()))
-	clock.Advance(59 * time.Minute)
-	require.NoError(t, r.pollUsers(context.Background()))
-	assert.Equal(t, 8, sink.LogRecordCount(), "no second inventory before the interval")
-	clock.Advance(time.Minute)
-	require.NoError(t, r.pollUsers(context.Background()))
-	assert.Equal(t, map[string]int{eventMember: 16}, countByEvent(records(sink.AllLogs())))
+	require.NoError(t, env.r.pollUsers(context.Background()))
+	env.clock.Advance(59 * time.Minute)
+	require.NoError(t, env.r.pollUsers(context.Background()))
+	assert.Equal(t, 8, env.sink.LogRecordCount(), "no second inventory before the interval")
+	env.clock.Advance(time.Minute)
+	require.NoError(t, env.r.pollUsers(context.Background()))
+	assert.Equal(t, map[string]int{eventMember: 16}, countByEvent(records(env.sink.AllLogs())))
 }
 
 func TestUsersRestartWithStorageEmitsOnlyChanges(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 30})
-	host, storageID := storageHost(t)
-	cfg := testConfig(sim)
-	cfg.StorageID = storageID
-
-	first := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, cfg, clock, first, host)
-	require.NoError(t, r.pollUsers(context.Background()))
-	require.NoError(t, r.Shutdown(context.Background()))
-	require.Equal(t, 60, first.LogRecordCount())
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 30}, withStorage())
+	require.NoError(t, env.r.pollUsers(context.Background()))
+	require.Equal(t, 60, env.sink.LogRecordCount())
 
 	// While the receiver is down, one member leaves.
-	account := sim.Accounts()[1].ID
-	gone := sim.Members(account)[0]
-	sim.RemoveMember(account, gone.ID)
-	clock.Advance(time.Hour)
+	account := env.sim.Accounts()[1].ID
+	gone := env.sim.Members(account)[0]
+	env.sim.RemoveMember(account, gone.ID)
+	env.clock.Advance(time.Hour)
+	env.sink.Reset()
 
-	second := new(consumertest.LogsSink)
-	r2 := newPollingReceiver(t, cfg, clock, second, host)
-	require.NoError(t, r2.pollUsers(context.Background()))
-	recs := records(second.AllLogs())
+	env.restart(t)
+	require.NoError(t, env.r.pollUsers(context.Background()))
+	recs := records(env.sink.AllLogs())
 	require.Equal(t, map[string]int{eventMemberRemoved: 1}, countByEvent(recs), "no inventory again, no added for everyone")
 	assert.Equal(t, eventMemberRemoved, recs[0].eventName)
 	assert.Equal(t, gone.ID, recs[0].memberID)
 }
 
 func TestUsersExporterFailureLosesNothing(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 10})
-	next := &failingConsumer{err: assert.AnError}
-	r := newPollingReceiver(t, testConfig(sim), clock, next, nil)
+	// The pipeline refuses the second batch: the second poll's.
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 10},
+		beforeConsume(func(_ context.Context, call int) error {
+			if call == 2 {
+				return assert.AnError
+			}
+			return nil
+		}))
 
-	require.NoError(t, r.pollUsers(context.Background()))
-	account := sim.Accounts()[0].ID
-	sim.AddMember(account, sim.NewMember())
-	next.failures = 1
-	require.Error(t, r.pollUsers(context.Background()))
-	assert.Equal(t, 10, next.LogRecordCount())
+	require.NoError(t, env.r.pollUsers(context.Background()))
+	account := env.sim.Accounts()[0].ID
+	env.sim.AddMember(account, env.sim.NewMember())
+	require.Error(t, env.r.pollUsers(context.Background()))
+	assert.Equal(t, 10, env.sink.LogRecordCount())
 
-	require.NoError(t, r.pollUsers(context.Background()))
-	assert.Equal(t, map[string]int{eventMember: 10, eventMemberAdded: 1}, countByEvent(records(next.AllLogs())))
+	require.NoError(t, env.r.pollUsers(context.Background()))
+	assert.Equal(t, map[string]int{eventMember: 10, eventMemberAdded: 1}, countByEvent(records(env.sink.AllLogs())))
 }

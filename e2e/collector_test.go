@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 )
 
 const (
@@ -26,7 +27,7 @@ const (
 // logins arrive over OTLP/HTTP in the shape the spec promises.
 func TestDataModel(t *testing.T) {
 	const accounts, members, logins = 2, 4, 30
-	sim := startSim(t, cloudflaresim.Config{
+	sim := simtest.Start(t, cloudflaresim.Config{
 		Seed: 7, Accounts: accounts, MembersPerAccount: members, LoginsPerAccount: logins,
 		LoginSpan: 23 * time.Hour, FailureRatio: 0.3,
 	})
@@ -154,7 +155,7 @@ func TestDataModel(t *testing.T) {
 // arrives and that duplicates stay within the one batch in flight.
 func TestCrashSafety(t *testing.T) {
 	const accounts, loginsPerAccount, pageSize = 2, 20000, 500
-	sim := startSim(t, cloudflaresim.Config{
+	sim := simtest.Start(t, cloudflaresim.Config{
 		Seed: 11, Accounts: accounts, MembersPerAccount: 5, LoginsPerAccount: loginsPerAccount,
 		// Inside the receiver's 24h initial_lookback even when the restart comes a minute later.
 		LoginSpan: 23 * time.Hour,
@@ -246,7 +247,7 @@ func TestCrashSafety(t *testing.T) {
 // checks that healthcheckv2 reports the receiver unhealthy, then healthy again
 // once the token works again.
 func TestHealthFollowsToken(t *testing.T) {
-	sim := startSim(t, cloudflaresim.Config{Seed: 3, Accounts: 1, MembersPerAccount: 3, LoginsPerAccount: 5})
+	sim := simtest.Start(t, cloudflaresim.Config{Seed: 3, Accounts: 1, MembersPerAccount: 3, LoginsPerAccount: 5})
 	snk := startSink(t)
 	params := newCollectorParams(t, sim, snk)
 	col := startCollector(t, "collector", writeConfig(t, params))

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 )
 
 // logLineStart is how every line the collector logs in its console encoding
@@ -31,7 +32,7 @@ func TestShippedConfigsLogOneLineErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sim := startSim(t, cloudflaresim.Config{Seed: 5, Accounts: 1, MembersPerAccount: 2, LoginsPerAccount: 2})
+			sim := simtest.Start(t, cloudflaresim.Config{Seed: 5, Accounts: 1, MembersPerAccount: 2, LoginsPerAccount: 2})
 			col := startCollectorIn(t, "collector", t.TempDir(), // relative storage paths land in a temporary directory
 				[]string{"OTLP_ENDPOINT=http://" + freeAddr(t), "KAFKA_BROKERS=" + freeAddr(t)},
 				"--config", abs,

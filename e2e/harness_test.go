@@ -1,8 +1,9 @@
 //go:build e2e
 
 // Package e2e tests the built otelcol-cloudflare binary end to end: the
-// Cloudflare API simulator runs in-process, the collector runs as a
-// subprocess, and its OTLP/HTTP exporter sends to a sink served by the test.
+// Cloudflare API simulator runs in-process (simtest.Start), the collector runs
+// as a subprocess, and its OTLP/HTTP exporter sends to a sink served by the
+// test.
 //
 //	make e2e    # builds the collector, then:
 //	OTELCOL_BINARY=$PWD/_build/otelcol-cloudflare OCB_BINARY=$PWD/bin/builder go test -tags e2e -count=1 -v ./e2e/...
@@ -37,6 +38,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 )
 
 // collectorBinary is the collector under test, from OTELCOL_BINARY.
@@ -55,21 +57,6 @@ func collectorBinary(t *testing.T) string {
 		t.Fatalf("OTELCOL_BINARY=%q is not an executable file (err=%v)", bin, err)
 	}
 	return abs
-}
-
-// ---------------------------------------------------------------------------
-// The simulator.
-
-// startSim starts the Cloudflare API simulator on a free loopback port and
-// closes it when the test ends.
-func startSim(t *testing.T, cfg cloudflaresim.Config) *cloudflaresim.Server {
-	t.Helper()
-	sim := cloudflaresim.New(cfg)
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatalf("starting the simulator: %v", err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
-	return sim
 }
 
 // ---------------------------------------------------------------------------
@@ -321,7 +308,7 @@ func freeAddr(t *testing.T) string {
 func newCollectorParams(t *testing.T, sim *cloudflaresim.Server, snk *sink) collectorParams {
 	return collectorParams{
 		SimURL:      sim.URL(),
-		Token:       "sim-token",
+		Token:       simtest.Token,
 		SinkURL:     snk.url,
 		StorageDir:  filepath.Join(t.TempDir(), "storage"),
 		HealthAddr:  freeAddr(t),

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 )
 
 // TestReadmeRedactionRemovesPII runs the demo's data (the simulator with the
@@ -30,7 +31,7 @@ func TestReadmeRedactionRemovesPII(t *testing.T) {
 	t.Parallel()
 	redaction := readmeRedaction(t)
 
-	sim := startSim(t, cloudflaresim.Config{
+	sim := simtest.Start(t, cloudflaresim.Config{
 		Seed: 1, Accounts: 2, MembersPerAccount: 25, LoginsPerAccount: 200,
 		LoginSpan: 23 * time.Hour, // inside the 24h initial_lookback
 	})

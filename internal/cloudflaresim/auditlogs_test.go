@@ -41,7 +41,7 @@ func auditIDs(logs []shared.AuditLog) []string {
 // boundaryFixture is an account whose logins straddle since and before by a
 // nanosecond, with three entries sharing the since instant.
 func boundaryFixture(t *testing.T) (s *Server, accountID string, since, before time.Time) {
-	s = startServer(t, Config{Accounts: 1, Now: newFakeClock().Now})
+	s = startServer(t, Config{Accounts: 1, Now: NewManualClock(testStart).Now})
 	accountID = s.Accounts()[0].ID
 	since = time.Date(2026, 11, 1, 10, 0, 0, 123456789, time.UTC)
 	before = since.Add(time.Second)
@@ -102,7 +102,7 @@ func TestAuditLogsWhenKeepsNanoseconds(t *testing.T) {
 }
 
 func TestAuditLogsTimeParameters(t *testing.T) {
-	s := startServer(t, Config{Accounts: 1, Now: newFakeClock().Now})
+	s := startServer(t, Config{Accounts: 1, Now: NewManualClock(testStart).Now})
 	acct := s.Accounts()[0].ID
 	midnight := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
 	for i, when := range []time.Time{midnight.Add(-time.Nanosecond), midnight, midnight.Add(36 * time.Hour)} {
@@ -162,7 +162,7 @@ func TestAuditLogsPerPageLimits(t *testing.T) {
 }
 
 func TestAuditLogsLateArrivals(t *testing.T) {
-	clock := newFakeClock()
+	clock := NewManualClock(testStart)
 	s := startServer(t, Config{Accounts: 1, Now: clock.Now})
 	acct := s.Accounts()[0].ID
 	start := clock.Now().Add(-time.Hour)

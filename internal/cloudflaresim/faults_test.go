@@ -214,7 +214,7 @@ func TestFaultTargeting(t *testing.T) {
 }
 
 func TestAuditLogFaults(t *testing.T) {
-	s := startServer(t, Config{Accounts: 1, Now: newFakeClock().Now})
+	s := startServer(t, Config{Accounts: 1, Now: NewManualClock(testStart).Now})
 	acct := s.Accounts()[0].ID
 	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 5 {

@@ -19,7 +19,7 @@ var (
 )
 
 func seededConfig(seed int64) Config {
-	return Config{Seed: seed, Accounts: 3, MembersPerAccount: 20, LoginsPerAccount: 2000, Now: newFakeClock().Now}
+	return Config{Seed: seed, Accounts: 3, MembersPerAccount: 20, LoginsPerAccount: 2000, Now: NewManualClock(testStart).Now}
 }
 
 func TestSeedingIsDeterministic(t *testing.T) {

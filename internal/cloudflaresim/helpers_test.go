@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,27 +18,8 @@ func TestMain(m *testing.M) {
 
 const testToken = "test-token"
 
-// fakeClock is a settable clock for Config.Now.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// testStart is where the tests' manual clocks start.
+var testStart = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 // startServer serves a new simulator on loopback until the test ends.
 func startServer(t testing.TB, cfg Config) *Server {

@@ -10,7 +10,7 @@ import (
 )
 
 func TestRateLimitLockout(t *testing.T) {
-	clock := newFakeClock()
+	clock := NewManualClock(testStart)
 	s := startServer(t, Config{Accounts: 1, RateLimit: 3, RateWindow: time.Minute, Lockout: 30 * time.Second, Now: clock.Now})
 
 	// t counts down to when the oldest request leaves the window.
@@ -47,7 +47,7 @@ func TestRateLimitLockout(t *testing.T) {
 }
 
 func TestRateLimitWindowSlides(t *testing.T) {
-	clock := newFakeClock()
+	clock := NewManualClock(testStart)
 	s := startServer(t, Config{RateLimit: 2, RateWindow: 10 * time.Second, Now: clock.Now})
 	status := func() int {
 		res, _ := get(t, s, "/accounts", testToken)
@@ -79,7 +79,7 @@ func TestUnlimitedSendsNoRateLimitHeaders(t *testing.T) {
 }
 
 func TestStatsMaxInWindow(t *testing.T) {
-	clock := newFakeClock()
+	clock := NewManualClock(testStart)
 	s := startServer(t, Config{RateWindow: time.Minute, Now: clock.Now})
 	for _, gap := range []time.Duration{0, 10 * time.Second, 10 * time.Second, time.Minute, time.Second} {
 		clock.Advance(gap)

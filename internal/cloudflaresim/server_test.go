@@ -129,7 +129,7 @@ func TestTokenVerify(t *testing.T) {
 }
 
 func TestTokenVerifyBody(t *testing.T) {
-	s := startServer(t, Config{Now: newFakeClock().Now})
+	s := startServer(t, Config{Now: NewManualClock(testStart).Now})
 	_, body := get(t, s, "/user/tokens/verify", testToken)
 	assert.JSONEq(t, `{
 		"success": true, "errors": [],

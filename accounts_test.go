@@ -1,0 +1,37 @@
+package cloudflareidentityreceiver
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+)
+
+// TestAccountsComeAndGo: an account out of the token's reach stops being
+// polled without failing the others; a new one is picked up by the next users poll.
+func TestAccountsComeAndGo(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 5, LoginsPerAccount: 5, LoginSpan: time.Hour})
+	sim, sink, r := env.sim, env.sink, env.r
+	require.NoError(t, r.pollUsers(context.Background()))
+	require.NoError(t, r.pollLogins(context.Background()))
+	gone := sim.Accounts()[0]
+	sim.RemoveAccount(gone.ID)
+	added := cloudflaresim.Account{ID: "aaaaaaaabbbbbbbbccccccccdddddddd", Name: "New Corp"}
+	sim.AddAccount(added)
+	sim.AddMember(added.ID, sim.NewMember())
+	sink.Reset()
+	sim.ResetStats()
+	env.clock.Advance(env.cfg.Users.PollInterval)
+
+	require.NoError(t, r.pollUsers(context.Background()))
+	require.NoError(t, r.pollLogins(context.Background()))
+	assert.Zero(t, sim.Stats().Unauthorized, "the vanished account is not called")
+	recs := records(sink.AllLogs())
+	require.Len(t, recs, 1)
+	assert.Equal(t, added.ID, recs[0].account)
+	assert.Equal(t, eventMember, recs[0].eventName, "a new account starts with an inventory")
+}
