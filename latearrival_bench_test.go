@@ -46,12 +46,10 @@ func runLateArrivals(b *testing.B, perSecond int, poll, window, sweep time.Durat
 		run      = 4 * time.Minute
 		pageSize = 1000
 	)
-	clock := newTestClock()
-	sim := startSim(b, clock, cloudflaresim.Config{Accounts: 1})
-	account := sim.Accounts()[0].ID
 	var mu sync.Mutex
 	emitted := map[string]time.Time{} // uid -> first emission
 	emissions := 0
+	var clock *cloudflaresim.ManualClock
 	next, _ := consumer.NewLogs(func(_ context.Context, logs plog.Logs) error {
 		mu.Lock()
 		defer mu.Unlock()
@@ -63,12 +61,14 @@ func runLateArrivals(b *testing.B, perSecond int, poll, window, sweep time.Durat
 		}
 		return nil
 	})
-	cfg := testConfig(sim)
-	cfg.Users.Enabled = false
-	cfg.Logins.PollInterval, cfg.Logins.LateArrivalWindow, cfg.Logins.LateArrivalSweep = poll, window, sweep
-	cfg.Logins.InitialLookback, cfg.Logins.PageSize = 0, pageSize
-	cfg.RateLimit.RequestsPerWindow = 1 << 20
-	r := newPollingReceiver(b, cfg, clock, next, nil)
+	e := newTestEnv(b, cloudflaresim.Config{Accounts: 1}, withConsumer(next), withConfig(func(cfg *Config) {
+		cfg.Users.Enabled = false
+		cfg.Logins.PollInterval, cfg.Logins.LateArrivalWindow, cfg.Logins.LateArrivalSweep = poll, window, sweep
+		cfg.Logins.InitialLookback, cfg.Logins.PageSize = 0, pageSize
+		cfg.RateLimit.RequestsPerWindow = 1 << 20
+	}))
+	clock, sim, r := e.clock, e.sim, e.r
+	account := sim.Accounts()[0].ID
 	require.NoError(b, r.pollLogins(context.Background()))
 	sim.ResetStats()
 

@@ -90,7 +90,7 @@ func TestRandomizedFaultsDeliverEverythingOnce(t *testing.T) {
 	// a sweep finds the logins appended behind the checkpoint.
 	sim.ClearFaults()
 	r.next = sink
-	for range 2 + int((maxFailureBackoff+cfg.Logins.LateArrivalSweep)/time.Minute) {
+	for range 2 + int((maxFailureBackoff+env.cfg.Logins.LateArrivalSweep)/time.Minute) {
 		clock.Advance(time.Minute)
 		_ = r.pollUsers(context.Background())
 		_ = r.pollLogins(context.Background())

@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -26,15 +25,10 @@ func lateLogin(id string, when, visible time.Time) cloudflaresim.LoginEvent {
 // entry shown late behind the checkpoint is emitted by the next sweep (and
 // its lateness recorded), not by the polls before it.
 func TestLateArrivalsAreFoundByTheSweep(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	e := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withTelemetry(), withConfig(func(cfg *Config) { cfg.Users.Enabled = false }))
+	clock, sim, r, sink := e.clock, e.sim, e.r, e.sink
 	account := sim.Accounts()[0].ID
 	appendLogins(sim, account, 3, clock.Now().Add(-4*time.Minute), time.Minute, func(int) bool { return false })
-	cfg := testConfig(sim)
-	cfg.Users.Enabled = false
-	r, tel := newTelemetryReceiver(t, cfg, clock)
-	sink := new(consumertest.LogsSink)
-	r.next = sink
 	require.NoError(t, r.pollLogins(context.Background()))
 	require.Equal(t, 3, sink.LogRecordCount())
 
@@ -51,8 +45,8 @@ func TestLateArrivalsAreFoundByTheSweep(t *testing.T) {
 	require.NoError(t, r.pollLogins(context.Background()))
 	assert.Equal(t, map[string]int{late.ID: 1}, uidCounts(records(sink.AllLogs())))
 	// One late arrival, found seven minutes after it happened.
-	assert.Equal(t, 1.0, sumMetric(t, tel, "otelcol_receiver_cloudflare_login_lateness"))
-	m, err := tel.GetMetric("otelcol_receiver_cloudflare_login_lateness")
+	assert.Equal(t, 1.0, sumMetric(t, e.tel, "otelcol_receiver_cloudflare_login_lateness"))
+	m, err := e.tel.GetMetric("otelcol_receiver_cloudflare_login_lateness")
 	require.NoError(t, err)
 	assert.Equal(t, 7*60.0, m.Data.(metricdata.Histogram[float64]).DataPoints[0].Sum)
 }
@@ -61,15 +55,13 @@ func TestLateArrivalsAreFoundByTheSweep(t *testing.T) {
 // entries, not the late-arrival window (before, every poll re-read the whole
 // window: 10 minutes of 250 logins a minute, 26 requests a poll here).
 func TestPollsReadOnlyWhatIsNew(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	e := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withConfig(func(cfg *Config) {
+		cfg.Users.Enabled = false
+		cfg.Logins.PageSize = 100
+		cfg.Logins.LateArrivalSweep = cfg.Logins.LateArrivalWindow // no sweep within this test
+	}))
+	clock, sim, r, sink := e.clock, e.sim, e.r, e.sink
 	account := sim.Accounts()[0].ID
-	cfg := testConfig(sim)
-	cfg.Users.Enabled = false
-	cfg.Logins.PageSize = 100
-	cfg.Logins.LateArrivalSweep = cfg.Logins.LateArrivalWindow // no sweep within this test
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, cfg, clock, sink, nil)
 	require.NoError(t, r.pollLogins(context.Background()))
 	for minute := range 9 {
 		for i := range 250 {
@@ -93,14 +85,12 @@ func TestPollsReadOnlyWhatIsNew(t *testing.T) {
 // at its edge with the poll's range, and new ones all come out once when a
 // sweep and a poll run in the same step.
 func TestSweepAndPollOverlapLoseNothing(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	e := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withConfig(func(cfg *Config) {
+		cfg.Users.Enabled = false
+		cfg.Logins.PageSize = 7
+	}))
+	clock, sim, r, sink := e.clock, e.sim, e.r, e.sink
 	account := sim.Accounts()[0].ID
-	cfg := testConfig(sim)
-	cfg.Users.Enabled = false
-	cfg.Logins.PageSize = 7
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, cfg, clock, sink, nil)
 	require.NoError(t, r.pollLogins(context.Background()))
 
 	var want []string
@@ -136,14 +126,9 @@ func TestSweepAndPollOverlapLoseNothing(t *testing.T) {
 // sweep's lower bound are stored, so a restart neither sweeps early nor lets
 // a due sweep's window slide.
 func TestRestartKeepsTheSweepSchedule(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	e := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withStorage(), withConfig(func(cfg *Config) { cfg.Users.Enabled = false }))
+	clock, sim, sink := e.clock, e.sim, e.sink
 	account := sim.Accounts()[0].ID
-	host, storageID := storageHost(t)
-	cfg := testConfig(sim)
-	cfg.Users.Enabled = false
-	cfg.StorageID = storageID
-	sink := new(consumertest.LogsSink)
 	// One login a minute keeps the checkpoint moving.
 	tick := func(r *identityReceiver) error {
 		sim.AppendLogin(account, lateLogin(fmt.Sprintf("tick-%d", clock.Now().Unix()), clock.Now().Add(-time.Second), time.Time{}))
@@ -151,37 +136,35 @@ func TestRestartKeepsTheSweepSchedule(t *testing.T) {
 	}
 	lateCount := func(id string) int { return uidCounts(records(sink.AllLogs()))[id] }
 
-	first := newPollingReceiver(t, cfg, clock, sink, host)
-	require.NoError(t, tick(first))
+	require.NoError(t, tick(e.r))
 	late := lateLogin("late-0000-4000-8000-000000000002", clock.Now().Add(-time.Minute), clock.Now().Add(time.Minute))
 	sim.AppendLogin(account, late)
 	clock.Advance(4 * time.Minute)
-	require.NoError(t, tick(first))
-	require.NoError(t, first.Shutdown(context.Background()))
+	require.NoError(t, tick(e.r))
 
-	restarted := newPollingReceiver(t, cfg, clock, sink, host)
-	require.NoError(t, tick(restarted))
+	e.restart(t)
+	require.NoError(t, tick(e.r))
 	assert.Zero(t, lateCount(late.ID), "four minutes after the last sweep: none yet")
 	clock.Advance(time.Minute)
-	require.NoError(t, tick(restarted))
+	require.NoError(t, tick(e.r))
 	assert.Equal(t, 1, lateCount(late.ID), "five minutes after it: swept")
 
 	// A sweep falls due; the poll moves the checkpoint on, but the pipeline
 	// refuses what the sweep found. After a restart and minutes of new logins
 	// the sweep is retried from the lower bound fixed when it fell due.
-	require.NoError(t, restarted.Shutdown(context.Background()))
 	late2 := lateLogin("late-0000-4000-8000-000000000003", clock.Now().Add(-9*time.Minute), clock.Now().Add(time.Minute))
 	sim.AppendLogin(account, late2)
 	clock.Advance(5 * time.Minute)
-	crashed := newPollingReceiver(t, cfg, clock, refusing(late2.ID, sink), host)
-	require.Error(t, tick(crashed))
+	e.next = refusing(late2.ID, sink)
+	e.restart(t)
+	require.Error(t, tick(e.r))
 	require.Zero(t, lateCount(late2.ID))
-	require.NoError(t, crashed.Shutdown(context.Background()))
 
-	again := newPollingReceiver(t, cfg, clock, sink, host)
+	e.next = sink
+	e.restart(t)
 	for range 4 {
 		clock.Advance(time.Minute)
-		require.NoError(t, tick(again))
+		require.NoError(t, tick(e.r))
 	}
 	assert.Equal(t, 1, lateCount(late2.ID), "swept from the bound fixed when the sweep fell due, 4 minutes before")
 }
@@ -205,13 +188,9 @@ func refusing(id string, next consumer.Logs) consumer.Logs {
 // checkpoint moved on by a sweep interval meanwhile. (A sweep of only
 // [checkpoint - window, ...) would catch entries up to window - sweep late.)
 func TestSweepCoversTheWholeWindow(t *testing.T) {
-	clock := newTestClock()
-	sim := startSim(t, clock, cloudflaresim.Config{Accounts: 1})
+	e := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withConfig(func(cfg *Config) { cfg.Users.Enabled = false }))
+	clock, sim, r, sink, cfg := e.clock, e.sim, e.r, e.sink, e.cfg
 	account := sim.Accounts()[0].ID
-	cfg := testConfig(sim)
-	cfg.Users.Enabled = false
-	sink := new(consumertest.LogsSink)
-	r := newPollingReceiver(t, cfg, clock, sink, nil)
 	step := func() {
 		sim.AppendLogin(account, lateLogin(fmt.Sprintf("tick-%d", clock.Now().Unix()), clock.Now().Add(-time.Second), time.Time{}))
 		require.NoError(t, r.pollLogins(context.Background()))
