@@ -381,6 +381,9 @@ func TestCrashBetweenConsumeAndCheckpoint(t *testing.T) {
 		}
 	}
 	assert.Equal(t, inFlight, twice, "only the batch in flight is repeated")
+	t.Logf("%d logins, pages of %d, crash before the 3rd checkpoint: %d records before the crash (batch in flight: %d), "+
+		"%d unique after the restart, %d emitted twice", len(sim.Logins(sim.Accounts()[0].ID)), cfg.Logins.PageSize,
+		emittedBeforeCrash, inFlight, len(counts), twice)
 }
 
 // TestStatusAndMessagesOfAuthFailure: one ERROR that names the call,
