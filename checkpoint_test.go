@@ -41,6 +41,9 @@ func TestCrashBetweenConsumeAndCheckpoint(t *testing.T) {
 		}
 	}
 	assert.Equal(t, inFlight, twice, "only the batch in flight is repeated")
+	t.Logf("%d logins, pages of %d, crash before the 3rd checkpoint: %d records before the crash (batch in flight: %d), "+
+		"%d unique after the restart, %d emitted twice", len(env.sim.Logins(env.sim.Accounts()[0].ID)), env.cfg.Logins.PageSize,
+		emittedBeforeCrash, inFlight, len(counts), twice)
 }
 
 // TestUnreadableCheckpointIsDiscarded: a damaged checkpoint costs a re-read
