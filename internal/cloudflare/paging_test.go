@@ -118,3 +118,46 @@ func TestListLoginsStopsAtThePageCap(t *testing.T) {
 	assert.Equal(t, 4, pages, "the fifth page is fetched but not handed out")
 	assert.LessOrEqual(t, requests.Load(), int32(6), "at most the cap, plus one prefetch cancelled")
 }
+
+// TestListMembersStopsWhenPagingFails: a member list whose pages repeat (an
+// API ignoring `page`) or never end fails the call with a bad response,
+// after a bounded number of requests.
+func TestListMembersStopsWhenPagingFails(t *testing.T) {
+	member := func(id string) string {
+		return `{"id":"` + id + `","email":"a@example.com","status":"accepted","user":{"id":"u","email":"a@example.com"},"roles":[],"policies":[]}`
+	}
+	fullPage := func(prefix string) string {
+		items := make([]string, membersPerPage)
+		for i := range items {
+			items[i] = member(fmt.Sprintf("%s-%d", prefix, i))
+		}
+		return `{"success":true,"errors":[],"messages":[],"result":[` + strings.Join(items, ",") + `]}`
+	}
+	tests := []struct {
+		name    string
+		page    func(n int32) string
+		wantErr string
+		maxReqs int32
+	}{
+		{name: "the same page again", page: func(int32) string { return fullPage("same") }, wantErr: "repeats page 1", maxReqs: 2},
+		{name: "new pages for ever", page: func(n int32) string { return fullPage(fmt.Sprint(n)) }, wantErr: "more than 5 pages", maxReqs: 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var requests atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(tt.page(requests.Add(1))))
+			}))
+			defer srv.Close()
+			c := newTestClient(t, srv.URL).(*client)
+			c.maxPages = 5
+			_, err := c.ListMembers(context.Background(), "acct-1")
+			require.Error(t, err)
+			kind, _ := KindOf(err)
+			assert.Equal(t, KindBadResponse, kind)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.Equal(t, tt.maxReqs, requests.Load())
+		})
+	}
+}

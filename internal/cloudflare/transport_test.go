@@ -94,8 +94,9 @@ func TestRetryAfterParsing(t *testing.T) {
 	assert.Equal(t, 30*time.Second, retryAfter("30", now))
 	assert.Equal(t, time.Second, retryAfter("0", now))
 	assert.Equal(t, 90*time.Second, retryAfter(now.Add(90*time.Second).Format(http.TimeFormat), now))
-	assert.Equal(t, defaultRetryAfter, retryAfter("", now))
-	assert.Equal(t, defaultRetryAfter, retryAfter("soon", now))
+	// Without a usable header, Cloudflare's lockout: 5 minutes.
+	assert.Equal(t, 5*time.Minute, retryAfter("", now))
+	assert.Equal(t, 5*time.Minute, retryAfter("soon", now))
 }
 
 // TestErrorsNeverCarryTheToken replaces a test that checked an error built

@@ -38,8 +38,9 @@ const (
 	// FaultOversizedBody answers with the normal JSON padded to Fault.Size
 	// bytes (default 64 MiB); it stays valid JSON.
 	FaultOversizedBody
-	// FaultDuplicateEntry (audit logs, page 2 onwards) starts the page with
-	// the previous page's last entry again.
+	// FaultDuplicateEntry (audit logs) starts the page with the entry before
+	// it again: the previous page's last, or on page 1 the newest entry older
+	// than since.
 	FaultDuplicateEntry
 	// FaultEmptyPage (audit logs) answers an empty page although entries
 	// remain.
@@ -48,8 +49,8 @@ const (
 	// page of the account's whole log, whatever its since and page say: a
 	// list that never ends.
 	FaultIgnorePaging
-	// FaultMissingWhen (audit logs) serves the first entry of each page
-	// without its "when".
+	// FaultMissingWhen (audit logs) serves the entry Fault.EntryID, or when
+	// that is empty the first entry of each page, without its "when".
 	FaultMissingWhen
 	// FaultMissingID (audit logs) serves every entry without its "id".
 	FaultMissingID
@@ -67,6 +68,7 @@ type Fault struct {
 	RetryAfter time.Duration // FaultRateLimited
 	Delay      time.Duration // FaultSlow
 	Size       int           // FaultOversizedBody
+	EntryID    string        // FaultMissingWhen
 }
 
 const defaultOversize = 64 << 20
@@ -129,8 +131,8 @@ func (f *queuedFault) matches(rt route, page int) bool {
 		return false
 	}
 	switch f.Kind {
-	case FaultDuplicateEntry: // needs a previous page to repeat from
-		return rt.endpoint == EndpointAuditLogs && page > 1
+	case FaultDuplicateEntry:
+		return rt.endpoint == EndpointAuditLogs
 	case FaultEmptyPage, FaultIgnorePaging, FaultMissingWhen, FaultMissingID:
 		return rt.endpoint == EndpointAuditLogs
 	}

@@ -226,9 +226,13 @@ func TestAuditLogFaults(t *testing.T) {
 	}
 
 	s.InjectFault(Fault{Kind: FaultDuplicateEntry})
-	assert.Equal(t, []string{"0", "1"}, page(1), "nothing to repeat on the first page")
+	assert.Equal(t, []string{"0", "1"}, page(1), "nothing before the first page of the whole log")
+	s.InjectFault(Fault{Kind: FaultDuplicateEntry})
 	assert.Equal(t, []string{"1", "2", "3"}, page(2))
 	assert.Equal(t, []string{"2", "3"}, page(2), "applied once")
+	s.InjectFault(Fault{Kind: FaultDuplicateEntry})
+	since := map[string]string{"direction": "asc", "per_page": "2", "page": "1", "since": base.Add(2 * time.Second).Format(time.RFC3339)}
+	assert.Equal(t, []string{"1", "2", "3"}, auditIDs(auditPage(t, s, acct, since)), "page 1: the newest entry before since")
 
 	s.InjectFault(Fault{Kind: FaultEmptyPage, Endpoint: ""})
 	res, _ := get(t, s, "/accounts", testToken)

@@ -66,8 +66,12 @@ func (s *Server) listAuditLogs(accountID string, q url.Values, fault *Fault) rep
 			items[i].ID = ""
 		}
 	}
-	if fault != nil && fault.Kind == FaultMissingWhen && len(items) > 0 {
-		items[0].When = ""
+	if fault != nil && fault.Kind == FaultMissingWhen {
+		for i := range items {
+			if fault.EntryID == "" && i == 0 || items[i].ID == fault.EntryID {
+				items[i].When = ""
+			}
+		}
 	}
 	return success(items, auditPageInfo{Page: aq.page, PerPage: aq.perPage, Count: len(items), TotalCount: total})
 }
@@ -107,10 +111,19 @@ func (s *Server) loginPage(accountID string, aq auditQuery, actionType string, f
 	case fault.Kind == FaultEmptyPage:
 		events = nil
 	case fault.Kind == FaultDuplicateEntry:
+		// The entry just before this page, in the query's order: the last of
+		// the page before, or on page 1 the newest entry older than since.
 		previous := aq
 		previous.page--
-		if prev, _ := a.logins.query(previous, now); len(prev) > 0 {
-			events = append([]LoginEvent{prev[len(prev)-1]}, events...)
+		if aq.page == 1 {
+			previous = auditQuery{before: aq.since, descending: true, page: 1, perPage: 1}
+		}
+		if prev, _ := a.logins.query(previous, now); len(prev) > 0 && (aq.page > 1 || !aq.since.IsZero()) {
+			last := prev[len(prev)-1]
+			if aq.page == 1 {
+				last = prev[0]
+			}
+			events = append([]LoginEvent{last}, events...)
 		}
 	}
 	return events, total, true
