@@ -41,8 +41,8 @@ func newLoginsStream(r *identityReceiver) *stream {
 const loginPollOverlap = 5 * time.Second
 
 // pollAccount reads what is new, [checkpoint - loginPollOverlap, now), then,
-// every late_arrival_sweep, sweeps [checkpoint - late_arrival_window,
-// checkpoint - loginPollOverlap) for entries the audit log showed late. Both
+// every late_arrival_sweep, sweeps the window before that for entries the
+// audit log showed late (sweep.go). Both
 // emit only entries not emitted before, page by page, and move the checkpoint
 // after each page the pipeline accepted: a failure part-way loses nothing.
 func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Account) error {
