@@ -57,6 +57,7 @@ cmd2="GOMEMLIMIT=<off|100MiB> CFI_BENCH_LOGINS=<100000|1000000> CFI_BENCH_WINDOW
 b1m="$LOG/backfill-1000000-100MiB.txt"
 req=$(metric "$b1m" requests | median); minreq=$(metric "$b1m" min_requests | median)
 e4xx=$(metric "$b1m" http_4xx | sort -g | tail -1)
+e4xx100k=$(metric "$LOG/backfill-100000-100MiB.txt" http_4xx | sort -g | tail -1)
 wall=$(metric "$b1m" wall_s | median); floor=$(metric "$b1m" floor_s | median)
 rps=$(metric "$b1m" records/s | median)
 wall_ratio=$(awk -v a="$wall" -v b="$floor" 'BEGIN {printf "%.3f", a/b}')
@@ -103,7 +104,7 @@ verdict() { awk -v v="$1" -v t="$2" 'BEGIN {print (v <= t) ? "met" : "**missed**
 cat >"$OUT" <<MD
 # Benchmarks
 
-Written by \`make bench\` (\`scripts/bench.sh\`) on $(date -u +%Y-%m-%d), $(nproc) CPUs, $(go version | cut -d' ' -f3-4).
+Written by \`make bench\` (\`scripts/bench.sh\`) at commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' || echo -dirty) on $(date -u +%Y-%m-%d), $(nproc) CPUs, $(go version | cut -d' ' -f3-4).
 Absolute times vary across machines; the ratios are against floors measured in the same run, and
 every figure is the median of the runs given.
 
@@ -130,9 +131,9 @@ ${WINDOW} s; the receiver keeps to its default 900 per window. With a sliding wi
 go no earlier than floor(k / 900) windows after the start: that time for the last required request is
 the floor.
 
-| logins | requests made | minimum needed | 429s | wall | floor | wall / floor | records/s |
+| logins | requests made | minimum needed | 4xx answers (429s among them) | wall | floor | wall / floor | records/s |
 |---|---|---|---|---|---|---|---|
-| 100,000 | ${req100k} | ${min100k} | 0 | ${wall100k} s | 0 s (all within the first window) | - | - |
+| 100,000 | ${req100k} | ${min100k} | ${e4xx100k} | ${wall100k} s | 0 s (all within the first window) | - | - |
 | 1,000,000, GOMEMLIMIT=100MiB | ${req} | ${minreq} | ${e4xx} | ${wall} s | ${floor} s | **${wall_ratio}x** (target <= 1.1: $(verdict "$wall_ratio" 1.1)) | ${rps} |
 | 1,000,000, no memory limit | | | | ${wall_off} s | ${floor} s | **${wall_ratio_off}x** (target <= 1.1: $(verdict "$wall_ratio_off" 1.1)) | |
 
