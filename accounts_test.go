@@ -25,7 +25,7 @@ func TestAccountsComeAndGo(t *testing.T) {
 	sim.AddMember(added.ID, sim.NewMember())
 	sink.Reset()
 	sim.ResetStats()
-	env.clock.Advance(env.cfg.Users.PollInterval)
+	env.clock.Advance(5 * time.Minute) // README: a new account is found within 5 minutes
 
 	require.NoError(t, r.pollUsers(context.Background()))
 	require.NoError(t, r.pollLogins(context.Background()))

@@ -206,3 +206,20 @@ func TestSweepCoversTheWholeWindow(t *testing.T) {
 	}
 	assert.Equal(t, 1, uidCounts(records(sink.AllLogs()))[late.ID])
 }
+
+// TestPollOverlapCatchesImmediateLag: an entry the audit log shows a moment
+// after a newer one, within loginPollOverlap of it, comes with the next poll
+// rather than waiting for the sweep.
+func TestPollOverlapCatchesImmediateLag(t *testing.T) {
+	e := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withConfig(func(cfg *Config) { cfg.Users.Enabled = false }))
+	account := e.sim.Accounts()[0].ID
+	now := e.clock.Now()
+	e.sim.AppendLogin(account, lateLogin("newer-000-4000-8000-000000000001", now.Add(-time.Second), time.Time{}))
+	// Two seconds older than the newer one, shown a second after it was read.
+	lagging := lateLogin("lagging-0-4000-8000-000000000002", now.Add(-3*time.Second), now.Add(time.Second))
+	e.sim.AppendLogin(account, lagging)
+	require.NoError(t, e.r.pollLogins(context.Background()))
+	e.clock.Advance(time.Minute)
+	require.NoError(t, e.r.pollLogins(context.Background()))
+	assert.Equal(t, 1, uidCounts(records(e.sink.AllLogs()))[lagging.ID], "emitted by the second poll, no sweep yet")
+}
