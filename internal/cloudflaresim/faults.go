@@ -38,18 +38,18 @@ const (
 	// FaultOversizedBody answers with the normal JSON padded to Fault.Size
 	// bytes (default 64 MiB); it stays valid JSON.
 	FaultOversizedBody
-	// FaultDuplicateEntry (audit logs, page 2 onwards) starts the page with
+	// FaultDuplicateEntry (audit logs v1 and v2, page 2 onwards) starts the page with
 	// the previous page's last entry again.
 	FaultDuplicateEntry
 	// FaultEmptyPage (audit logs) answers an empty page although entries
 	// remain.
 	FaultEmptyPage
 	// FaultIgnorePaging (audit logs) answers every request with the first
-	// page of the account's whole log, whatever its since and page say: a
-	// list that never ends.
+	// page of the account's whole log, whatever its since and page (v2: its
+	// cursor) say: a list that never ends; on v2, the same cursor every time.
 	FaultIgnorePaging
 	// FaultMissingWhen (audit logs) serves the first entry of each page
-	// without its "when".
+	// without its "when" (v2: without action.time).
 	FaultMissingWhen
 	// FaultMissingID (audit logs) serves every entry without its "id".
 	FaultMissingID
@@ -130,12 +130,15 @@ func (f *queuedFault) matches(rt route, page int) bool {
 	}
 	switch f.Kind {
 	case FaultDuplicateEntry: // needs a previous page to repeat from
-		return rt.endpoint == EndpointAuditLogs && page > 1
+		return isAuditLog(rt.endpoint) && page > 1
 	case FaultEmptyPage, FaultIgnorePaging, FaultMissingWhen, FaultMissingID:
-		return rt.endpoint == EndpointAuditLogs
+		return isAuditLog(rt.endpoint)
 	}
 	return true
 }
+
+// isAuditLog reports whether an endpoint lists audit entries (v1 or v2).
+func isAuditLog(e Endpoint) bool { return e == EndpointAuditLogs || e == EndpointAuditLogsV2 }
 
 // preempt handles the faults that replace the normal answer. It reports
 // whether the request is done.
