@@ -14,7 +14,8 @@ SIM          := $(BIN_DIR)/cloudflare-sim
 OTELCOL      := $(CURDIR)/_build/otelcol-cloudflare
 CONFIGS      := config/demo.yaml config/cloudflare.yaml config/kafka.yaml
 # Fuzz targets, as package:target; each runs FUZZTIME in `make fuzz`, FUZZSMOKE in `make test`.
-FUZZ_TARGETS := .:FuzzMapAuditPage .:FuzzMemberDiff .:FuzzConfig ./internal/cloudflare:FuzzListLoginsResponse
+FUZZ_TARGETS := .:FuzzMapAuditPage .:FuzzMemberDiff .:FuzzConfig ./internal/cloudflare:FuzzListLoginsResponse \
+                ./internal/cloudflare:FuzzListLoginsV2Response
 FUZZTIME     ?= 1m
 FUZZSMOKE    ?= 5s
 
