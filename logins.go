@@ -30,6 +30,9 @@ type loginsStream struct {
 	// filterRejected is set, for the rest of an account's poll, once v2
 	// refused the action_type=login filter.
 	filterRejected bool
+	// switchChecked holds the accounts whose other-source checkpoint was
+	// looked at: this receiver never writes it, so once is enough.
+	switchChecked map[string]bool
 }
 
 // otherSource is the login source not named.
@@ -46,7 +49,7 @@ func newLoginsStream(r *identityReceiver) *stream {
 		return nil
 	}
 	source := r.cfg.Logins.Source
-	l := &loginsStream{r: r, cfg: r.cfg.Logins,
+	l := &loginsStream{r: r, cfg: r.cfg.Logins, switchChecked: map[string]bool{},
 		cursors: newCheckpoints[loginCursor](r.store, r.settings.Logger,
 			func(id string) string { return loginCursorKey(source, id) },
 			"Discarding an unreadable login checkpoint; this account is read again from initial_lookback"),
@@ -123,9 +126,16 @@ func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Accou
 // entries apart, so nothing at or before that mark could be told from what
 // was emitted. It returns nil when the current checkpoint stands.
 func (l *loginsStream) switchedFrom(ctx context.Context, account cloudflare.Account, current *loginCursor, now time.Time) (*loginCursor, error) {
+	if l.switchChecked[account.ID] {
+		return nil, nil
+	}
 	old, err := l.other.load(ctx, account.ID)
-	if err != nil || old == nil {
+	if err != nil {
 		return nil, err
+	}
+	l.switchChecked[account.ID] = true
+	if old == nil {
+		return nil, nil
 	}
 	start := old.progress()
 	if !old.HighWater.IsZero() {
