@@ -1,4 +1,4 @@
-# GNU make. Targets: tools build sim run run-live generate check-generate test test-unit fuzz-smoke fuzz bench e2e
+# GNU make. Targets: tools build sim run run-live check-live generate check-generate test test-unit fuzz-smoke fuzz bench e2e
 # validate-configs clean
 
 SHELL := bash
@@ -14,11 +14,12 @@ SIM          := $(BIN_DIR)/cloudflare-sim
 OTELCOL      := $(CURDIR)/_build/otelcol-cloudflare
 CONFIGS      := config/demo.yaml config/cloudflare.yaml config/kafka.yaml
 # Fuzz targets, as package:target; each runs FUZZTIME in `make fuzz`, FUZZSMOKE in `make test`.
-FUZZ_TARGETS := .:FuzzMapAuditPage .:FuzzMemberDiff .:FuzzConfig ./internal/cloudflare:FuzzListLoginsResponse
+FUZZ_TARGETS := .:FuzzMapAuditPage .:FuzzMemberDiff .:FuzzConfig ./internal/cloudflare:FuzzListLoginsResponse \
+                ./internal/cloudflare:FuzzListLoginsV2Response
 FUZZTIME     ?= 1m
 FUZZSMOKE    ?= 5s
 
-.PHONY: tools build sim run run-live require-token generate check-generate test test-unit fuzz-smoke fuzz bench e2e \
+.PHONY: tools build sim run run-live check-live require-token generate check-generate test test-unit fuzz-smoke fuzz bench e2e \
 	validate-configs clean
 
 ## tools: install the pinned collector builder (ocb) into ./bin, only when missing
@@ -66,11 +67,16 @@ run-live: require-token build
 	fi
 	OTLP_ENDPOINT="$${OTLP_ENDPOINT:-http://localhost:4318}" $(OTELCOL) --config config/cloudflare.yaml
 
+## check-live: the preflight check against the real Cloudflare API (at most 60 requests): what the token reads
+##             and which logins.source carries your logins. CHECK_ARGS="-since 7d -json" passes flags.
+check-live: require-token
+	$(GO) run ./cmd/cloudflare-identity-check $(CHECK_ARGS)
+
 # Checked before the build, so that a missing token fails at once.
 require-token:
 	@if [[ -z "$${CLOUDFLARE_API_TOKEN:-}" ]]; then \
-	  echo "run-live: CLOUDFLARE_API_TOKEN is not set. Create a Cloudflare API token with Account Settings:Read," >&2; \
-	  echo "          Memberships:Read and User Details:Read, then: CLOUDFLARE_API_TOKEN=... make run-live" >&2; \
+	  echo "$(MAKECMDGOALS): CLOUDFLARE_API_TOKEN is not set. Create a Cloudflare API token with Account Settings:Read," >&2; \
+	  echo "          Memberships:Read and User Details:Read, then: CLOUDFLARE_API_TOKEN=... make $(MAKECMDGOALS)" >&2; \
 	  exit 2; \
 	fi
 

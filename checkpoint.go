@@ -52,6 +52,15 @@ func (c *loginCursor) before(d time.Duration) time.Time {
 	return since
 }
 
+// progress is how far the cursor got: its high-water mark, or its start
+// while nothing was accepted.
+func (c *loginCursor) progress() time.Time {
+	if c.HighWater.IsZero() {
+		return c.Start
+	}
+	return c.HighWater
+}
+
 // accept moves the cursor past entries the pipeline has taken, then forgets
 // ids that have fallen out of the window re-read by the next poll.
 func (c *loginCursor) accept(entries []cloudflare.AuditEntry, lateArrivalWindow time.Duration, polled time.Time) {
@@ -93,7 +102,15 @@ type checkpointStore struct {
 	client storage.Client
 }
 
-func loginCursorKey(accountID string) string    { return "logins." + accountID }
+// loginCursorKey names the login checkpoint of one source: v1's keeps the
+// key it had before there were two sources.
+func loginCursorKey(source, accountID string) string {
+	if source == loginSourceV2 {
+		return "logins.v2." + accountID
+	}
+	return "logins." + accountID
+}
+
 func memberSnapshotKey(accountID string) string { return "members." + accountID }
 
 // load reads the checkpoint under key into into, and reports whether there was one.

@@ -52,7 +52,7 @@ func TestUnreadableCheckpointIsDiscarded(t *testing.T) {
 	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3, LoginsPerAccount: 20, LoginSpan: time.Hour},
 		withStorage(), observeLogs(zapcore.WarnLevel))
 	account, r := env.sim.Accounts()[0].ID, env.r
-	require.NoError(t, r.store.client.Set(context.Background(), loginCursorKey(account), []byte("{not json")))
+	require.NoError(t, r.store.client.Set(context.Background(), loginCursorKey(loginSourceV1, account), []byte("{not json")))
 	require.NoError(t, r.store.client.Set(context.Background(), memberSnapshotKey(account), []byte{0xff}))
 
 	require.NoError(t, r.pollLogins(context.Background()))

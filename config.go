@@ -21,6 +21,10 @@ const (
 	maxInitialLookback = 13140 * time.Hour
 	maxPageSize        = 1000
 	minRateLimitWindow = time.Second
+
+	// The login sources, values of logins.source.
+	loginSourceV1 = "audit_logs"
+	loginSourceV2 = "audit_logs_v2"
 )
 
 var (
@@ -34,6 +38,7 @@ var (
 	errLateArrivalWindow  = fmt.Errorf("logins.late_arrival_window: must be between 0 and %s (18 months, the audit log retention)", maxInitialLookback)
 	errLateArrivalSweep   = errors.New("logins.late_arrival_sweep: must be at least logins.poll_interval and at most logins.late_arrival_window (when the window is not 0)")
 	errPageSize           = fmt.Errorf("logins.page_size: must be between 1 and %d", maxPageSize)
+	errLoginSource        = fmt.Errorf("logins.source: must be %s (Audit Logs v1) or %s (Audit Logs v2)", loginSourceV1, loginSourceV2)
 	errRequestsPerWindow  = errors.New("rate_limit.requests_per_window: must be at least 1")
 	errRateLimitWindow    = fmt.Errorf("rate_limit.window: must be at least %s", minRateLimitWindow)
 	errNothingEnabled     = errors.New("users.enabled, logins.enabled: at least one stream must be enabled")
@@ -90,6 +95,8 @@ type LoginsConfig struct {
 	LateArrivalSweep time.Duration `mapstructure:"late_arrival_sweep"`
 	// PageSize is the number of audit entries requested per page.
 	PageSize int `mapstructure:"page_size"`
+	// Source is where logins are read: audit_logs (v1) or audit_logs_v2.
+	Source string `mapstructure:"source"`
 
 	_ struct{}
 }
@@ -140,6 +147,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Logins.PageSize < 1 || cfg.Logins.PageSize > maxPageSize {
 		errs = append(errs, errPageSize)
+	}
+	if cfg.Logins.Source != loginSourceV1 && cfg.Logins.Source != loginSourceV2 {
+		errs = append(errs, fmt.Errorf("%w: got %q", errLoginSource, cfg.Logins.Source))
 	}
 	if cfg.RateLimit.RequestsPerWindow < 1 {
 		errs = append(errs, errRequestsPerWindow)

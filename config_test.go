@@ -33,6 +33,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.Logins.LateArrivalWindow = 15 * time.Minute
 	custom.Logins.LateArrivalSweep = 3 * time.Minute
 	custom.Logins.PageSize = 500
+	custom.Logins.Source = loginSourceV2
 	custom.RateLimit.RequestsPerWindow = 600
 
 	defaults := createDefaultConfig().(*Config)
@@ -109,6 +110,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "no window: the sweep is not checked", modify: func(c *Config) { c.Logins.LateArrivalWindow = 0 }},
 		{name: "page size zero", modify: func(c *Config) { c.Logins.PageSize = 0 }, errs: []error{errPageSize}},
 		{name: "page size above 1000", modify: func(c *Config) { c.Logins.PageSize = 1001 }, errs: []error{errPageSize}},
+		{name: "unknown login source", modify: func(c *Config) { c.Logins.Source = "audit_logs_v3" }, errs: []error{errLoginSource}},
+		{name: "empty login source", modify: func(c *Config) { c.Logins.Source = "" }, errs: []error{errLoginSource}},
 		{name: "malformed account", modify: func(c *Config) { c.Accounts = []string{"ACCOUNT"} }, errs: []error{errMalformedAccountID}},
 		{name: "duplicate account", modify: func(c *Config) {
 			c.Accounts = []string{"023e105f4ecef8ad9ca31a8372d0c353", "023e105f4ecef8ad9ca31a8372d0c353"}

@@ -53,6 +53,7 @@ func createDefaultConfig() component.Config {
 			LateArrivalWindow: defaultLateArrivalWindow,
 			LateArrivalSweep:  defaultLateArrivalSweep,
 			PageSize:          defaultPageSize,
+			Source:            loginSourceV1,
 		},
 		RateLimit: RateLimitConfig{
 			RequestsPerWindow: defaultRequestsPerWindow,

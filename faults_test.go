@@ -1,6 +1,7 @@
 package cloudflareidentityreceiver
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync"
@@ -91,6 +92,7 @@ var persistentFaults = []faultScenario{
 // streamUnderTest names what a fault scenario needs of one stream.
 type streamUnderTest struct {
 	name       string
+	source     string // logins.source of a logins stream; "" for users
 	endpoint   cloudflaresim.Endpoint
 	poll       func(*identityReceiver) error
 	records    func(sim *cloudflaresim.Server) int // records a complete first poll emits
@@ -111,14 +113,27 @@ var streamsUnderTest = []streamUnderTest{
 		},
 	},
 	{
-		name: streamLogins, endpoint: cloudflaresim.EndpointAuditLogs,
+		name: streamLogins, source: loginSourceV1, endpoint: cloudflaresim.EndpointAuditLogs,
 		poll: func(r *identityReceiver) error { return r.pollLogins(context.Background()) },
 		records: func(sim *cloudflaresim.Server) int {
 			return len(sim.Logins(sim.Accounts()[0].ID))
 		},
 		checkpoint: func(t *testing.T, r *identityReceiver, account string) bool {
 			var cursor loginCursor
-			_, err := r.store.load(context.Background(), loginCursorKey(account), &cursor)
+			_, err := r.store.load(context.Background(), loginCursorKey(loginSourceV1, account), &cursor)
+			require.NoError(t, err)
+			return !cursor.HighWater.IsZero()
+		},
+	},
+	{
+		name: streamLogins + "_v2", source: loginSourceV2, endpoint: cloudflaresim.EndpointAuditLogsV2,
+		poll: func(r *identityReceiver) error { return r.pollLogins(context.Background()) },
+		records: func(sim *cloudflaresim.Server) int {
+			return len(sim.Logins(sim.Accounts()[0].ID))
+		},
+		checkpoint: func(t *testing.T, r *identityReceiver, account string) bool {
+			var cursor loginCursor
+			_, err := r.store.load(context.Background(), loginCursorKey(loginSourceV2, account), &cursor)
 			require.NoError(t, err)
 			return !cursor.HighWater.IsZero()
 		},
@@ -143,7 +158,8 @@ func TestFaultMatrix(t *testing.T) {
 						cfg.Users.PollInterval = time.Minute
 						// Only the stream under test runs, so that its recovery makes the status OK.
 						cfg.Users.Enabled = stream.name == streamUsers
-						cfg.Logins.Enabled = stream.name == streamLogins
+						cfg.Logins.Enabled = stream.source != ""
+						cfg.Logins.Source = cmp.Or(stream.source, loginSourceV1)
 					}))
 				sim, host, sink, r := env.sim, env.host, env.sink, env.r
 				account := sim.Accounts()[0].ID
@@ -177,7 +193,7 @@ func TestFaultMatrix(t *testing.T) {
 				assert.True(t, stream.checkpoint(t, r, account), "checkpoint written")
 				recs := records(sink.AllLogs())
 				assert.Len(t, recs, stream.records(sim))
-				if stream.name == streamLogins {
+				if stream.source != "" {
 					for uid, n := range uidCounts(recs) {
 						assert.Equal(t, 1, n, uid)
 					}
@@ -204,7 +220,10 @@ func TestOneOffFaultsAreRetriedWithinThePoll(t *testing.T) {
 		for _, fault := range faults {
 			t.Run(stream.name+"/"+faultName(fault.Kind), func(t *testing.T) {
 				env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 12, LoginsPerAccount: 45, LoginSpan: 6 * time.Hour},
-					withConfig(func(cfg *Config) { cfg.Logins.PageSize = 20 }))
+					withConfig(func(cfg *Config) {
+						cfg.Logins.PageSize = 20
+						cfg.Logins.Source = cmp.Or(stream.source, loginSourceV1)
+					}))
 				fault.Endpoint = stream.endpoint
 				env.sim.InjectFault(fault)
 				require.NoError(t, stream.poll(env.r))

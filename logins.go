@@ -16,11 +16,31 @@ const loginActionType = "login"
 // progressInterval is the shortest time between two progress lines of a backfill.
 const progressInterval = 10 * time.Second
 
-// loginsStream reads dashboard and API logins from every account's audit log.
+// loginsStream reads dashboard and API logins from every account's audit
+// log, from one source (logins.source): Audit Logs v1 or v2. The source only
+// decides how a range is listed and which entries are logins; dedupe,
+// checkpoints, sweeps and mapping are the same for both.
 type loginsStream struct {
 	r       *identityReceiver
 	cfg     LoginsConfig
 	cursors *checkpoints[loginCursor]
+	// other reads the checkpoints of the source not configured, from which a
+	// switch of source starts.
+	other *checkpoints[loginCursor]
+	// filterRejected is set, for the rest of an account's poll, once v2
+	// refused the action_type=login filter.
+	filterRejected bool
+	// switchChecked holds the accounts whose other-source checkpoint was
+	// looked at: this receiver never writes it, so once is enough.
+	switchChecked map[string]bool
+}
+
+// otherSource is the login source not named.
+func otherSource(source string) string {
+	if source == loginSourceV2 {
+		return loginSourceV1
+	}
+	return loginSourceV2
 }
 
 // newLoginsStream returns the logins stream, or nil when it is disabled.
@@ -28,9 +48,14 @@ func newLoginsStream(r *identityReceiver) *stream {
 	if !r.cfg.Logins.Enabled {
 		return nil
 	}
-	l := &loginsStream{r: r, cfg: r.cfg.Logins,
-		cursors: newCheckpoints[loginCursor](r.store, r.settings.Logger, loginCursorKey,
-			"Discarding an unreadable login checkpoint; this account is read again from initial_lookback")}
+	source := r.cfg.Logins.Source
+	l := &loginsStream{r: r, cfg: r.cfg.Logins, switchChecked: map[string]bool{},
+		cursors: newCheckpoints[loginCursor](r.store, r.settings.Logger,
+			func(id string) string { return loginCursorKey(source, id) },
+			"Discarding an unreadable login checkpoint; this account is read again from initial_lookback"),
+		other: newCheckpoints[loginCursor](r.store, r.settings.Logger,
+			func(id string) string { return loginCursorKey(otherSource(source), id) },
+			"Discarding an unreadable login checkpoint of the other logins.source; this account is read again from initial_lookback")}
 	return newStream(streamLogins, l.cfg.PollInterval, l.pollAccount)
 }
 
@@ -46,11 +71,17 @@ const loginPollOverlap = 5 * time.Second
 // emit only entries not emitted before, page by page, and move the checkpoint
 // after each page the pipeline accepted: a failure part-way loses nothing.
 func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Account) error {
+	l.filterRejected = false
 	cursor, err := l.cursors.load(ctx, account.ID)
 	if err != nil {
 		return err
 	}
 	now := l.r.now()
+	if switched, err := l.switchedFrom(ctx, account, cursor, now); err != nil {
+		return err
+	} else if switched != nil {
+		cursor = switched
+	}
 	if cursor == nil {
 		// Saved before anything is consumed: see loginCursor.Start. The first
 		// poll reads the whole lookback, so the first sweep is due one sweep later.
@@ -87,6 +118,66 @@ func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Accou
 	return l.sweep(ctx, account, cursor, now)
 }
 
+// switchedFrom starts the checkpoint of the configured source from the
+// other source's checkpoint when that one got further (the source was
+// switched, maybe back and forth; a source's checkpoint only moves forward
+// while it is configured): from just after its high-water mark, or from its
+// first poll's start when it never emitted anything. The sources number
+// entries apart, so nothing at or before that mark could be told from what
+// was emitted. It returns nil when the current checkpoint stands.
+func (l *loginsStream) switchedFrom(ctx context.Context, account cloudflare.Account, current *loginCursor, now time.Time) (*loginCursor, error) {
+	if l.switchChecked[account.ID] {
+		return nil, nil
+	}
+	old, err := l.other.load(ctx, account.ID)
+	if err != nil {
+		return nil, err
+	}
+	l.switchChecked[account.ID] = true
+	if old == nil {
+		return nil, nil
+	}
+	start := old.progress()
+	if !old.HighWater.IsZero() {
+		start = start.Add(time.Nanosecond)
+	}
+	if current != nil && !start.After(current.progress()) {
+		return nil, nil
+	}
+	cursor := &loginCursor{Start: start, LastSweep: now, SweepFrom: start}
+	l.r.settings.Logger.Info("logins.source changed: reading the new source from where the old one stopped",
+		zap.String("account_id", account.ID), zap.String("source", l.cfg.Source),
+		zap.String("previous_source", otherSource(l.cfg.Source)), zap.Time("from", start))
+	return cursor, l.cursors.save(ctx, account.ID, cursor)
+}
+
+// list lists [q.Since, q.Before) from the configured source. When v2 refuses
+// the login filter with a 400, it lists without it, once per account poll,
+// with one WARN; the stream keeps only logins either way.
+func (l *loginsStream) list(ctx context.Context, q cloudflare.LoginQuery, fn func(page []cloudflare.AuditEntry) error) error {
+	if l.cfg.Source != loginSourceV2 {
+		return l.r.client.ListLogins(ctx, q, fn)
+	}
+	q.Unfiltered = l.filterRejected
+	err := l.r.client.ListLoginsV2(ctx, q, fn)
+	if err == nil || q.Unfiltered || !cloudflare.IsFilterRejected(err) {
+		return err
+	}
+	l.filterRejected = true
+	l.r.settings.Logger.Warn("Audit Logs v2 refused the action_type=login filter; listing every entry of the range and keeping the logins",
+		zap.String("account_id", q.AccountID), zap.Error(err))
+	q.Unfiltered = true
+	return l.r.client.ListLoginsV2(ctx, q, fn)
+}
+
+// isLogin reports whether an entry of the configured source is a login.
+func (l *loginsStream) isLogin(entry *cloudflare.AuditEntry) bool {
+	if l.cfg.Source == loginSourceV2 {
+		return cloudflare.IsV2Login(entry)
+	}
+	return entry.ActionType == loginActionType
+}
+
 // read emits the unseen logins of [since, before), page by page; pageDone is
 // told of each page's new entries once the pipeline took them.
 func (l *loginsStream) read(ctx context.Context, account cloudflare.Account, cursor *loginCursor, since, before, now time.Time,
@@ -94,8 +185,8 @@ func (l *loginsStream) read(ctx context.Context, account cloudflare.Account, cur
 ) error {
 	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: before, PageSize: l.cfg.PageSize}
 	var timeless []string
-	err := l.r.client.ListLogins(ctx, query, func(page []cloudflare.AuditEntry) error {
-		fresh := unseenLogins(page, cursor, query)
+	err := l.list(ctx, query, func(page []cloudflare.AuditEntry) error {
+		fresh := unseenLogins(page, cursor, query, l.isLogin)
 		if len(fresh) > 0 {
 			timeless = appendTimeless(timeless, fresh)
 			if err := l.emit(ctx, account, fresh, cursor, now); err != nil {
@@ -131,12 +222,12 @@ func (l *loginsStream) emit(ctx context.Context, account cloudflare.Account, fre
 // unseenLogins keeps the login entries of a page that were not emitted
 // before, nor earlier in the same page, and that fall in the poll's window
 // (an entry without a readable time is kept: it cannot be placed).
-func unseenLogins(page []cloudflare.AuditEntry, cursor *loginCursor, query cloudflare.LoginQuery) []cloudflare.AuditEntry {
+func unseenLogins(page []cloudflare.AuditEntry, cursor *loginCursor, query cloudflare.LoginQuery, isLogin func(*cloudflare.AuditEntry) bool) []cloudflare.AuditEntry {
 	fresh := make([]cloudflare.AuditEntry, 0, len(page))
 	inPage := make(map[string]bool, len(page))
 	for i := range page {
 		entry := &page[i]
-		if entry.ActionType != loginActionType || inPage[entry.ID] {
+		if !isLogin(entry) || inPage[entry.ID] {
 			continue
 		}
 		if !entry.When.IsZero() && (entry.When.Before(query.Since) || !entry.When.Before(query.Before)) {

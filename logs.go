@@ -30,6 +30,7 @@ const (
 	attrActionResult     = "cloudflare.audit.action.result"
 	attrActorType        = "cloudflare.actor.type"
 	attrInterface        = "cloudflare.audit.interface"
+	attrRayID            = "cloudflare.ray_id"
 	attrMemberID         = "cloudflare.member.id"
 	attrMemberStatus     = "cloudflare.member.status"
 	attrTwoFactor        = "cloudflare.user.two_factor_authentication_enabled"
@@ -70,7 +71,10 @@ func newAccountLogs(account cloudflare.Account, version string) (plog.Logs, plog
 	return logs, sl.LogRecords()
 }
 
-// appendLoginRecord maps one login audit entry. known is the member record of
+// appendLoginRecord maps one login audit entry, of either source: v2's
+// field names are already mapped onto AuditEntry (actor.context is the
+// Interface, raw.user_agent the UserAgent, raw.cf_ray_id the RayID) and its
+// Body is the entry as sent. known is the member record of
 // the actor when the users stream has seen it, else nil.
 func appendLoginRecord(records plog.LogRecordSlice, entry *cloudflare.AuditEntry, known *cloudflare.Member, observed time.Time) {
 	lr := records.AppendEmpty()
@@ -82,7 +86,7 @@ func appendLoginRecord(records plog.LogRecordSlice, entry *cloudflare.AuditEntry
 	}
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(observed))
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(12)
+	attrs.EnsureCapacity(13)
 	attrs.PutStr(string(semconv.LogRecordUIDKey), entry.ID)
 	putNonEmpty(attrs, string(semconv.UserIDKey), entry.ActorID)
 	putNonEmpty(attrs, string(semconv.UserEmailKey), entry.ActorEmail)
@@ -98,6 +102,7 @@ func appendLoginRecord(records plog.LogRecordSlice, entry *cloudflare.AuditEntry
 	}
 	putNonEmpty(attrs, attrActorType, entry.ActorType)
 	putNonEmpty(attrs, attrInterface, entry.Interface)
+	putNonEmpty(attrs, attrRayID, entry.RayID)
 	if !entry.Success {
 		attrs.PutStr(string(semconv.ErrorTypeKey), loginFailedErrorType)
 	}

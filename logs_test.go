@@ -54,6 +54,11 @@ func TestMappingGolden(t *testing.T) {
 			entry := readAuditEntry(t, "login_failure.json")
 			appendLoginRecord(records, &entry, nil, testPollTime)
 		}},
+		{golden: "login_v2_success.yaml", build: func(records plog.LogRecordSlice) {
+			entry, err := cloudflare.DecodeV2Entry(readFixture(t, "login_v2_success.json"))
+			require.NoError(t, err)
+			appendLoginRecord(records, &entry, &member, testPollTime)
+		}},
 		{golden: "member_inventory.yaml", build: func(records plog.LogRecordSlice) {
 			appendMemberRecord(records, eventMember, &member, nil, nil, testPollTime)
 			appendMemberRecord(records, eventMember, &pending, nil, nil, testPollTime)

@@ -29,8 +29,15 @@ var randomFaults = []cloudflaresim.Fault{
 // TestRandomizedFaultsDeliverEverythingOnce drives 5,000 login events and 200
 // member changes through random API faults and exporter failures, with a
 // seeded generator, and then checks that every login was emitted exactly once
-// and that the member events replay to exactly the final member lists.
+// and that the member events replay to exactly the final member lists; once
+// per logins.source.
 func TestRandomizedFaultsDeliverEverythingOnce(t *testing.T) {
+	for _, source := range []string{loginSourceV1, loginSourceV2} {
+		t.Run(source, func(t *testing.T) { testRandomizedFaults(t, source) })
+	}
+}
+
+func testRandomizedFaults(t *testing.T, source string) {
 	const (
 		seed            = 20261128
 		rounds          = 25
@@ -43,6 +50,7 @@ func TestRandomizedFaultsDeliverEverythingOnce(t *testing.T) {
 		withConfig(func(cfg *Config) {
 			cfg.Timeout = 200 * time.Millisecond
 			cfg.Logins.PageSize = 60
+			cfg.Logins.Source = source
 		}),
 		beforeConsume(func(context.Context, int) error {
 			if rng.Float64() < 0.2 {
@@ -63,7 +71,11 @@ func TestRandomizedFaultsDeliverEverythingOnce(t *testing.T) {
 			id := fmt.Sprintf("rnd-%08d", len(generated))
 			sim.AppendLogin(account, cloudflaresim.LoginEvent{ID: id, Success: rng.Float64() < 0.9,
 				When: clock.Now().Add(-time.Duration(rng.Int64N(int64(time.Minute)))), ActorEmail: "ada@example.com", ActorType: "user"})
-			generated[id] = true
+			if source == loginSourceV2 {
+				generated[cloudflaresim.V2ID(id)] = true
+			} else {
+				generated[id] = true
+			}
 		}
 		for range changesPerRound {
 			changeRandomMember(rng, sim, accounts[rng.IntN(len(accounts))].ID)
@@ -110,9 +122,9 @@ func TestRandomizedFaultsDeliverEverythingOnce(t *testing.T) {
 		}
 	}
 	events := countByEvent(recs)
-	t.Logf("seed %d: logins generated=%d emitted=%d duplicated=%d lost=%d; member changes=%d, change events=%d; "+
+	t.Logf("%s, seed %d: logins generated=%d emitted=%d duplicated=%d lost=%d; member changes=%d, change events=%d; "+
 		"API faults injected=%d, exporter failures=%d",
-		seed, len(generated), len(counts), duplicated, lost, memberChanges,
+		source, seed, len(generated), len(counts), duplicated, lost, memberChanges,
 		events[eventMemberAdded]+events[eventMemberRemoved]+events[eventMemberChanged], faultsInjected, exporterFailures)
 	assert.Zero(t, lost, "lost logins")
 	assert.Zero(t, duplicated, "duplicated logins")

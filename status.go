@@ -182,5 +182,6 @@ func remedy(err error) string {
 func accountNotVisible(err *cloudflare.APIError) bool {
 	const invalidToken = 1000
 	return err.StatusCode == http.StatusForbidden && err.Code != invalidToken &&
-		(err.Endpoint == cloudflare.EndpointMembers || err.Endpoint == cloudflare.EndpointAuditLogs)
+		(err.Endpoint == cloudflare.EndpointMembers || err.Endpoint == cloudflare.EndpointAuditLogs ||
+			err.Endpoint == cloudflare.EndpointAuditLogsV2)
 }

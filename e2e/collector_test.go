@@ -24,8 +24,15 @@ const (
 )
 
 // TestDataModel runs the collector on a small tenant and checks that users and
-// logins arrive over OTLP/HTTP in the shape the spec promises.
+// logins arrive over OTLP/HTTP in the shape the spec promises, from each
+// login source.
 func TestDataModel(t *testing.T) {
+	for _, source := range []string{"audit_logs", "audit_logs_v2"} {
+		t.Run(source, func(t *testing.T) { testDataModel(t, source) })
+	}
+}
+
+func testDataModel(t *testing.T, source string) {
 	const accounts, members, logins = 2, 4, 30
 	sim := simtest.Start(t, cloudflaresim.Config{
 		Seed: 7, Accounts: accounts, MembersPerAccount: members, LoginsPerAccount: logins,
@@ -33,9 +40,10 @@ func TestDataModel(t *testing.T) {
 	})
 	snk := startSink(t)
 	params := newCollectorParams(t, sim, snk)
+	params.Source = source
 	col := startCollector(t, "collector", writeConfig(t, params))
 
-	want := wantedLogins(sim)
+	want := wantedLogins(sim, source)
 	waitFor(t, col, 30*time.Second, func() string {
 		total, unique := snk.loginCounts()
 		return fmt.Sprintf("%d logins and %d member records (have %d login records, %d unique; %d member records)",
@@ -99,6 +107,20 @@ func TestDataModel(t *testing.T) {
 			checkAttr(t, r, "user.id", exp.event.ActorID)
 			checkAttr(t, r, "user.email", exp.event.ActorEmail)
 			checkAttr(t, r, "client.address", exp.event.ActorIP)
+			if source == "audit_logs_v2" {
+				// v2 names its fields apart: actor.context, raw.cf_ray_id, action.time.
+				if r.str("cloudflare.ray_id") == "" {
+					t.Errorf("v2 login %s: cloudflare.ray_id is missing (attributes: %v)", uid, r.Attrs)
+				}
+				if ctx := r.str("cloudflare.audit.interface"); ctx != "dash" && ctx != "api_token" {
+					t.Errorf("v2 login %s: cloudflare.audit.interface = %q, want actor.context (dash or api_token)", uid, ctx)
+				}
+				if action, _ := r.Body["action"].(map[string]any); action == nil || action["time"] == nil {
+					t.Errorf("v2 login %s: Body.action.time missing; the Body must be the v2 entry as sent: %v", uid, r.Body)
+				}
+			} else if _, ok := r.Attrs["cloudflare.ray_id"]; ok {
+				t.Errorf("v1 login %s has cloudflare.ray_id, which v1 does not send", uid)
+			}
 			if exp.event.Success {
 				successes++
 				if r.Severity != plog.SeverityNumberInfo {
@@ -170,7 +192,7 @@ func TestCrashSafety(t *testing.T) {
 	params := newCollectorParams(t, sim, snk)
 	params.PageSize = pageSize
 	config := writeConfig(t, params)
-	want := wantedLogins(sim)
+	want := wantedLogins(sim, "audit_logs")
 	if len(want) != accounts*loginsPerAccount {
 		t.Fatalf("the simulator holds %d logins, want %d", len(want), accounts*loginsPerAccount)
 	}
@@ -313,11 +335,16 @@ type wantedLogin struct {
 }
 
 // wantedLogins indexes every login the simulator holds by audit id.
-func wantedLogins(sim *cloudflaresim.Server) map[string]wantedLogin {
+// wantedLogins are the simulator's logins by the id the source gives them.
+func wantedLogins(sim *cloudflaresim.Server, source string) map[string]wantedLogin {
 	out := map[string]wantedLogin{}
 	for _, a := range sim.Accounts() {
 		for _, e := range sim.Logins(a.ID) {
-			out[e.ID] = wantedLogin{account: a.ID, event: e}
+			id := e.ID
+			if source == "audit_logs_v2" {
+				id = cloudflaresim.V2ID(id)
+			}
+			out[id] = wantedLogin{account: a.ID, event: e}
 		}
 	}
 	return out

@@ -227,6 +227,7 @@ type collectorParams struct {
 	UsersPoll   time.Duration
 	Lookback    time.Duration
 	RequestsPer int
+	Source      string // logins.source; "" leaves the default
 }
 
 // The pipeline has no batch processor and the exporter no sending queue, so
@@ -248,6 +249,9 @@ receivers:
       poll_interval: {{.LoginsPoll}}
       initial_lookback: {{.Lookback}}
       page_size: {{.PageSize}}
+{{- if .Source}}
+      source: {{.Source}}
+{{- end}}
     rate_limit:
       requests_per_window: {{.RequestsPer}}
       window: 1m

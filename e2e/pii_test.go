@@ -51,7 +51,7 @@ func TestReadmeRedactionRemovesPII(t *testing.T) {
 	params := newCollectorParams(t, sim, snk)
 	col := startCollectorIn(t, "collector", "", []string{redactionKeyEnv}, "--config", redactionConfig(t, params, redaction))
 
-	want := wantedLogins(sim)
+	want := wantedLogins(sim, "audit_logs")
 	waitFor(t, col, 60*time.Second, func() string {
 		_, unique := snk.loginCounts()
 		return fmt.Sprintf("%d logins and 50 member records (have %d unique logins, %d member records)",

@@ -27,6 +27,9 @@ type Client interface {
 	// ListLogins pages through the login audit entries of q, oldest first,
 	// handing each page to fn. An error from fn stops the paging and is returned.
 	ListLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error
+	// ListLoginsV2 is ListLogins from Audit Logs v2 (GET
+	// /accounts/{id}/logs/audit), paged by cursor; see its doc.
+	ListLoginsV2(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error
 }
 
 // Observer is told about every request; it feeds the receiver's own metrics.
@@ -36,6 +39,12 @@ type Observer interface {
 	RateLimitHeld()
 	// RateLimitWaiting adds a pause as it starts.
 	RateLimitWaiting(wait time.Duration)
+}
+
+// HeaderObserver, when the Observer also implements it, is handed the
+// headers of every response received, before the body is read.
+type HeaderObserver interface {
+	ResponseHeaders(endpoint string, header http.Header)
 }
 
 // defaultMaxResponseBytes refuses bodies larger than any real page (1,000 audit entries are about 600 kB).
@@ -58,6 +67,7 @@ type client struct {
 	members          *accounts.MemberService
 	accountTokens    *accounts.TokenService
 	auditLogs        *audit_logs.AuditLogService
+	auditLogsV2      *accounts.LogAuditService
 	userTokens       *user.TokenService
 	limiter          *Limiter
 	retry            RetryPolicy
@@ -103,6 +113,7 @@ func New(opts Options) Client {
 	c.members = accounts.NewMemberService(sdkOpts...)
 	c.accountTokens = accounts.NewTokenService(sdkOpts...)
 	c.auditLogs = audit_logs.NewAuditLogService(sdkOpts...)
+	c.auditLogsV2 = accounts.NewLogAuditService(sdkOpts...)
 	c.userTokens = user.NewTokenService(sdkOpts...)
 	return c
 }

@@ -42,7 +42,7 @@ func (k ErrorKind) String() string {
 // contains the token: it names the endpoint, not the request.
 type APIError struct {
 	Kind       ErrorKind
-	Endpoint   string // accounts, members, audit_logs, user_tokens_verify, account_tokens_verify
+	Endpoint   string // accounts, members, audit_logs, audit_logs_v2, user_tokens_verify, account_tokens_verify
 	StatusCode int    // 0 when no response was received
 	Code       int    // Cloudflare's error code, when the body carried one
 	Message    string // Cloudflare's error message, or a description of the failure

@@ -52,3 +52,47 @@ func FuzzListLoginsResponse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzListLoginsV2Response is FuzzListLoginsResponse for Audit Logs v2: any
+// status and body, served to every request (so a cursor comes back the same
+// and must be refused), never panics, never leaks the token, and every
+// failure is classified.
+func FuzzListLoginsV2Response(f *testing.F) {
+	var mu sync.Mutex
+	var status int
+	var body []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.WriteHeader(status)
+		_, _ = w.Write(body)
+	}))
+	f.Cleanup(srv.Close)
+	f.Add(uint16(0), []byte(v2Body(`{"count":"1","cursor":"c1"}`, v2Entry("a", "2026-11-28T08:10:00Z"))))
+	f.Add(uint16(0), []byte(v2Body(`{"count":1,"cursors":{"after":""}}`, v2Entry("a", "bad time"))))
+	f.Add(uint16(0), []byte(`{"result":[null],"result_info":{"cursor":null}}`))
+	f.Add(uint16(200), []byte(`{"success":false,"errors":[{"code":1001,"message":"invalid action_type"}]}`))
+
+	f.Fuzz(func(t *testing.T, code uint16, payload []byte) {
+		mu.Lock()
+		status = 200 + int(code)%400 // 200..599
+		body = payload
+		mu.Unlock()
+		c := New(Options{BaseURL: srv.URL, Token: testToken, HTTPClient: &http.Client{Timeout: time.Second},
+			Limiter: NewLimiter(1<<20, time.Second), Retry: RetryPolicy{MaxAttempts: 1}, Logger: zap.NewNop()})
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		q := LoginQuery{AccountID: "acct", Since: time.Unix(0, 0), Before: time.Unix(1, 0), PageSize: 1000}
+		err := c.ListLoginsV2(ctx, q, func([]AuditEntry) error { return nil })
+		if err == nil || errors.Is(err, context.DeadlineExceeded) {
+			return
+		}
+		var apiErr *APIError
+		if !errors.As(err, &apiErr) {
+			t.Fatalf("unclassified error %T: %v", err, err)
+		}
+		if strings.Contains(err.Error(), testToken) {
+			t.Fatalf("token in error: %v", err)
+		}
+	})
+}

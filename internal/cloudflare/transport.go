@@ -76,6 +76,9 @@ func (c *client) middleware(req *http.Request, next option.MiddlewareNext) (res 
 		}
 		return nil, &APIError{Kind: KindTransient, Endpoint: endpoint, Message: err.Error(), Err: err}
 	}
+	if h, ok := c.observer.(HeaderObserver); ok {
+		h.ResponseHeaders(endpoint, res.Header)
+	}
 	var body []byte
 	readErr := errBodyTooLarge
 	// A declared length over the cap is refused before reading a byte of it.
@@ -135,6 +138,8 @@ func endpointOf(path string) string {
 		return EndpointMembers
 	case strings.HasSuffix(path, "/audit_logs"):
 		return EndpointAuditLogs
+	case strings.HasSuffix(path, "/logs/audit"):
+		return EndpointAuditLogsV2
 	case strings.HasSuffix(path, "/accounts"):
 		return EndpointAccounts
 	}
@@ -146,6 +151,7 @@ const (
 	EndpointAccounts           = "accounts"
 	EndpointMembers            = "members"
 	EndpointAuditLogs          = "audit_logs"
+	EndpointAuditLogsV2        = "audit_logs_v2"
 	EndpointUserTokenVerify    = "user_tokens_verify"
 	EndpointAccountTokenVerify = "account_tokens_verify"
 )

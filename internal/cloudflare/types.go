@@ -36,8 +36,12 @@ type AuditEntry struct {
 	ActorEmail string
 	ActorIP    string
 	ActorType  string
-	Interface  string
-	UserAgent  string // metadata.user_agent, when Cloudflare supplies one
+	Interface  string // v1 interface; v2 actor.context (dash, api_token, oauth, ...)
+	UserAgent  string // v1 metadata.user_agent, v2 raw.user_agent, when Cloudflare supplies one
+	// Description is v2's action.description (v1 has none).
+	Description string
+	// RayID is v2's raw.cf_ray_id (v1 has none).
+	RayID string
 	// Record is the entry when it has the usual shape; otherwise it is nil
 	// and Raw holds the entry exactly as Cloudflare sent it.
 	Record *AuditRecord
@@ -61,4 +65,7 @@ type LoginQuery struct {
 	Since     time.Time
 	Before    time.Time
 	PageSize  int
+	// Unfiltered (v2 only) sends no action_type filter: every entry of the
+	// range is listed, for the caller to filter.
+	Unfiltered bool
 }

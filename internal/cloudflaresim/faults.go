@@ -39,18 +39,19 @@ const (
 	// bytes (default 64 MiB); it stays valid JSON.
 	FaultOversizedBody
 	// FaultDuplicateEntry (audit logs) starts the page with the entry before
-	// it again: the previous page's last, or on page 1 the newest entry older
-	// than since.
+	// it again: the previous page's last, or on a v1 page 1 the newest entry
+	// older than since (v2: from its second page on).
 	FaultDuplicateEntry
 	// FaultEmptyPage (audit logs) answers an empty page although entries
 	// remain.
 	FaultEmptyPage
 	// FaultIgnorePaging (audit logs) answers every request with the first
-	// page of the account's whole log, whatever its since and page say: a
-	// list that never ends.
+	// page of the account's whole log, whatever its since and page (v2: its
+	// cursor) say: a list that never ends; on v2, the same cursor every time.
 	FaultIgnorePaging
 	// FaultMissingWhen (audit logs) serves the entry Fault.EntryID, or when
-	// that is empty the first entry of each page, without its "when".
+	// that is empty the first entry of each page, without its "when" (v2:
+	// the first entry of each page, without action.time).
 	FaultMissingWhen
 	// FaultMissingID (audit logs) serves every entry without its "id".
 	FaultMissingID
@@ -131,13 +132,16 @@ func (f *queuedFault) matches(rt route, page int) bool {
 		return false
 	}
 	switch f.Kind {
-	case FaultDuplicateEntry:
-		return rt.endpoint == EndpointAuditLogs
+	case FaultDuplicateEntry: // v2 needs a previous page to repeat from
+		return rt.endpoint == EndpointAuditLogs || (rt.endpoint == EndpointAuditLogsV2 && page > 1)
 	case FaultEmptyPage, FaultIgnorePaging, FaultMissingWhen, FaultMissingID:
-		return rt.endpoint == EndpointAuditLogs
+		return isAuditLog(rt.endpoint)
 	}
 	return true
 }
+
+// isAuditLog reports whether an endpoint lists audit entries (v1 or v2).
+func isAuditLog(e Endpoint) bool { return e == EndpointAuditLogs || e == EndpointAuditLogsV2 }
 
 // preempt handles the faults that replace the normal answer. It reports
 // whether the request is done.

@@ -14,6 +14,7 @@ const (
 	EndpointAccounts           Endpoint = "accounts"
 	EndpointMembers            Endpoint = "members"
 	EndpointAuditLogs          Endpoint = "audit_logs"
+	EndpointAuditLogsV2        Endpoint = "audit_logs_v2"
 	EndpointUserTokenVerify    Endpoint = "user_tokens_verify"
 	EndpointAccountTokenVerify Endpoint = "account_tokens_verify"
 )
@@ -34,6 +35,7 @@ var routes = []struct {
 	{[]string{"accounts"}, EndpointAccounts},
 	{[]string{"accounts", accountIDSegment, "members"}, EndpointMembers},
 	{[]string{"accounts", accountIDSegment, "audit_logs"}, EndpointAuditLogs},
+	{[]string{"accounts", accountIDSegment, "logs", "audit"}, EndpointAuditLogsV2},
 	{[]string{"accounts", accountIDSegment, "tokens", "verify"}, EndpointAccountTokenVerify},
 	{[]string{"user", "tokens", "verify"}, EndpointUserTokenVerify},
 }
@@ -103,7 +105,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	q := r.URL.Query()
-	fault := s.faults.take(rt, intParam(q, "page", 1))
+	page := intParam(q, "page", 1)
+	if rt.endpoint == EndpointAuditLogsV2 {
+		page = v2CursorPage(q.Get("cursor"))
+	}
+	fault := s.faults.take(rt, page)
 	if fault != nil && s.preempt(w, r, *fault) {
 		return
 	}
@@ -116,6 +122,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = s.listMembers(rt.accountID, q)
 	case EndpointAuditLogs:
 		rep = s.listAuditLogs(rt.accountID, q, fault)
+	case EndpointAuditLogsV2:
+		rep = s.listAuditLogsV2(rt.accountID, q, fault)
 	default:
 		rep = s.verifyToken(rt)
 	}

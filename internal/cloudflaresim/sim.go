@@ -1,5 +1,5 @@
 // Package cloudflaresim is a Cloudflare API v4 simulator for tests, demos and
-// benchmarks. It serves accounts, members, login audit logs and token
+// benchmarks. It serves accounts, members, login audit logs (v1 and v2) and token
 // verification in Cloudflare's wire format on a real HTTP listener, enforces
 // Cloudflare's rate-limit behaviour and can inject faults on demand.
 package cloudflaresim
@@ -66,6 +66,10 @@ type Config struct {
 	// ShuffleTies orders audit entries of equal `when` at random on every
 	// request, as an API without a tie-breaker may.
 	ShuffleTies bool
+	// RejectLoginActionType makes Audit Logs v2 answer 400 to
+	// action_type=login, as Cloudflare does for an action type its enum does
+	// not hold.
+	RejectLoginActionType bool
 	// Retention, when set, hides audit entries older than Now() minus it, as
 	// entries expire out of Cloudflare's retention.
 	Retention time.Duration
