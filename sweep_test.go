@@ -2,6 +2,7 @@ package cloudflareidentityreceiver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -222,4 +223,31 @@ func TestPollOverlapCatchesImmediateLag(t *testing.T) {
 	e.clock.Advance(time.Minute)
 	require.NoError(t, e.r.pollLogins(context.Background()))
 	assert.Equal(t, 1, uidCounts(records(e.sink.AllLogs()))[lagging.ID], "emitted by the second poll, no sweep yet")
+}
+
+// TestCheckpointFromBeforeSweepsIsNotSweptFromTheStart: a login checkpoint
+// stored by a version without sweeps has no sweep bound. Its first sweep is
+// due at once and starts a window before the checkpoint, not at the
+// beginning of the log, which would emit the logins of the past again.
+func TestCheckpointFromBeforeSweepsIsNotSweptFromTheStart(t *testing.T) {
+	e := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withStorage(), withConfig(func(cfg *Config) { cfg.Users.Enabled = false }))
+	account := e.sim.Accounts()[0].ID
+	past := appendLogins(e.sim, account, 30, e.clock.Now().Add(-3*time.Hour), time.Minute, func(int) bool { return false })
+	// As an earlier version stored it: the newest login accepted and the ids of
+	// the window before it, no sweep fields.
+	highWater := past[len(past)-1].When
+	emitted := map[string]time.Time{}
+	for _, l := range past {
+		if !l.When.Before(highWater.Add(-e.cfg.Logins.LateArrivalWindow)) {
+			emitted[l.ID] = l.When
+		}
+	}
+	stored, err := json.Marshal(map[string]any{"high_water": highWater, "emitted": emitted})
+	require.NoError(t, err)
+	require.NoError(t, e.r.store.client.Set(context.Background(), loginCursorKey(loginSourceV1, account), stored))
+	late := lateLogin("late-0000-4000-8000-000000000005", past[len(past)-1].When.Add(-time.Minute), time.Time{})
+	e.sim.AppendLogin(account, late)
+
+	require.NoError(t, e.r.pollLogins(context.Background()))
+	assert.Equal(t, map[string]int{late.ID: 1}, uidCounts(records(e.sink.AllLogs())), "only the late one, from within the window")
 }

@@ -65,3 +65,18 @@ func TestThreeRateLimitsInARowEndTheCall(t *testing.T) {
 	assert.Equal(t, int32(3), attempts.Load(), "three 429s, then the call gives up")
 	assert.GreaterOrEqual(t, elapsed, 2*time.Second, "each attempt after a 429 waited for its Retry-After")
 }
+
+// TestDefaultRetryBackoff: with the default policy the wait before attempt
+// n+1 is drawn from [d/2, d], d = 2 s doubling per attempt and capped at
+// 30 s, as README and RELIABILITY.md state; four attempts in all.
+func TestDefaultRetryBackoff(t *testing.T) {
+	c := New(Options{BaseURL: "http://127.0.0.1:9", Token: testToken, HTTPClient: &http.Client{}, Limiter: NewLimiter(1, time.Second)}).(*client)
+	assert.Equal(t, 4, c.retry.MaxAttempts)
+	for attempt, d := range map[int]time.Duration{1: 2 * time.Second, 2: 4 * time.Second, 3: 8 * time.Second, 4: 16 * time.Second, 5: 30 * time.Second, 9: 30 * time.Second} {
+		for range 200 {
+			wait := c.backoff(attempt)
+			require.GreaterOrEqual(t, wait, d/2, "attempt %d", attempt)
+			require.LessOrEqual(t, wait, d, "attempt %d", attempt)
+		}
+	}
+}
