@@ -93,9 +93,12 @@ func (d *memberDirectory) fillFromStorage(ctx context.Context, store *checkpoint
 	if known {
 		return
 	}
+	// Read once per account: with none stored (or an unreadable one, which the
+	// users stream reports), the account is known with no members until the
+	// users stream lists them, and storage is not read again on every poll.
 	var snapshot memberSnapshot
 	if found, err := store.load(ctx, memberSnapshotKey(accountID), &snapshot); err != nil || !found {
-		return // the users stream reports an unreadable snapshot
+		snapshot.Members = nil
 	}
 	d.updateIfAbsent(accountID, snapshot.Members)
 }

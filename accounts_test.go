@@ -2,11 +2,14 @@ package cloudflareidentityreceiver
 
 import (
 	"context"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 )
@@ -34,4 +37,32 @@ func TestAccountsComeAndGo(t *testing.T) {
 	require.Len(t, recs, 1)
 	assert.Equal(t, added.ID, recs[0].account)
 	assert.Equal(t, eventMember, recs[0].eventName, "a new account starts with an inventory")
+}
+
+// memberReads counts the reads of member snapshots through a storage client.
+type memberReads struct {
+	storage.Client
+	n atomic.Int32
+}
+
+func (c *memberReads) Get(ctx context.Context, key string) ([]byte, error) {
+	if strings.HasPrefix(key, "members.") {
+		c.n.Add(1)
+	}
+	return c.Client.Get(ctx, key)
+}
+
+// TestMemberSnapshotIsReadOnceForLogins: the logins stream looks for a
+// stored member list once per account, also when there is none (users
+// stream off), not on every poll.
+func TestMemberSnapshotIsReadOnceForLogins(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 3}, withStorage(),
+		withConfig(func(cfg *Config) { cfg.Users.Enabled = false }))
+	reads := &memberReads{Client: env.r.store.client}
+	env.r.store.client = reads
+	for range 3 {
+		require.NoError(t, env.r.pollLogins(context.Background()))
+		env.clock.Advance(time.Minute)
+	}
+	assert.Equal(t, int32(1), reads.n.Load())
 }

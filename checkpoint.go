@@ -21,8 +21,7 @@ type loginCursor struct {
 	// before it was taken, the lookback does not slide forward with the clock.
 	Start time.Time `json:"start,omitzero"`
 	// HighWater is the newest event time the pipeline has accepted; the next
-	// poll reads from HighWater minus loginPollOverlap, a sweep from HighWater
-	// minus the late-arrival window.
+	// poll reads from HighWater minus loginPollOverlap (sweeps: SweepFrom).
 	HighWater time.Time `json:"high_water"`
 	// LastSweep is when the last complete sweep of the late-arrival window
 	// ended (the receiver's clock). It is stored so that a restart keeps the
