@@ -194,11 +194,14 @@ func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 	start := time.Now()
 	outcomes := map[string]error{}
 	var listed []string
+	var errs []error // in polling order, for a stable message
 	if s.due("") {
 		accounts, err := r.accounts.list(ctx)
 		s.done("", err)
 		outcomes[""] = err
-		if err == nil {
+		if err != nil {
+			errs = append(errs, err)
+		} else {
 			listed = make([]string, 0, len(accounts))
 		}
 		for _, account := range accounts {
@@ -216,14 +219,9 @@ func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 			s.done(account.ID, err)
 			if err != nil {
 				err = fmt.Errorf("account %s: %w", account.ID, err)
+				errs = append(errs, err)
 			}
 			outcomes[account.ID] = err
-		}
-	}
-	var errs []error
-	for _, err := range outcomes {
-		if err != nil {
-			errs = append(errs, err)
 		}
 	}
 	err := errors.Join(errs...)
