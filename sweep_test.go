@@ -54,7 +54,7 @@ func TestLateArrivalsAreFoundByTheSweep(t *testing.T) {
 
 // TestPollsReadOnlyWhatIsNew: between sweeps a poll's requests follow the new
 // entries, not the late-arrival window (before, every poll re-read the whole
-// window: 10 minutes of 250 logins a minute, 26 requests a poll here).
+// window: 10 minutes of 250 logins a minute).
 func TestPollsReadOnlyWhatIsNew(t *testing.T) {
 	e := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withConfig(func(cfg *Config) {
 		cfg.Users.Enabled = false

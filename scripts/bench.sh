@@ -190,8 +190,7 @@ simulator and the receiver), one in a hundred shown late by up to \`late_arrival
 the audit requests of those 4 minutes; "new entries need" is one request per poll, more where a poll's
 new entries fill more than a page of 1,000. Lost, duplicated and the worst latency (from an entry
 showing up to its record reaching the pipeline) are counted after polling on until every late arrival
-has been swept. Before sweeps, every poll re-read the whole window: 126 requests where 24 were needed in
-the soak scenario, as the issue measured against an independent emulator (not re-measured here).
+has been swept. (Before sweeps, every poll re-read the whole window.)
 
 | scenario | requests | new entries need | ratio | lost | duplicated | late arrivals | worst late-arrival latency |
 |---|---|---|---|---|---|---|---|
