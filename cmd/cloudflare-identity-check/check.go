@@ -86,11 +86,10 @@ type sourceReport struct {
 
 func (s *sourceReport) total() int { return s.Success + s.Failure }
 
-// observer counts requests and keeps the rate-limit headers of the last response.
+// observer keeps the rate-limit headers of the last response.
 type observer struct {
-	mu       sync.Mutex
-	requests int
-	headers  map[string]string
+	mu      sync.Mutex
+	headers map[string]string
 }
 
 func (o *observer) RequestDone(string, int, time.Duration) {}
