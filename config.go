@@ -58,6 +58,8 @@ type Config struct {
 	Accounts []string `mapstructure:"accounts"`
 	// StorageID names the storage extension that keeps checkpoints across restarts; nil keeps them in memory.
 	StorageID *component.ID `mapstructure:"storage"`
+	// LeaderElectorID names a k8s_leader_elector extension: polling runs only while this replica holds the lease; nil always polls.
+	LeaderElectorID *component.ID `mapstructure:"k8s_leader_elector"`
 
 	// Users configures the account member stream.
 	Users UsersConfig `mapstructure:"users"`

@@ -26,6 +26,8 @@ func TestLoadConfig(t *testing.T) {
 	custom.Timeout = 10 * time.Second
 	custom.Accounts = []string{"023e105f4ecef8ad9ca31a8372d0c353", "4bb334f7c94c4a29a045f03944f072e5"}
 	custom.StorageID = &storageID
+	electorID := component.MustNewID("k8s_leader_elector")
+	custom.LeaderElectorID = &electorID
 	custom.Users.PollInterval = 30 * time.Minute
 	custom.Users.SnapshotInterval = 0
 	custom.Logins.PollInterval = 2 * time.Minute

@@ -46,8 +46,16 @@ type identityReceiver struct {
 	members       *memberDirectory
 	streams       []*stream
 
+	mu       sync.Mutex
+	loops    *pollRun // the loops started last; nil before any
+	shutDown bool     // Shutdown began: no loops start any more
+}
+
+// pollRun is one run of the polling loops: from Start to Shutdown, or one
+// term of leadership.
+type pollRun struct {
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	done   chan struct{} // closed once every loop returned
 }
 
 func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*identityReceiver, error) {
@@ -66,7 +74,6 @@ func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 		obsrecv:  obsrecv,
 		now:      time.Now,
 		retry:    cloudflare.DefaultRetryPolicy,
-		members:  newMemberDirectory(),
 	}
 	r.telemetry, err = newReceiverTelemetry(set.TelemetrySettings, func() time.Time { return r.now() })
 	if err != nil {
@@ -75,22 +82,63 @@ func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 	return r, nil
 }
 
-// Start opens storage and starts the loops. It never waits for Cloudflare:
-// an unreachable API or a refused token shows up as component status.
+// Start opens storage and starts the loops, or with k8s_leader_elector
+// leaves starting them to the election. It never waits for Cloudflare: an
+// unreachable API or a refused token shows up as component status.
 func (r *identityReceiver) Start(ctx context.Context, host component.Host) error {
 	if err := r.setUp(ctx, host); err != nil {
 		return err
 	}
-	// The loops outlive Start's context, so they get their own.
-	runCtx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	r.wg.Add(1)
-	go r.verifyToken(runCtx)
-	for _, s := range r.streams {
-		r.wg.Add(1)
-		go r.runLoop(runCtx, s)
+	if r.cfg.LeaderElectorID != nil {
+		return r.pollWhileLeading(host, *r.cfg.LeaderElectorID)
 	}
+	// The loops outlive Start's context, so they get their own.
+	r.startLoops(context.Background(), nil)
 	return nil
+}
+
+// startLoops stops the loops of the previous run, if any, and waits for them;
+// runs reset when not nil; then starts token verification and one loop per
+// stream, until parent is done or stopLoops. Nothing starts once Shutdown began.
+func (r *identityReceiver) startLoops(parent context.Context, reset func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.shutDown {
+		return
+	}
+	if r.loops != nil {
+		r.loops.cancel()
+		<-r.loops.done
+	}
+	if reset != nil {
+		reset()
+	}
+	ctx, cancel := context.WithCancel(parent)
+	run := &pollRun{cancel: cancel, done: make(chan struct{})}
+	var wg sync.WaitGroup
+	wg.Go(func() { r.verifyToken(ctx) })
+	for _, s := range r.streams {
+		wg.Go(func() { r.runLoop(ctx, s) })
+	}
+	go func() {
+		wg.Wait()
+		close(run.done)
+	}()
+	r.loops = run
+}
+
+// stopLoops cancels the loops, if any run, and returns a channel closed once
+// they all returned.
+func (r *identityReceiver) stopLoops() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.loops == nil {
+		stopped := make(chan struct{})
+		close(stopped)
+		return stopped
+	}
+	r.loops.cancel()
+	return r.loops.done
 }
 
 // setUp builds the API client, opens storage and registers the streams:
@@ -118,7 +166,16 @@ func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error
 			Observer:   r.telemetry,
 		})
 	}
+	r.newPollState(host)
+	return nil
+}
+
+// newPollState builds what the loops keep in memory, empty: the account and
+// member directories, the streams with their checkpoint caches and backoff,
+// and the status. Polls then start from the checkpoints in storage.
+func (r *identityReceiver) newPollState(host component.Host) {
 	r.accounts = newAccountDirectory(r.client, r.cfg.Accounts, r.now)
+	r.members = newMemberDirectory()
 	// A new stream is registered here; its constructor returns nil when it is disabled.
 	r.streams = registered(newUsersStream(r), newLoginsStream(r))
 	names := make([]string, len(r.streams))
@@ -126,7 +183,6 @@ func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error
 		names[i] = s.name
 	}
 	r.status = newStatusReporter(host, r.settings.Logger, names)
-	return nil
 }
 
 // registered drops the streams that are disabled (nil).
@@ -143,16 +199,11 @@ func registered(streams ...*stream) []*stream {
 // Shutdown stops the loops, waits for them within ctx's deadline, and closes
 // storage. It is safe to call without Start and more than once.
 func (r *identityReceiver) Shutdown(ctx context.Context) error {
-	if r.cancel != nil {
-		r.cancel()
-	}
-	stopped := make(chan struct{})
-	go func() {
-		r.wg.Wait()
-		close(stopped)
-	}()
+	r.mu.Lock()
+	r.shutDown = true
+	r.mu.Unlock()
 	select {
-	case <-stopped:
+	case <-r.stopLoops():
 	case <-ctx.Done():
 		// Storage stays open: a loop still running may write a checkpoint.
 		return fmt.Errorf("stopping the polling loops: %w", ctx.Err())
@@ -170,7 +221,6 @@ func (r *identityReceiver) Shutdown(ctx context.Context) error {
 // step that outlasts the interval (a long backfill) is followed by the next
 // without a pause.
 func (r *identityReceiver) runLoop(ctx context.Context, s *stream) {
-	defer r.wg.Done()
 	for {
 		start := time.Now()
 		_ = r.pollStep(ctx, s)
@@ -240,7 +290,6 @@ func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 // verifyToken logs what Cloudflare says of the token. It is informational:
 // the polls report failures themselves.
 func (r *identityReceiver) verifyToken(ctx context.Context) {
-	defer r.wg.Done()
 	token, err := r.client.VerifyToken(ctx, "")
 	if kind, ok := cloudflare.KindOf(err); ok && kind == cloudflare.KindAuth {
 		// The user endpoint refuses account-owned tokens; ask an account's.

@@ -97,7 +97,6 @@ func TestTokenVerification(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, TokenKind: tt.kind}, observeLogs(zapcore.InfoLevel),
 				withConfig(func(cfg *Config) { cfg.APIToken = configopaque.String(tt.token) }))
-			env.r.wg.Add(1)
 			env.r.verifyToken(context.Background())
 			entries := env.logs.FilterMessageSnippet(tt.wantMessage).All()
 			require.Len(t, entries, 1, "logs: %v", env.logs.All())

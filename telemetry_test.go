@@ -3,6 +3,7 @@ package cloudflareidentityreceiver
 import (
 	"context"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,11 +97,11 @@ func TestOwnTelemetryAfterPolls(t *testing.T) {
 	}
 	require.Equal(t, 1.0, loginSteps())
 	ctx, cancel := context.WithCancel(context.Background())
-	r.wg.Add(1)
-	go r.runLoop(ctx, r.streamNamed(streamLogins))
+	var wg sync.WaitGroup
+	wg.Go(func() { r.runLoop(ctx, r.streamNamed(streamLogins)) })
 	assert.Eventually(t, func() bool { return loginSteps() == 2 }, 10*time.Second, 10*time.Millisecond)
 	cancel()
-	r.wg.Wait()
+	wg.Wait()
 }
 
 func TestRateLimitWaitsAreCounted(t *testing.T) {

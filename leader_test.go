@@ -1,0 +1,185 @@
+package cloudflareidentityreceiver
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/k8sleaderelector/k8sleaderelectortest"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
+)
+
+var (
+	electorID = component.MustNewID("k8s_leader_elector")
+	sharedID  = storagetest.NewStorageID("redis_storage")
+)
+
+// sharedStorage is a storage extension that hands every receiver the same
+// client, as redis_storage gives the replicas of a Deployment the same Redis.
+type sharedStorage struct {
+	component.StartFunc
+	component.ShutdownFunc
+	client storage.Client
+}
+
+func (s *sharedStorage) GetClient(context.Context, component.Kind, component.ID, string) (storage.Client, error) {
+	return s.client, nil
+}
+
+// replica is one collector of a pair: a started receiver behind contrib's
+// fake leader elector, on the shared storage, reaching the shared simulator
+// through its own front door, which counts its requests.
+type replica struct {
+	r        *identityReceiver
+	elector  *k8sleaderelectortest.FakeLeaderElection
+	host     *statusHost
+	requests atomic.Int64
+}
+
+// handover stands for the Kubernetes lease moving mid-backfill: a replica's
+// consumer takes its page number atPage of logins, then hangs until its
+// loops are cancelled and fails, so that the checkpoint stays before that
+// page (the page in flight). inFlight gets the page's login ids.
+type handover struct {
+	atPage   int
+	reached  chan struct{}
+	inFlight map[string]bool
+}
+
+func newHandover(atPage int) *handover {
+	return &handover{atPage: atPage, reached: make(chan struct{}), inFlight: map[string]bool{}}
+}
+
+func (h *handover) consumer(sink consumer.Logs) consumer.Logs {
+	var pages int
+	next, _ := consumer.NewLogs(func(ctx context.Context, logs plog.Logs) error {
+		if err := sink.ConsumeLogs(ctx, logs); err != nil {
+			return err
+		}
+		if pages++; pages != h.atPage {
+			return nil
+		}
+		for uid := range uidCounts(records([]plog.Logs{logs})) {
+			h.inFlight[uid] = true
+		}
+		close(h.reached)
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	return next
+}
+
+func startReplica(t *testing.T, sim *cloudflaresim.Server, clock *cloudflaresim.ManualClock, shared *sharedStorage, next consumer.Logs) *replica {
+	t.Helper()
+	rep := &replica{elector: &k8sleaderelectortest.FakeLeaderElection{}}
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		rep.requests.Add(1)
+		sim.Handler().ServeHTTP(w, req)
+	}))
+	t.Cleanup(front.Close)
+
+	cfg := testConfig(sim)
+	cfg.Endpoint = front.URL + "/client/v4"
+	cfg.Users.Enabled = false
+	cfg.Logins.PageSize = 10
+	cfg.Logins.PollInterval = time.Hour // one poll per term: the backfill
+	cfg.StorageID = &sharedID
+	cfg.LeaderElectorID = &electorID
+	settings := receivertest.NewNopSettings(metadata.Type)
+	settings.ID = component.NewID(metadata.Type) // both replicas run the same config
+	r, err := newIdentityReceiver(settings, cfg, next)
+	require.NoError(t, err)
+	r.now, r.retry = clock.Now, fastRetry
+	rep.r = r
+	rep.host = &statusHost{Host: storagetest.NewStorageHost().WithExtension(sharedID, shared).WithExtension(electorID, rep.elector)}
+	require.NoError(t, r.Start(context.Background(), rep.host))
+	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	return rep
+}
+
+// TestLeadershipMovesMidBackfillAndBack: two replicas share storage; the
+// lease moves from A to B in the middle of a backfill, and back to A. Every
+// login is emitted; only the pages in flight at the handovers are emitted
+// twice; a standby calls no API at all; A's second term starts from the
+// checkpoint B left in storage, not from what A remembers of its first.
+func TestLeadershipMovesMidBackfillAndBack(t *testing.T) {
+	clock := newTestClock()
+	sim := simtest.Start(t, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 80, LoginSpan: 10 * time.Hour, Now: clock.Now})
+	shared := &sharedStorage{client: storagetest.NewInMemoryClient(component.KindReceiver, component.NewID(metadata.Type), "")}
+	sink := new(consumertest.LogsSink)
+	toB, backToA := newHandover(3), newHandover(2)
+	a := startReplica(t, sim, clock, shared, toB.consumer(sink))
+	b := startReplica(t, sim, clock, shared, backToA.consumer(sink))
+	require.Zero(t, a.requests.Load()+b.requests.Load(), "a standby calls no API")
+
+	a.elector.InvokeOnLeading()
+	<-toB.reached
+	a.elector.InvokeOnStopping() // returns once A's loops have stopped
+	assert.Equal(t, componentstatus.StatusOK, a.host.last(), "a standby is OK")
+	assert.Zero(t, b.requests.Load(), "B stood by while A led")
+	aRequests := a.requests.Load()
+
+	b.elector.InvokeOnLeading()
+	<-backToA.reached
+	b.elector.InvokeOnStopping()
+	assert.Equal(t, aRequests, a.requests.Load(), "A stood by while B led")
+	bRequests := b.requests.Load()
+
+	want := sim.Logins(sim.Accounts()[0].ID)
+	a.elector.InvokeOnLeading()
+	require.Eventually(t, func() bool { return len(uidCounts(records(sink.AllLogs()))) == len(want) },
+		30*time.Second, 10*time.Millisecond, "A finishes the backfill")
+	a.elector.InvokeOnStopping()
+	assert.Equal(t, bRequests, b.requests.Load(), "B stood by while A led again")
+
+	counts := uidCounts(records(sink.AllLogs()))
+	for _, e := range want {
+		wantCount := 1
+		if toB.inFlight[e.ID] || backToA.inFlight[e.ID] {
+			wantCount = 2
+		}
+		assert.Equal(t, wantCount, counts[e.ID], "login %s", e.ID)
+	}
+}
+
+func TestLeaderElectorMustBeConfigured(t *testing.T) {
+	tests := []struct {
+		name    string
+		host    component.Host
+		wantErr error
+	}{
+		{name: "not in the service's extensions", host: storagetest.NewStorageHost(), wantErr: errLeaderElectorNotConfigured},
+		{name: "another kind of extension", host: storagetest.NewStorageHost().WithExtension(electorID, storagetest.NewNonStorageExtension("other")),
+			wantErr: errNotLeaderElector},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := simtest.Start(t, cloudflaresim.Config{Accounts: 1})
+			cfg := testConfig(sim)
+			cfg.LeaderElectorID = &electorID
+			r, err := newIdentityReceiver(receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+			require.NoError(t, err)
+			err = r.Start(context.Background(), tt.host)
+			require.ErrorIs(t, err, tt.wantErr)
+			assert.ErrorContains(t, err, `k8s_leader_elector: extension "k8s_leader_elector"`)
+			require.NoError(t, r.Shutdown(context.Background()))
+			assert.Zero(t, sim.Stats().Total, "no API call")
+		})
+	}
+}
