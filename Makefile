@@ -12,7 +12,12 @@ BUILDER      := $(BIN_DIR)/builder
 MDATAGEN     := $(BIN_DIR)/mdatagen
 SIM          := $(BIN_DIR)/cloudflare-sim
 OTELCOL      := $(CURDIR)/_build/otelcol-cloudflare
-CONFIGS      := config/demo.yaml config/cloudflare.yaml config/kafka.yaml
+CONFIGS      := config/demo.yaml config/cloudflare.yaml config/kafka.yaml config/kubernetes-ha.yaml
+# The checksum database available here does not know redisstorageextension (404), so its
+# download skips that check (GONOSUMDB) and is checked against this hash instead, the one
+# recorded when it was added to builder-config.yaml.
+REDIS_STORAGE_MODULE := github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/redisstorageextension
+REDIS_STORAGE_SUM    := $(REDIS_STORAGE_MODULE) v0.139.0 h1:kCzQaz8LMlOCIOKa3HWjww9Yup5Li+uT1DQnhEzKPuI=
 # Fuzz targets, as package:target; each runs FUZZTIME in `make fuzz`, FUZZSMOKE in `make test`.
 FUZZ_TARGETS := .:FuzzMapAuditPage .:FuzzMemberDiff .:FuzzConfig ./internal/cloudflare:FuzzListLoginsResponse \
                 ./internal/cloudflare:FuzzListLoginsV2Response
@@ -49,7 +54,9 @@ build: tools
 	@echo ">> building the collector distribution (builder-config.yaml)"
 	@start=$$(date +%s); \
 	  echo "$(BUILDER) --config builder-config.yaml"; \
-	  $(BUILDER) --config builder-config.yaml; \
+	  GONOSUMDB=$(REDIS_STORAGE_MODULE) $(BUILDER) --config builder-config.yaml; \
+	  grep -qxF '$(REDIS_STORAGE_SUM)' _build/go.sum \
+	    || { echo "_build/go.sum: $(REDIS_STORAGE_MODULE) is not the pinned one (REDIS_STORAGE_SUM)" >&2; exit 1; }; \
 	  echo ">> collector binary: _build/otelcol-cloudflare (ocb took $$(( $$(date +%s) - start ))s)"
 
 ## sim: build the Cloudflare API simulator
@@ -116,6 +123,7 @@ bench:
 validate-configs:
 	@for f in $(CONFIGS); do \
 	  CLOUDFLARE_API_TOKEN=dummy-token OTLP_ENDPOINT=http://localhost:4318 KAFKA_BROKERS=localhost:9092 \
+	  REDIS_ENDPOINT=localhost:6379 REDIS_PASSWORD= POD_NAME=validate POD_NAMESPACE=default \
 	    $(OTELCOL) validate --config $$f >/dev/null \
 	    && echo "ok    $$f" || { echo "FAIL  $$f"; exit 1; }; \
 	done

@@ -228,6 +228,15 @@ type collectorParams struct {
 	Lookback    time.Duration
 	RequestsPer int
 	Source      string // logins.source; "" leaves the default
+	RedisAddr   string // checkpoints in this Redis (redis_storage) instead of StorageDir (file_storage)
+}
+
+// Storage is the storage extension of the receiver's checkpoints.
+func (p collectorParams) Storage() string {
+	if p.RedisAddr != "" {
+		return "redis_storage"
+	}
+	return "file_storage"
 }
 
 // The pipeline has no batch processor and the exporter no sending queue, so
@@ -241,7 +250,7 @@ receivers:
   cloudflare_identity:
     endpoint: {{.SimURL}}
     api_token: {{.Token}}
-    storage: file_storage
+    storage: {{.Storage}}
     users:
       poll_interval: {{.UsersPoll}}
       snapshot_interval: 0
@@ -268,9 +277,16 @@ exporters:
       max_interval: 1s
 
 extensions:
+{{- if .RedisAddr}}
+  redis_storage:
+    endpoint: {{.RedisAddr}}
+    tls:
+      insecure: true
+{{- else}}
   file_storage:
     directory: {{.StorageDir}}
     create_directory: true
+{{- end}}
   healthcheckv2:
     use_v2: true
     component_health:
@@ -283,7 +299,7 @@ extensions:
         path: /status
 
 service:
-  extensions: [file_storage, healthcheckv2]
+  extensions: [{{.Storage}}, healthcheckv2]
   telemetry:
     metrics:
       level: none
