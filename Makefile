@@ -1,5 +1,5 @@
-# GNU make. Targets: tools build sim run run-live check-live generate check-generate test test-unit fuzz-smoke fuzz bench e2e
-# validate-configs clean
+# GNU make. Targets: tools build image sim run run-live check-live generate check-generate test test-unit fuzz-smoke fuzz bench
+# e2e test-deploy test-image validate-configs clean
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -12,20 +12,24 @@ BUILDER      := $(BIN_DIR)/builder
 MDATAGEN     := $(BIN_DIR)/mdatagen
 SIM          := $(BIN_DIR)/cloudflare-sim
 OTELCOL      := $(CURDIR)/_build/otelcol-cloudflare
-CONFIGS      := config/demo.yaml config/cloudflare.yaml config/kafka.yaml config/kubernetes-ha.yaml
+CONFIGS      := config/demo.yaml config/cloudflare.yaml config/kafka.yaml config/kubernetes-ha.yaml \
+                config/kubernetes-single.yaml
 # The checksum database available here does not know redisstorageextension (404), so its
 # download skips that check (GONOSUMDB) and is checked against this hash instead, the one
 # recorded when it was added to builder-config.yaml.
 REDIS_STORAGE_MODULE := github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/redisstorageextension
 REDIS_STORAGE_SUM    := $(REDIS_STORAGE_MODULE) v0.139.0 h1:kCzQaz8LMlOCIOKa3HWjww9Yup5Li+uT1DQnhEzKPuI=
+# The container image of `make image`, and the CA bundle it carries (Debian's ca-certificates).
+IMAGE        ?= otelcol-cloudflare:0.1.0
+CA_BUNDLE    ?= /etc/ssl/certs/ca-certificates.crt
 # Fuzz targets, as package:target; each runs FUZZTIME in `make fuzz`, FUZZSMOKE in `make test`.
 FUZZ_TARGETS := .:FuzzMapAuditPage .:FuzzMemberDiff .:FuzzConfig ./internal/cloudflare:FuzzListLoginsResponse \
                 ./internal/cloudflare:FuzzListLoginsV2Response
 FUZZTIME     ?= 1m
 FUZZSMOKE    ?= 5s
 
-.PHONY: tools build sim run run-live check-live require-token generate check-generate test test-unit fuzz-smoke fuzz bench e2e \
-	validate-configs clean
+.PHONY: tools build image sim run run-live check-live require-token generate check-generate test test-unit fuzz-smoke fuzz bench \
+	e2e test-deploy test-image validate-configs clean
 
 ## tools: install the pinned collector builder (ocb) into ./bin, only when missing
 tools: $(BUILDER)
@@ -49,15 +53,28 @@ generate: $(MDATAGEN)
 check-generate: $(MDATAGEN)
 	MDATAGEN=$(MDATAGEN) ./scripts/generate.sh --check
 
-## build: generate and compile the otelcol-cloudflare distribution into ./_build
+## build: generate and compile the otelcol-cloudflare distribution into ./_build (static: CGO_ENABLED=0, the
+##        image has no libc)
 build: tools
 	@echo ">> building the collector distribution (builder-config.yaml)"
 	@start=$$(date +%s); \
 	  echo "$(BUILDER) --config builder-config.yaml"; \
-	  GONOSUMDB=$(REDIS_STORAGE_MODULE) $(BUILDER) --config builder-config.yaml; \
+	  CGO_ENABLED=0 GONOSUMDB=$(REDIS_STORAGE_MODULE) $(BUILDER) --config builder-config.yaml; \
 	  grep -qxF '$(REDIS_STORAGE_SUM)' _build/go.sum \
 	    || { echo "_build/go.sum: $(REDIS_STORAGE_MODULE) is not the pinned one (REDIS_STORAGE_SUM)" >&2; exit 1; }; \
 	  echo ">> collector binary: _build/otelcol-cloudflare (ocb took $$(( $$(date +%s) - start ))s)"
+
+## image: the container image of Containerfile (IMAGE, default otelcol-cloudflare:0.1.0) from the binary of
+##        make build, with podman, docker or buildah, whichever is installed
+image: build
+	@engine=$$(command -v podman || command -v docker || command -v buildah || true); \
+	  [[ -n "$$engine" ]] || { echo "make image: needs podman, docker or buildah" >&2; exit 1; }; \
+	  [[ -s "$(CA_BUNDLE)" ]] || { echo "make image: no CA bundle at $(CA_BUNDLE) (apt-get install ca-certificates)" >&2; exit 1; }; \
+	  rm -rf _build/image && mkdir -p _build/image; \
+	  cp _build/otelcol-cloudflare image/passwd image/group _build/image/; \
+	  cp "$(CA_BUNDLE)" _build/image/ca-certificates.crt; \
+	  echo "$$engine build -f Containerfile -t $(IMAGE) _build/image"; \
+	  "$$engine" build -q -f Containerfile -t $(IMAGE) _build/image
 
 ## sim: build the Cloudflare API simulator
 sim:
@@ -87,11 +104,14 @@ require-token:
 	  exit 2; \
 	fi
 
-## test: unit tests, a short run of each fuzz target, then the end-to-end test of the built collector
+## test: unit tests, a short run of each fuzz target, the end-to-end test of the built collector, the
+##       Kubernetes manifests' test and the container image's test
 test:
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory e2e
+	@$(MAKE) --no-print-directory test-deploy
+	@$(MAKE) --no-print-directory test-image
 
 ## test-unit: the generated files' check, go vet and the race-enabled unit tests of the module
 test-unit:
@@ -135,6 +155,21 @@ e2e: build
 	@$(MAKE) --no-print-directory validate-configs
 	@echo ">> end-to-end test (simulator + collector subprocess + OTLP/HTTP sink)"
 	OTELCOL_BINARY=$(OTELCOL) OCB_BINARY=$(BUILDER) $(GO) test -tags e2e -count=1 -v ./e2e/...
+
+## test-deploy: decode deploy/kubernetes/ strictly into Kubernetes API types and check their cross-references,
+##              the ConfigMaps' configs validated by the built collector (deploy/ is a module of its own)
+test-deploy: build
+	@echo ">> Kubernetes manifests (deploy/)"
+	cd deploy && $(GO) vet ./... && OTELCOL_BINARY=$(OTELCOL) $(GO) test -count=1 ./...
+
+## test-image: build the image (make image) and check its filesystem: the binary validates config/*.yaml, the CA
+##             bundle, the non-root user; skipped, saying why, without podman or buildah (.ci/run installs podman)
+test-image:
+	@if ! command -v podman >/dev/null && ! command -v buildah >/dev/null; then \
+	  echo ">> test-image SKIPPED: neither podman nor buildah is installed (.ci/run installs podman)"; \
+	else \
+	  $(MAKE) --no-print-directory image && IMAGE=$(IMAGE) CA_BUNDLE=$(CA_BUNDLE) ./scripts/test-image.sh; \
+	fi
 
 ## clean: remove build output, tools and demo state
 clean:

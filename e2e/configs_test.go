@@ -43,8 +43,11 @@ func TestShippedConfigsLogOneLineErrors(t *testing.T) {
 				"--set=receivers::cloudflare_identity::endpoint=" + sim.URL(),
 				"--set=receivers::cloudflare_identity::api_token=not-the-simulator-token",
 				"--set=extensions::healthcheckv2::http::endpoint=" + freeAddr(t)}
-			if filepath.Base(config) == "kubernetes-ha.yaml" {
+			switch filepath.Base(config) {
+			case "kubernetes-ha.yaml":
 				env, args = append(env, outsideKubernetesEnv(t)...), append(args, outsideKubernetesArgs...)
+			case "kubernetes-single.yaml": // the volume's absolute path
+				args = append(args, "--set=extensions::file_storage::directory="+t.TempDir())
 			}
 			col := startCollectorIn(t, "collector", t.TempDir(), env, args...) // relative storage paths land in a temporary directory
 			waitFor(t, col, 30*time.Second, func() string { return "an ERROR line about the refused token" },
