@@ -82,22 +82,18 @@ func decode(t *testing.T, dir string) manifests {
 				t.Fatalf("%s, document %d: %v", file, i+1, err)
 			}
 			where := fmt.Sprintf("%s, document %d (%s)", file, i+1, typ.Kind)
-			switch typ.APIVersion + " " + typ.Kind {
-			case "apps/v1 Deployment":
-				decodeInto(t, where, doc, m.deployments)
-			case "v1 ConfigMap":
-				decodeInto(t, where, doc, m.configMaps)
-			case "v1 ServiceAccount":
-				decodeInto(t, where, doc, m.serviceAccounts)
-			case "rbac.authorization.k8s.io/v1 Role":
-				decodeInto(t, where, doc, m.roles)
-			case "rbac.authorization.k8s.io/v1 RoleBinding":
-				decodeInto(t, where, doc, m.roleBindings)
-			case "v1 PersistentVolumeClaim":
-				decodeInto(t, where, doc, m.claims)
-			default:
+			decode, known := map[string]func(){
+				"apps/v1 Deployment":                       func() { decodeInto(t, where, doc, m.deployments) },
+				"v1 ConfigMap":                             func() { decodeInto(t, where, doc, m.configMaps) },
+				"v1 ServiceAccount":                        func() { decodeInto(t, where, doc, m.serviceAccounts) },
+				"rbac.authorization.k8s.io/v1 Role":        func() { decodeInto(t, where, doc, m.roles) },
+				"rbac.authorization.k8s.io/v1 RoleBinding": func() { decodeInto(t, where, doc, m.roleBindings) },
+				"v1 PersistentVolumeClaim":                 func() { decodeInto(t, where, doc, m.claims) },
+			}[typ.APIVersion+" "+typ.Kind]
+			if !known {
 				t.Fatalf("%s: %q is not a kind this test knows", where, typ.APIVersion)
 			}
+			decode()
 		}
 	}
 	return m
