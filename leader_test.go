@@ -3,7 +3,6 @@ package cloudflareidentityreceiver
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/configauth"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -28,6 +29,7 @@ import (
 var (
 	electorID = component.MustNewID("k8s_leader_elector")
 	sharedID  = storagetest.NewStorageID("redis_storage")
+	counterID = component.MustNewID("request_counter")
 )
 
 // sharedStorage is a storage extension that hands every receiver the same
@@ -42,14 +44,35 @@ func (s *sharedStorage) GetClient(context.Context, component.Kind, component.ID,
 	return s.client, nil
 }
 
+// requestCounter is an HTTP client auth extension that only counts the
+// requests it sees: the receiver's HTTP client calls it as it sends each one
+// (a count kept by the server would also see requests cut short by the end
+// of a term arrive after it).
+type requestCounter struct {
+	component.StartFunc
+	component.ShutdownFunc
+	sent atomic.Int64
+}
+
+func (c *requestCounter) RoundTripper(base http.RoundTripper) (http.RoundTripper, error) {
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		c.sent.Add(1)
+		return base.RoundTrip(req)
+	}), nil
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
 // replica is one collector of a pair: a started receiver behind contrib's
-// fake leader elector, on the shared storage, reaching the shared simulator
-// through its own front door, which counts its requests.
+// fake leader elector, on the shared storage, polling the shared simulator
+// with an HTTP client that counts its requests.
 type replica struct {
 	r        *identityReceiver
 	elector  *k8sleaderelectortest.FakeLeaderElection
 	host     *statusHost
-	requests atomic.Int64
+	requests *requestCounter
 }
 
 // handover stands for the Kubernetes lease moving mid-backfill: a replica's
@@ -87,15 +110,9 @@ func (h *handover) consumer(sink consumer.Logs) consumer.Logs {
 
 func startReplica(t *testing.T, sim *cloudflaresim.Server, clock *cloudflaresim.ManualClock, shared *sharedStorage, next consumer.Logs) *replica {
 	t.Helper()
-	rep := &replica{elector: &k8sleaderelectortest.FakeLeaderElection{}}
-	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		rep.requests.Add(1)
-		sim.Handler().ServeHTTP(w, req)
-	}))
-	t.Cleanup(front.Close)
-
+	rep := &replica{elector: &k8sleaderelectortest.FakeLeaderElection{}, requests: &requestCounter{}}
 	cfg := testConfig(sim)
-	cfg.Endpoint = front.URL + "/client/v4"
+	cfg.Auth = configoptional.Some(configauth.Config{AuthenticatorID: counterID})
 	cfg.Users.Enabled = false
 	cfg.Logins.PageSize = 10
 	cfg.Logins.PollInterval = time.Hour // one poll per term: the backfill
@@ -107,7 +124,8 @@ func startReplica(t *testing.T, sim *cloudflaresim.Server, clock *cloudflaresim.
 	require.NoError(t, err)
 	r.now, r.retry = clock.Now, fastRetry
 	rep.r = r
-	rep.host = &statusHost{Host: storagetest.NewStorageHost().WithExtension(sharedID, shared).WithExtension(electorID, rep.elector)}
+	rep.host = &statusHost{Host: storagetest.NewStorageHost().WithExtension(sharedID, shared).
+		WithExtension(electorID, rep.elector).WithExtension(counterID, rep.requests)}
 	require.NoError(t, r.Start(context.Background(), rep.host))
 	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
 	return rep
@@ -126,27 +144,27 @@ func TestLeadershipMovesMidBackfillAndBack(t *testing.T) {
 	toB, backToA := newHandover(3), newHandover(2)
 	a := startReplica(t, sim, clock, shared, toB.consumer(sink))
 	b := startReplica(t, sim, clock, shared, backToA.consumer(sink))
-	require.Zero(t, a.requests.Load()+b.requests.Load(), "a standby calls no API")
+	require.Zero(t, a.requests.sent.Load()+b.requests.sent.Load(), "a standby calls no API")
 
 	a.elector.InvokeOnLeading()
 	<-toB.reached
 	a.elector.InvokeOnStopping() // returns once A's loops have stopped
 	assert.Equal(t, componentstatus.StatusOK, a.host.last(), "a standby is OK")
-	assert.Zero(t, b.requests.Load(), "B stood by while A led")
-	aRequests := a.requests.Load()
+	assert.Zero(t, b.requests.sent.Load(), "B stood by while A led")
+	aRequests := a.requests.sent.Load()
 
 	b.elector.InvokeOnLeading()
 	<-backToA.reached
 	b.elector.InvokeOnStopping()
-	assert.Equal(t, aRequests, a.requests.Load(), "A stood by while B led")
-	bRequests := b.requests.Load()
+	assert.Equal(t, aRequests, a.requests.sent.Load(), "A stood by while B led")
+	bRequests := b.requests.sent.Load()
 
 	want := sim.Logins(sim.Accounts()[0].ID)
 	a.elector.InvokeOnLeading()
 	require.Eventually(t, func() bool { return len(uidCounts(records(sink.AllLogs()))) == len(want) },
 		30*time.Second, 10*time.Millisecond, "A finishes the backfill")
 	a.elector.InvokeOnStopping()
-	assert.Equal(t, bRequests, b.requests.Load(), "B stood by while A led again")
+	assert.Equal(t, bRequests, b.requests.sent.Load(), "B stood by while A led again")
 
 	counts := uidCounts(records(sink.AllLogs()))
 	for _, e := range want {
