@@ -1,4 +1,5 @@
-# GNU make. Targets: tools build sim run run-live check-live generate check-generate test test-unit fuzz-smoke fuzz bench e2e
+# GNU make. Targets: tools build sim run run-live check-live generate check-generate test test-unit fuzz-smoke fuzz bench
+# bench-quick e2e
 # validate-configs clean
 
 SHELL := bash
@@ -19,7 +20,7 @@ FUZZ_TARGETS := .:FuzzMapAuditPage .:FuzzMemberDiff .:FuzzConfig ./internal/clou
 FUZZTIME     ?= 1m
 FUZZSMOKE    ?= 5s
 
-.PHONY: tools build sim run run-live check-live require-token generate check-generate test test-unit fuzz-smoke fuzz bench e2e \
+.PHONY: tools build sim run run-live check-live require-token generate check-generate test test-unit fuzz-smoke fuzz bench bench-quick e2e \
 	validate-configs clean
 
 ## tools: install the pinned collector builder (ocb) into ./bin, only when missing
@@ -108,9 +109,14 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
-## bench: the benchmarks of BENCHMARKS.md (per-record cost, backfill, steady state, latency); rewrites BENCHMARKS.md
+## bench: the benchmarks of BENCHMARKS.md (per-record cost, backfill, steady state, latency, ...); rewrites BENCHMARKS.md
 bench:
 	./scripts/bench.sh
+
+## bench-quick: one run of a reduced set of the same benchmarks (under 3 minutes), for development;
+##              writes BENCHMARKS-quick.md (not committed), never BENCHMARKS.md
+bench-quick:
+	BENCH_QUICK=1 BENCH_OUT=BENCHMARKS-quick.md ./scripts/bench.sh
 
 ## validate-configs: every config/*.yaml must pass `otelcol-cloudflare validate` (dummy env values)
 validate-configs:
