@@ -36,7 +36,10 @@ type identityReceiver struct {
 	obsrecv   *receiverhelper.ObsReport
 	telemetry *receiverTelemetry
 	now       func() time.Time
-	retry     cloudflare.RetryPolicy
+	// sleep, when set, replaces the rate limiter's waits (and the limiter
+	// then reads now): tests and benchmarks on an injected clock move it.
+	sleep func(context.Context, time.Duration) error
+	retry cloudflare.RetryPolicy
 
 	client        cloudflare.Client
 	storageClient storage.Client
@@ -108,11 +111,15 @@ func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error
 	}
 	r.store = &checkpointStore{client: r.storageClient}
 	if r.client == nil {
+		limiter := cloudflare.NewLimiter(r.cfg.RateLimit.RequestsPerWindow, r.cfg.RateLimit.Window).WithReserve(r.cfg.RateLimit.Reserve)
+		if r.sleep != nil {
+			limiter.WithClock(r.now, r.sleep)
+		}
 		r.client = cloudflare.New(cloudflare.Options{
 			BaseURL:    r.cfg.Endpoint,
 			Token:      string(r.cfg.APIToken),
 			HTTPClient: httpClient,
-			Limiter:    cloudflare.NewLimiter(r.cfg.RateLimit.RequestsPerWindow, r.cfg.RateLimit.Window),
+			Limiter:    limiter,
 			Retry:      r.retry,
 			Logger:     r.settings.Logger,
 			Observer:   r.telemetry,
