@@ -197,8 +197,16 @@ func (r *identityReceiver) runLoop(ctx context.Context, s *stream) {
 // pollStep polls every account of a stream that is due, then records the
 // outcome in telemetry, status and logs. It returns the accounts' errors,
 // joined, each naming its account.
+//
+// Polls take turns: a poll that ends its turn with more to read (a
+// backfill) goes on after every other account due has been polled, turn by
+// turn among the unfinished ones, until they are done or the step has lasted
+// the stream's interval. The next step then polls every account again
+// before the backfills go on: one account's backlog delays the others' polls
+// by at most a turn.
 func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 	start := time.Now()
+	stepStart := r.now()
 	outcomes := map[string]error{}
 	var listed []string
 	var errs []error // in polling order, for a stable message
@@ -211,24 +219,38 @@ func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 		} else {
 			listed = make([]string, 0, len(accounts))
 		}
+		due := make([]cloudflare.Account, 0, len(accounts))
 		for _, account := range accounts {
 			listed = append(listed, account.ID)
-			if ctx.Err() != nil {
-				return ctx.Err()
+			if s.due(account.ID) {
+				due = append(due, account)
 			}
-			if !s.due(account.ID) {
-				continue
+		}
+		for len(due) > 0 {
+			var unfinished []cloudflare.Account
+			for _, account := range due {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				err := s.pollAccount(ctx, account)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if errors.Is(err, errTurnOver) {
+					unfinished = append(unfinished, account)
+					err = nil
+				}
+				s.done(account.ID, err)
+				if err != nil {
+					err = fmt.Errorf("account %s: %w", account.ID, err)
+					errs = append(errs, err)
+				}
+				outcomes[account.ID] = err
 			}
-			err := s.pollAccount(ctx, account)
-			if ctx.Err() != nil {
-				return ctx.Err()
+			if r.now().Sub(stepStart) >= s.interval {
+				break // the next step polls every account first
 			}
-			s.done(account.ID, err)
-			if err != nil {
-				err = fmt.Errorf("account %s: %w", account.ID, err)
-				errs = append(errs, err)
-			}
-			outcomes[account.ID] = err
+			due = unfinished
 		}
 	}
 	err := errors.Join(errs...)
