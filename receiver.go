@@ -48,6 +48,7 @@ type identityReceiver struct {
 	accounts      *accountDirectory
 	members       *memberDirectory
 	streams       []*stream
+	plan          planWatch // the request rate the polls need against the budget
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -71,7 +72,7 @@ func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 		retry:    cloudflare.DefaultRetryPolicy,
 		members:  newMemberDirectory(),
 	}
-	r.telemetry, err = newReceiverTelemetry(set.TelemetrySettings, func() time.Time { return r.now() })
+	r.telemetry, err = newReceiverTelemetry(set.TelemetrySettings, func() time.Time { return r.now() }, &r.plan)
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +219,7 @@ func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 			errs = append(errs, err)
 		} else {
 			listed = make([]string, 0, len(accounts))
+			r.plan.check(r.cfg, r.settings.Logger, len(accounts), r.members.pagesPerAccount())
 		}
 		due := make([]cloudflare.Account, 0, len(accounts))
 		for _, account := range accounts {
