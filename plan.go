@@ -11,10 +11,17 @@ import (
 )
 
 // requestPlan is the request rate the configured polls need over a number
-// of accounts, against the rate rate_limit allows, both per minute.
+// of accounts, by what it is for, against the rate rate_limit allows, all
+// per minute.
 type requestPlan struct {
-	accounts           int
-	planned, available float64
+	accounts                       int
+	listing, logins, sweeps, users float64
+	available                      float64
+}
+
+// planned is the whole rate the polls need.
+func (p requestPlan) planned() float64 {
+	return p.listing + p.logins + p.sweeps + p.users
 }
 
 // planRequests adds up, per minute: one audit request per account per logins
@@ -27,16 +34,16 @@ func planRequests(cfg *Config, accounts int, memberPages float64) requestPlan {
 	}
 	n := float64(accounts)
 	listingPages := math.Ceil(float64(max(accounts, 1)) / cloudflare.AccountsPerPage)
-	plan := requestPlan{accounts: accounts, planned: perMinute(listingPages, accountRefreshInterval),
+	plan := requestPlan{accounts: accounts, listing: perMinute(listingPages, accountRefreshInterval),
 		available: perMinute(float64(cfg.RateLimit.RequestsPerWindow), cfg.RateLimit.Window)}
 	if cfg.Logins.Enabled {
-		plan.planned += perMinute(n, cfg.Logins.PollInterval)
+		plan.logins = perMinute(n, cfg.Logins.PollInterval)
 		if cfg.Logins.LateArrivalWindow > 0 {
-			plan.planned += perMinute(n, cfg.Logins.LateArrivalSweep)
+			plan.sweeps = perMinute(n, cfg.Logins.LateArrivalSweep)
 		}
 	}
 	if cfg.Users.Enabled {
-		plan.planned += perMinute(n*memberPages, cfg.Users.PollInterval)
+		plan.users = perMinute(n*memberPages, cfg.Users.PollInterval)
 	}
 	return plan
 }
@@ -44,7 +51,7 @@ func planRequests(cfg *Config, accounts int, memberPages float64) requestPlan {
 // stretch is how much longer every interval must be for the plan to fit
 // the budget; 1 when it fits.
 func (p requestPlan) stretch() float64 {
-	return max(1, p.planned/p.available)
+	return max(1, p.planned()/p.available)
 }
 
 // planWatch checks the plan whenever the number of accounts changes, logs
@@ -64,7 +71,7 @@ func (w *planWatch) check(cfg *Config, logger *zap.Logger, accounts int, memberP
 	}
 	plan := planRequests(cfg, accounts, memberPages)
 	w.latest, w.known = plan, true
-	if plan.planned <= plan.available {
+	if plan.planned() <= plan.available {
 		return
 	}
 	stretch := plan.stretch()
@@ -73,7 +80,7 @@ func (w *planWatch) check(cfg *Config, logger *zap.Logger, accounts int, memberP
 	}
 	fields := []zap.Field{
 		zap.Int("accounts", accounts),
-		zap.Float64("planned_requests_per_minute", math.Round(plan.planned*10)/10),
+		zap.Float64("planned_requests_per_minute", math.Round(plan.planned()*10)/10),
 		zap.Float64("available_requests_per_minute", math.Round(plan.available*10)/10),
 	}
 	if cfg.Logins.Enabled {

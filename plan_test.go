@@ -41,7 +41,7 @@ func TestPlanRequests(t *testing.T) {
 				tt.change(cfg)
 			}
 			plan := planRequests(cfg, tt.accounts, tt.memberPages)
-			assert.InDelta(t, tt.planned, plan.planned, 1e-9)
+			assert.InDelta(t, tt.planned, plan.planned(), 1e-9)
 			assert.InDelta(t, tt.available, plan.available, 1e-9)
 		})
 	}

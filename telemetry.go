@@ -122,7 +122,7 @@ func (t *receiverTelemetry) observeRequestRate(_ context.Context, observer metri
 	if !known {
 		return nil
 	}
-	observer.Observe(plan.planned, metric.WithAttributes(attribute.String("rate", "planned")))
+	observer.Observe(plan.planned(), metric.WithAttributes(attribute.String("rate", "planned")))
 	observer.Observe(plan.available, metric.WithAttributes(attribute.String("rate", "available")))
 	return nil
 }
