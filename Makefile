@@ -1,5 +1,5 @@
 # GNU make. Targets: tools build image sim run run-live check-live generate check-generate test test-unit fuzz-smoke fuzz bench
-# e2e test-deploy test-image validate-configs clean
+# bench-quick e2e test-deploy test-image validate-configs clean
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -29,7 +29,7 @@ FUZZTIME     ?= 1m
 FUZZSMOKE    ?= 5s
 
 .PHONY: tools build image sim run run-live check-live require-token generate check-generate test test-unit fuzz-smoke fuzz bench \
-	e2e test-deploy test-image validate-configs clean
+	bench-quick e2e test-deploy test-image validate-configs clean
 
 ## tools: install the pinned collector builder (ocb) into ./bin, only when missing
 tools: $(BUILDER)
@@ -135,9 +135,14 @@ fuzz:
 	  $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
 	done
 
-## bench: the benchmarks of BENCHMARKS.md (per-record cost, backfill, steady state, latency); rewrites BENCHMARKS.md
+## bench: the benchmarks of BENCHMARKS.md (per-record cost, backfill, steady state, latency, ...); rewrites BENCHMARKS.md
 bench:
 	./scripts/bench.sh
+
+## bench-quick: one run of a reduced set of the same benchmarks (under 3 minutes), for development;
+##              writes BENCHMARKS-quick.md (not committed), never BENCHMARKS.md
+bench-quick:
+	BENCH_QUICK=1 BENCH_OUT=BENCHMARKS-quick.md ./scripts/bench.sh
 
 ## validate-configs: every config/*.yaml must pass `otelcol-cloudflare validate` (dummy env values)
 validate-configs:

@@ -77,6 +77,7 @@ type memberDirectory struct {
 type accountMembers struct {
 	byUserID map[string]*cloudflare.Member
 	byEmail  map[string]*cloudflare.Member
+	count    int
 }
 
 func newMemberDirectory() *memberDirectory {
@@ -116,6 +117,7 @@ func (d *memberDirectory) set(accountID string, members []cloudflare.Member, rep
 	entry := accountMembers{
 		byUserID: make(map[string]*cloudflare.Member, len(members)),
 		byEmail:  make(map[string]*cloudflare.Member, len(members)),
+		count:    len(members),
 	}
 	for i := range members {
 		m := &members[i]
@@ -131,6 +133,21 @@ func (d *memberDirectory) set(accountID string, members []cloudflare.Member, rep
 	if _, known := d.byAccount[accountID]; replace || !known {
 		d.byAccount[accountID] = entry
 	}
+}
+
+// pagesPerAccount is the average number of member pages of the accounts
+// listed so far, at least 1 (an empty list is one request too).
+func (d *memberDirectory) pagesPerAccount() float64 {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if len(d.byAccount) == 0 {
+		return 1
+	}
+	pages := 0
+	for _, entry := range d.byAccount {
+		pages += max(1, (entry.count+cloudflare.MembersPerPage-1)/cloudflare.MembersPerPage)
+	}
+	return float64(pages) / float64(len(d.byAccount))
 }
 
 // lookup finds the member behind a login's actor, by id and then by email.

@@ -77,7 +77,8 @@ func (c *loginCursor) accept(entries []cloudflare.AuditEntry, lateArrivalWindow 
 			c.HighWater = when
 		}
 	}
-	horizon := c.HighWater.Add(-lateArrivalWindow)
+	// Polls re-read loginPollOverlap before the high-water mark, sweeps the window.
+	horizon := c.HighWater.Add(-max(lateArrivalWindow, loginPollOverlap))
 	if !c.SweepFrom.IsZero() && c.SweepFrom.Before(horizon) {
 		horizon = c.SweepFrom // the next sweep still reads from there
 	}

@@ -18,9 +18,10 @@ const (
 	minUsersPollInterval  = time.Minute
 	minLoginsPollInterval = 10 * time.Second
 	// maxInitialLookback is the audit log retention of the Cloudflare API (18 months).
-	maxInitialLookback = 13140 * time.Hour
-	maxPageSize        = 1000
-	minRateLimitWindow = time.Second
+	maxInitialLookback  = 13140 * time.Hour
+	maxPageSize         = 1000
+	minRateLimitWindow  = time.Second
+	maxRateLimitReserve = 0.9
 
 	// The login sources, values of logins.source.
 	loginSourceV1 = "audit_logs"
@@ -41,6 +42,7 @@ var (
 	errLoginSource        = fmt.Errorf("logins.source: must be %s (Audit Logs v1) or %s (Audit Logs v2)", loginSourceV1, loginSourceV2)
 	errRequestsPerWindow  = errors.New("rate_limit.requests_per_window: must be at least 1")
 	errRateLimitWindow    = fmt.Errorf("rate_limit.window: must be at least %s", minRateLimitWindow)
+	errRateLimitReserve   = fmt.Errorf("rate_limit.reserve: must be between 0 and %g (a share of Cloudflare's quota, e.g. 0.2 for 20%%)", maxRateLimitReserve)
 	errNothingEnabled     = errors.New("users.enabled, logins.enabled: at least one stream must be enabled")
 	errMalformedAccountID = errors.New("accounts: each entry must be a Cloudflare account ID (32 lowercase hex characters)")
 	errDuplicateAccountID = errors.New("accounts: lists the same account ID twice")
@@ -109,6 +111,8 @@ type RateLimitConfig struct {
 	RequestsPerWindow int `mapstructure:"requests_per_window"`
 	// Window is the length of the sliding window.
 	Window time.Duration `mapstructure:"window"`
+	// Reserve is the share of Cloudflare's quota (from its rate-limit headers) left to the token owner's other use.
+	Reserve float64 `mapstructure:"reserve"`
 
 	_ struct{}
 }
@@ -158,6 +162,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.RateLimit.Window < minRateLimitWindow {
 		errs = append(errs, errRateLimitWindow)
+	}
+	if !(cfg.RateLimit.Reserve >= 0 && cfg.RateLimit.Reserve <= maxRateLimitReserve) { // NaN fails too
+		errs = append(errs, fmt.Errorf("%w: got %g", errRateLimitReserve, cfg.RateLimit.Reserve))
 	}
 	return errors.Join(errs...)
 }

@@ -37,6 +37,7 @@ func TestLoadConfig(t *testing.T) {
 	custom.Logins.PageSize = 500
 	custom.Logins.Source = loginSourceV2
 	custom.RateLimit.RequestsPerWindow = 600
+	custom.RateLimit.Reserve = 0.35
 
 	defaults := createDefaultConfig().(*Config)
 	defaults.APIToken = "default-token"
@@ -120,6 +121,8 @@ func TestConfigValidate(t *testing.T) {
 		}, errs: []error{errDuplicateAccountID}},
 		{name: "no rate budget", modify: func(c *Config) { c.RateLimit.RequestsPerWindow = 0 }, errs: []error{errRequestsPerWindow}},
 		{name: "tiny window", modify: func(c *Config) { c.RateLimit.Window = time.Millisecond }, errs: []error{errRateLimitWindow}},
+		{name: "negative reserve", modify: func(c *Config) { c.RateLimit.Reserve = -0.1 }, errs: []error{errRateLimitReserve}},
+		{name: "reserve as a percentage", modify: func(c *Config) { c.RateLimit.Reserve = 20 }, errs: []error{errRateLimitReserve}},
 		{name: "both streams off", modify: func(c *Config) { c.Users.Enabled, c.Logins.Enabled = false, false }, errs: []error{errNothingEnabled}},
 		{name: "every problem at once", modify: func(c *Config) {
 			c.APIToken = ""

@@ -24,6 +24,7 @@ const (
 	defaultPageSize           = 1000
 	defaultRequestsPerWindow  = 900
 	defaultRateLimitWindow    = 5 * time.Minute
+	defaultRateLimitReserve   = 0.2
 )
 
 // NewFactory creates the factory of the cloudflare_identity receiver.
@@ -58,6 +59,7 @@ func createDefaultConfig() component.Config {
 		RateLimit: RateLimitConfig{
 			RequestsPerWindow: defaultRequestsPerWindow,
 			Window:            defaultRateLimitWindow,
+			Reserve:           defaultRateLimitReserve,
 		},
 	}
 }

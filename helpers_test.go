@@ -98,10 +98,12 @@ type testEnv struct {
 	logs *observer.ObservedLogs   // the receiver's log, with observeLogs
 	tel  *componenttest.Telemetry // the receiver's own telemetry, with withTelemetry
 
-	tb     testing.TB
-	now    func() time.Time
-	next   consumer.Logs // what the receiver consumes to: sink unless an option says otherwise
-	logger *zap.Logger
+	tb  testing.TB
+	now func() time.Time
+	// virtualWaits makes the rate limiter's waits move the clock.
+	virtualWaits bool
+	next         consumer.Logs // what the receiver consumes to: sink unless an option says otherwise
+	logger       *zap.Logger
 }
 
 // envOption adjusts an environment after its simulator and config exist,
@@ -164,6 +166,12 @@ func beforeConsume(f func(ctx context.Context, call int) error) envOption {
 	return func(e *testEnv) { e.next = consumerFunc(f, e.next) }
 }
 
+// withVirtualWaits makes the receiver's rate limiter run on the manual
+// clock: a wait moves the clock instead of sleeping.
+func withVirtualWaits() envOption {
+	return func(e *testEnv) { e.virtualWaits = true }
+}
+
 // withConsumer sends the receiver's batches to next instead of the sink.
 func withConsumer(next consumer.Logs) envOption {
 	return func(e *testEnv) { e.next = next }
@@ -195,6 +203,12 @@ func (e *testEnv) newReceiver(t testing.TB) *identityReceiver {
 	require.NoError(t, err)
 	r.now = e.now
 	r.retry = fastRetry
+	if e.virtualWaits {
+		r.sleep = func(_ context.Context, d time.Duration) error {
+			e.clock.Advance(d)
+			return nil
+		}
+	}
 	require.NoError(t, r.setUp(context.Background(), e.host))
 	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
 	return r

@@ -2,6 +2,7 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"time"
 
@@ -15,6 +16,22 @@ const loginActionType = "login"
 
 // progressInterval is the shortest time between two progress lines of a backfill.
 const progressInterval = 10 * time.Second
+
+// pagesPerTurn bounds the audit pages one poll of an account reads before
+// the other accounts have their turn: a backfill of one account goes on in
+// turns, between the other accounts' polls, instead of holding them back.
+const pagesPerTurn = 10
+
+// unfinishedPoll is a poll of an account that ended its turn with pages
+// left to read; the account's next poll goes on from its checkpoint.
+type unfinishedPoll struct {
+	progress *loginProgress
+	reached  time.Time // the checkpoint's progress when the turn ended
+	// stalled: the last turn did not move the checkpoint (a full page of
+	// one instant, re-read from its start every turn), so the next reads
+	// to the end of the range.
+	stalled bool
+}
 
 // loginsStream reads dashboard and API logins from every account's audit
 // log, from one source (logins.source): Audit Logs v1 or v2. The source only
@@ -33,6 +50,8 @@ type loginsStream struct {
 	// switchChecked holds the accounts whose other-source checkpoint was
 	// looked at: this receiver never writes it, so once is enough.
 	switchChecked map[string]bool
+	// unfinished holds the accounts whose last poll ended its turn early.
+	unfinished map[string]*unfinishedPoll
 }
 
 // otherSource is the login source not named.
@@ -49,7 +68,7 @@ func newLoginsStream(r *identityReceiver) *stream {
 		return nil
 	}
 	source := r.cfg.Logins.Source
-	l := &loginsStream{r: r, cfg: r.cfg.Logins, switchChecked: map[string]bool{},
+	l := &loginsStream{r: r, cfg: r.cfg.Logins, switchChecked: map[string]bool{}, unfinished: map[string]*unfinishedPoll{},
 		cursors: newCheckpoints[loginCursor](r.store, r.settings.Logger,
 			func(id string) string { return loginCursorKey(source, id) },
 			"Discarding an unreadable login checkpoint; this account is read again from initial_lookback"),
@@ -107,11 +126,29 @@ func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Accou
 	}
 
 	since := cursor.before(loginPollOverlap)
-	progress := newLoginProgress(l.r.settings.Logger, account.ID, since, now, l.cfg.PageSize)
-	err = l.read(ctx, account, cursor, since, now, now, func(fresh []cloudflare.AuditEntry) {
-		progress.pageDone(len(fresh), cursor.HighWater)
+	maxPages := pagesPerTurn
+	turn := l.unfinished[account.ID]
+	if turn != nil {
+		// Going on with a backfill: right where the last turn's page ended.
+		since = cursor.progress()
+		if turn.stalled {
+			maxPages = 0
+		}
+	} else {
+		turn = &unfinishedPoll{progress: newLoginProgress(l.r.settings.Logger, account.ID, since, now, l.cfg.PageSize)}
+	}
+	err = l.read(ctx, account, cursor, since, now, now, maxPages, func(fresh []cloudflare.AuditEntry) {
+		turn.progress.pageDone(len(fresh), cursor.HighWater)
 	})
-	progress.finish(err)
+	if errors.Is(err, cloudflare.ErrMorePages) {
+		_, resumed := l.unfinished[account.ID]
+		turn.stalled = resumed && !cursor.progress().After(turn.reached)
+		turn.reached = cursor.progress()
+		l.unfinished[account.ID] = turn
+		return errTurnOver
+	}
+	delete(l.unfinished, account.ID)
+	turn.progress.finish(err)
 	if err != nil || !sweepDue {
 		return err
 	}
@@ -178,12 +215,13 @@ func (l *loginsStream) isLogin(entry *cloudflare.AuditEntry) bool {
 	return entry.ActionType == loginActionType
 }
 
-// read emits the unseen logins of [since, before), page by page; pageDone is
-// told of each page's new entries once the pipeline took them.
+// read emits the unseen logins of [since, before), page by page, up to
+// maxPages pages (0: all); pageDone is told of each page's new entries once
+// the pipeline took them.
 func (l *loginsStream) read(ctx context.Context, account cloudflare.Account, cursor *loginCursor, since, before, now time.Time,
-	pageDone func(fresh []cloudflare.AuditEntry),
+	maxPages int, pageDone func(fresh []cloudflare.AuditEntry),
 ) error {
-	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: before, PageSize: l.cfg.PageSize}
+	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: before, PageSize: l.cfg.PageSize, MaxPages: maxPages}
 	var timeless []string
 	err := l.list(ctx, query, func(page []cloudflare.AuditEntry) error {
 		fresh := unseenLogins(page, cursor, query, l.isLogin)

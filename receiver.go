@@ -36,7 +36,10 @@ type identityReceiver struct {
 	obsrecv   *receiverhelper.ObsReport
 	telemetry *receiverTelemetry
 	now       func() time.Time
-	retry     cloudflare.RetryPolicy
+	// sleep, when set, replaces the rate limiter's waits (and the limiter
+	// then reads now): tests and benchmarks on an injected clock move it.
+	sleep func(context.Context, time.Duration) error
+	retry cloudflare.RetryPolicy
 
 	client        cloudflare.Client
 	storageClient storage.Client
@@ -45,6 +48,7 @@ type identityReceiver struct {
 	accounts      *accountDirectory
 	members       *memberDirectory
 	streams       []*stream
+	plan          planWatch // the request rate the polls need against the budget
 
 	mu       sync.Mutex
 	loops    *pollRun // the loops started last; nil before any
@@ -75,7 +79,7 @@ func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 		now:      time.Now,
 		retry:    cloudflare.DefaultRetryPolicy,
 	}
-	r.telemetry, err = newReceiverTelemetry(set.TelemetrySettings, func() time.Time { return r.now() })
+	r.telemetry, err = newReceiverTelemetry(set.TelemetrySettings, func() time.Time { return r.now() }, &r.plan)
 	if err != nil {
 		return nil, err
 	}
@@ -156,11 +160,15 @@ func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error
 	}
 	r.store = &checkpointStore{client: r.storageClient}
 	if r.client == nil {
+		limiter := cloudflare.NewLimiter(r.cfg.RateLimit.RequestsPerWindow, r.cfg.RateLimit.Window).WithReserve(r.cfg.RateLimit.Reserve)
+		if r.sleep != nil {
+			limiter.WithClock(r.now, r.sleep)
+		}
 		r.client = cloudflare.New(cloudflare.Options{
 			BaseURL:    r.cfg.Endpoint,
 			Token:      string(r.cfg.APIToken),
 			HTTPClient: httpClient,
-			Limiter:    cloudflare.NewLimiter(r.cfg.RateLimit.RequestsPerWindow, r.cfg.RateLimit.Window),
+			Limiter:    limiter,
 			Retry:      r.retry,
 			Logger:     r.settings.Logger,
 			Observer:   r.telemetry,
@@ -240,8 +248,16 @@ func (r *identityReceiver) runLoop(ctx context.Context, s *stream) {
 // pollStep polls every account of a stream that is due, then records the
 // outcome in telemetry, status and logs. It returns the accounts' errors,
 // joined, each naming its account.
+//
+// Polls take turns: a poll that ends its turn with more to read (a
+// backfill) goes on after every other account due has been polled, turn by
+// turn among the unfinished ones, until they are done or the step has lasted
+// the stream's interval. The next step then polls every account again
+// before the backfills go on: one account's backlog delays the others' polls
+// by at most a turn.
 func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 	start := time.Now()
+	stepStart := r.now()
 	outcomes := map[string]error{}
 	var listed []string
 	var errs []error // in polling order, for a stable message
@@ -253,25 +269,40 @@ func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 			errs = append(errs, err)
 		} else {
 			listed = make([]string, 0, len(accounts))
+			r.plan.check(r.cfg, r.settings.Logger, len(accounts), r.members.pagesPerAccount())
 		}
+		due := make([]cloudflare.Account, 0, len(accounts))
 		for _, account := range accounts {
 			listed = append(listed, account.ID)
-			if ctx.Err() != nil {
-				return ctx.Err()
+			if s.due(account.ID) {
+				due = append(due, account)
 			}
-			if !s.due(account.ID) {
-				continue
+		}
+		for len(due) > 0 {
+			var unfinished []cloudflare.Account
+			for _, account := range due {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				err := s.pollAccount(ctx, account)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if errors.Is(err, errTurnOver) {
+					unfinished = append(unfinished, account)
+					err = nil
+				}
+				s.done(account.ID, err)
+				if err != nil {
+					err = fmt.Errorf("account %s: %w", account.ID, err)
+					errs = append(errs, err)
+				}
+				outcomes[account.ID] = err
 			}
-			err := s.pollAccount(ctx, account)
-			if ctx.Err() != nil {
-				return ctx.Err()
+			if r.now().Sub(stepStart) >= s.interval {
+				break // the next step polls every account first
 			}
-			s.done(account.ID, err)
-			if err != nil {
-				err = fmt.Errorf("account %s: %w", account.ID, err)
-				errs = append(errs, err)
-			}
-			outcomes[account.ID] = err
+			due = unfinished
 		}
 	}
 	err := errors.Join(errs...)

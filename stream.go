@@ -56,6 +56,11 @@ func (s *stream) done(key string, err error) {
 	s.skips[key] = int((wait+s.interval-1)/s.interval) - 1
 }
 
+// errTurnOver is what a poll of an account returns when it ended its turn
+// with more to read (a backfill): the step polls the account again after
+// every other account due has had its turn.
+var errTurnOver = errors.New("turn over, more to read")
+
 // maxFailureBackoff caps the wait after failed polls of a short-interval stream.
 const maxFailureBackoff = 5 * time.Minute
 

@@ -20,7 +20,7 @@ import (
 // entry it finds was shown late, and its lateness is recorded.
 func (l *loginsStream) sweep(ctx context.Context, account cloudflare.Account, cursor *loginCursor, now time.Time) error {
 	if before := cursor.before(loginPollOverlap); cursor.SweepFrom.Before(before) {
-		err := l.read(ctx, account, cursor, cursor.SweepFrom, before, now, func(fresh []cloudflare.AuditEntry) {
+		err := l.read(ctx, account, cursor, cursor.SweepFrom, before, now, 0, func(fresh []cloudflare.AuditEntry) {
 			l.r.telemetry.lateLoginsFound(fresh, now)
 		})
 		if err != nil {

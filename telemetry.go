@@ -21,19 +21,22 @@ import (
 type receiverTelemetry struct {
 	builder *metadata.TelemetryBuilder
 	now     func() time.Time
+	plan    *planWatch
 
 	mu          sync.Mutex
 	newestLogin map[string]time.Time // per account: time of the newest login emitted
 }
 
-func newReceiverTelemetry(settings component.TelemetrySettings, now func() time.Time) (*receiverTelemetry, error) {
+func newReceiverTelemetry(settings component.TelemetrySettings, now func() time.Time, plan *planWatch) (*receiverTelemetry, error) {
 	builder, err := metadata.NewTelemetryBuilder(settings)
 	if err != nil {
 		return nil, err
 	}
-	t := &receiverTelemetry{builder: builder, now: now, newestLogin: map[string]time.Time{}}
-	err = builder.RegisterReceiverCloudflareLoginIngestionLagCallback(t.observeIngestionLag)
-	return t, err
+	t := &receiverTelemetry{builder: builder, now: now, plan: plan, newestLogin: map[string]time.Time{}}
+	if err := builder.RegisterReceiverCloudflareLoginIngestionLagCallback(t.observeIngestionLag); err != nil {
+		return nil, err
+	}
+	return t, builder.RegisterReceiverCloudflareRequestRateCallback(t.observeRequestRate)
 }
 
 func (t *receiverTelemetry) shutdown() { t.builder.Shutdown() }
@@ -109,6 +112,18 @@ func (t *receiverTelemetry) observeIngestionLag(_ context.Context, observer metr
 		observer.Observe(now.Sub(newest).Seconds(),
 			metric.WithAttributes(attribute.String("cloud.account.id", accountID)))
 	}
+	return nil
+}
+
+// observeRequestRate observes the latest request plan: the rate the
+// configured polls need and the rate rate_limit allows, per minute.
+func (t *receiverTelemetry) observeRequestRate(_ context.Context, observer metric.Float64Observer) error {
+	plan, known := t.plan.rates()
+	if !known {
+		return nil
+	}
+	observer.Observe(plan.planned(), metric.WithAttributes(attribute.String("rate", "planned")))
+	observer.Observe(plan.available, metric.WithAttributes(attribute.String("rate", "available")))
 	return nil
 }
 

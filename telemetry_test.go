@@ -123,7 +123,7 @@ func TestRateLimitWaitsAreCounted(t *testing.T) {
 func TestAPIRequestsCarryStatusCode(t *testing.T) {
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	rt, err := newReceiverTelemetry(tel.NewTelemetrySettings(), time.Now)
+	rt, err := newReceiverTelemetry(tel.NewTelemetrySettings(), time.Now, &planWatch{})
 	require.NoError(t, err)
 	t.Cleanup(rt.shutdown)
 

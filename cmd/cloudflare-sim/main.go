@@ -35,6 +35,8 @@ func run(args []string) error {
 	span := fs.Duration("span", 24*time.Hour, "period the seeded logins spread over, ending now")
 	rateLimit := fs.Int("rate-limit", 1200, "requests per window per token (0 = unlimited)")
 	window := fs.Duration("window", 5*time.Minute, "rate-limit window")
+	dashboard := fs.Int("dashboard-requests", 0, "the token owner's own dashboard requests per window, counted against the rate limit")
+	burst := fs.Int("dashboard-burst", 60, "the dashboard requests come in bursts of this many")
 	seed := fs.Int64("seed", 1, "random seed for the generated data")
 	live := fs.Duration("live-interval", 5*time.Second, "add logins every interval and change a member every 6 (0 disables)")
 	_ = fs.Parse(args) // ExitOnError: exits on bad flags and -h
@@ -55,6 +57,9 @@ func run(args []string) error {
 		LoginSpan:         *span,
 		RateLimit:         *rateLimit,
 		RateWindow:        *window,
+
+		DashboardRequestsPerWindow: *dashboard,
+		DashboardBurst:             *burst,
 	})
 	if err := sim.Start(*addr); err != nil {
 		return err

@@ -158,6 +158,9 @@ func (c *client) ListLoginsV2(ctx context.Context, q LoginQuery, fn func(page []
 		if next == "" {
 			return nil
 		}
+		if pages == q.MaxPages {
+			return ErrMorePages
+		}
 		if seen[next] {
 			return pagingError(EndpointAuditLogsV2, "account "+q.AccountID+": the API gave the same cursor twice; the next poll resumes from the checkpoint")
 		}

@@ -12,16 +12,16 @@ import (
 
 // Page sizes of the page-numbered list endpoints (their maximum).
 const (
-	accountsPerPage = 50
-	membersPerPage  = 50
+	AccountsPerPage = 50
+	MembersPerPage  = 50
 )
 
 func (c *client) ListAccounts(ctx context.Context) ([]Account, error) {
-	return listAllPages(c, EndpointAccounts, accountsPerPage,
+	return listAllPages(c, EndpointAccounts, AccountsPerPage,
 		func(page int) ([]accounts.Account, pagination.V4PagePaginationArrayResultInfo, error) {
 			var params accounts.AccountListParams
 			params.Page.Value, params.Page.Present = float64(page), true
-			params.PerPage.Value, params.PerPage.Present = accountsPerPage, true
+			params.PerPage.Value, params.PerPage.Present = AccountsPerPage, true
 			var res *pagination.V4PagePaginationArray[accounts.Account]
 			err := c.call(ctx, EndpointAccounts, func() (err error) {
 				res, err = c.accounts.List(ctx, params)
@@ -36,12 +36,12 @@ func (c *client) ListAccounts(ctx context.Context) ([]Account, error) {
 }
 
 func (c *client) ListMembers(ctx context.Context, accountID string) ([]Member, error) {
-	return listAllPages(c, EndpointMembers, membersPerPage,
+	return listAllPages(c, EndpointMembers, MembersPerPage,
 		func(page int) ([]shared.Member, pagination.V4PagePaginationArrayResultInfo, error) {
 			var params accounts.MemberListParams
 			params.AccountID.Value, params.AccountID.Present = accountID, true
 			params.Page.Value, params.Page.Present = float64(page), true
-			params.PerPage.Value, params.PerPage.Present = membersPerPage, true
+			params.PerPage.Value, params.PerPage.Present = MembersPerPage, true
 			var res *pagination.V4PagePaginationArray[shared.Member]
 			err := c.call(ctx, EndpointMembers, func() (err error) {
 				res, err = c.members.List(ctx, params)

@@ -188,8 +188,9 @@ func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []Au
 		if !done && pages >= c.maxPages {
 			return pagingError(EndpointAuditLogs, fmt.Sprintf("account %s: more than %d pages in one poll; the next poll resumes from the checkpoint", q.AccountID, c.maxPages))
 		}
+		turnOver := !done && pages == q.MaxPages
 		var prefetch chan fetched
-		if !done {
+		if !done && !turnOver {
 			prefetch = make(chan fetched, 1)
 			go func(at loginPageRequest) {
 				entries, err := fetch(prefetchCtx, at)
@@ -205,6 +206,9 @@ func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []Au
 		}
 		if done {
 			return nil
+		}
+		if turnOver {
+			return ErrMorePages
 		}
 		next := <-prefetch
 		entries, err = next.entries, next.err

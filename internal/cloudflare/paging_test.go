@@ -127,7 +127,7 @@ func TestListMembersStopsWhenPagingFails(t *testing.T) {
 		return `{"id":"` + id + `","email":"a@example.com","status":"accepted","user":{"id":"u","email":"a@example.com"},"roles":[],"policies":[]}`
 	}
 	fullPage := func(prefix string) string {
-		items := make([]string, membersPerPage)
+		items := make([]string, MembersPerPage)
 		for i := range items {
 			items[i] = member(fmt.Sprintf("%s-%d", prefix, i))
 		}

@@ -68,14 +68,3 @@ func (c *client) backoff(attempt int) time.Duration {
 	}
 	return d/2 + rand.N(d/2+1)
 }
-
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
-}

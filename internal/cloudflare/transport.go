@@ -49,7 +49,7 @@ func (c *client) middleware(req *http.Request, next option.MiddlewareNext) (res 
 	}()
 	endpoint := endpointOf(req.URL.Path)
 	held := false
-	_, err = c.limiter.Wait(req.Context(), func(wait time.Duration) {
+	ticket, _, err := c.limiter.Wait(req.Context(), func(wait time.Duration) {
 		if !held {
 			held = true
 			c.observer.RateLimitHeld()
@@ -76,6 +76,7 @@ func (c *client) middleware(req *http.Request, next option.MiddlewareNext) (res 
 		}
 		return nil, &APIError{Kind: KindTransient, Endpoint: endpoint, Message: err.Error(), Err: err}
 	}
+	c.limiter.Observe(ticket, res.Header)
 	if h, ok := c.observer.(HeaderObserver); ok {
 		h.ResponseHeaders(endpoint, res.Header)
 	}
@@ -100,7 +101,7 @@ func (c *client) middleware(req *http.Request, next option.MiddlewareNext) (res 
 	case res.StatusCode == http.StatusTooManyRequests:
 		apiErr := statusError(endpoint, res, body, KindRateLimited)
 		apiErr.RetryAfter = retryAfter(res.Header.Get("Retry-After"), time.Now())
-		if c.limiter.PauseUntil(time.Now().Add(apiErr.RetryAfter)) {
+		if c.limiter.PauseFor(apiErr.RetryAfter) {
 			c.logger.Warn("Cloudflare rate limit reached; pausing every call with this token",
 				zap.String("endpoint", endpoint), zap.Duration("retry_after", apiErr.RetryAfter))
 		}

@@ -2,6 +2,7 @@ package cloudflare // import "github.com/otel-cloudflare/cloudflareidentityrecei
 
 import (
 	"encoding/json"
+	"errors"
 	"time"
 )
 
@@ -68,4 +69,12 @@ type LoginQuery struct {
 	// Unfiltered (v2 only) sends no action_type filter: every entry of the
 	// range is listed, for the caller to filter.
 	Unfiltered bool
+	// MaxPages, when not 0, ends the listing after that many pages with
+	// ErrMorePages when the range holds more: the caller lets other accounts
+	// have their turn and lists the rest later.
+	MaxPages int
 }
+
+// ErrMorePages ends a listing that read LoginQuery.MaxPages pages of a range
+// that holds more.
+var ErrMorePages = errors.New("more pages to read")

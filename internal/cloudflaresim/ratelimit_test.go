@@ -87,3 +87,33 @@ func TestStatsMaxInWindow(t *testing.T) {
 	}
 	assert.Equal(t, 3, s.Stats().MaxInWindow)
 }
+
+func TestDashboardUserSharesTheTokensBudget(t *testing.T) {
+	clock := NewManualClock(testStart)
+	// 50 requests a minute in bursts of 10: one burst every 12 s, from the first request.
+	s := startServer(t, Config{Accounts: 1, RateLimit: 100, RateWindow: time.Minute, DashboardRequestsPerWindow: 50,
+		DashboardBurst: 10, Now: clock.Now})
+	res, _ := get(t, s, "/accounts", testToken)
+	assert.Equal(t, `"default";r=89;t=60`, res.Header.Get("Ratelimit"), "the first burst and this request")
+	clock.Advance(30 * time.Second) // two more bursts, at 12 s and 24 s
+	res, _ = get(t, s, "/accounts", testToken)
+	assert.Equal(t, `"default";r=68;t=30`, res.Header.Get("Ratelimit"))
+	st := s.Stats()
+	assert.Equal(t, 30, st.DashboardRequests)
+	assert.Zero(t, st.DashboardRefused)
+	assert.Equal(t, 2, st.Total, "the dashboard's requests are not the API client's")
+}
+
+func TestDashboardUserOverTheLimitLocksEveryoneOut(t *testing.T) {
+	clock := NewManualClock(testStart)
+	s := startServer(t, Config{Accounts: 1, RateLimit: 100, RateWindow: time.Minute, DashboardRequestsPerWindow: 150,
+		DashboardBurst: 50, Now: clock.Now})
+	res, _ := get(t, s, "/accounts", testToken)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	clock.Advance(20 * time.Second) // the second burst: the 52nd to 101st requests of the window
+	res, _ = get(t, s, "/accounts", testToken)
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode, "locked out by the dashboard's 101st")
+	st := s.Stats()
+	assert.Equal(t, 1, st.DashboardRefused, "the 101st request starts the lockout")
+	assert.Equal(t, 1, st.RateLimited)
+}

@@ -58,6 +58,12 @@ type Config struct {
 	// Lockout is how long every call gets 429 once the limit was exceeded;
 	// default 5m, as on Cloudflare.
 	Lockout time.Duration
+	// DashboardRequestsPerWindow is the token owner's own use of the
+	// dashboard: requests per RateWindow counted against the token's limit,
+	// sent in bursts of DashboardBurst (default 60) at even intervals from
+	// the token's first request. 0: nobody else uses the token.
+	DashboardRequestsPerWindow int
+	DashboardBurst             int
 
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -94,6 +100,9 @@ func (c Config) withDefaults() Config {
 	if c.Lockout <= 0 {
 		c.Lockout = 5 * time.Minute
 	}
+	if c.DashboardBurst <= 0 {
+		c.DashboardBurst = 60
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -126,11 +135,12 @@ type Server struct {
 func New(cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{
-		cfg:     cfg,
-		limiter: newRateLimiter(cfg.RateLimit, cfg.RateWindow, cfg.Lockout),
-		stats:   newStatsRecorder(cfg.RateWindow),
-		gen:     newGenerator(cfg.Seed, cfg.FailureRatio),
-		byID:    make(map[string]*accountState),
+		cfg: cfg,
+		limiter: newRateLimiter(cfg.RateLimit, cfg.RateWindow, cfg.Lockout,
+			dashboardUser{perWindow: cfg.DashboardRequestsPerWindow, burst: cfg.DashboardBurst}),
+		stats: newStatsRecorder(cfg.RateWindow),
+		gen:   newGenerator(cfg.Seed, cfg.FailureRatio),
+		byID:  make(map[string]*accountState),
 	}
 	s.life.done = make(chan struct{})
 	now := cfg.Now()

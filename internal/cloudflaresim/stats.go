@@ -16,6 +16,10 @@ type Stats struct {
 	// MaxInWindow is the peak number of requests seen within any sliding
 	// RateWindow, to check that a client stayed under the limit.
 	MaxInWindow int
+	// DashboardRequests are the simulated dashboard user's requests
+	// (Config.DashboardRequestsPerWindow), not counted above, and
+	// DashboardRefused those of them refused by the rate limit.
+	DashboardRequests, DashboardRefused int
 }
 
 // Stats returns a snapshot of the counters.
@@ -24,6 +28,7 @@ func (s *Server) Stats() Stats {
 	defer s.stats.mu.Unlock()
 	out := s.stats.counts
 	out.Requests = maps.Clone(out.Requests)
+	out.DashboardRequests, out.DashboardRefused = s.limiter.dashboardStats()
 	return out
 }
 
@@ -33,6 +38,7 @@ func (s *Server) ResetStats() {
 	defer s.stats.mu.Unlock()
 	s.stats.counts = Stats{Requests: make(map[Endpoint]int)}
 	s.stats.recent = nil
+	s.limiter.resetDashboardStats()
 }
 
 type statsRecorder struct {

@@ -36,6 +36,7 @@ type TelemetryBuilder struct {
 	ReceiverCloudflareRateLimitWaitTime  metric.Float64Counter
 	ReceiverCloudflareRateLimitWaits     metric.Int64Counter
 	ReceiverCloudflareRecordsEmitted     metric.Int64Counter
+	ReceiverCloudflareRequestRate        metric.Float64ObservableGauge
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -55,6 +56,21 @@ func (builder *TelemetryBuilder) RegisterReceiverCloudflareLoginIngestionLagCall
 		cb(ctx, &observerFloat64{inst: builder.ReceiverCloudflareLoginIngestionLag, obs: o})
 		return nil
 	}, builder.ReceiverCloudflareLoginIngestionLag)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterReceiverCloudflareRequestRateCallback sets callback for observable ReceiverCloudflareRequestRate metric.
+func (builder *TelemetryBuilder) RegisterReceiverCloudflareRequestRateCallback(cb metric.Float64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerFloat64{inst: builder.ReceiverCloudflareRequestRate, obs: o})
+		return nil
+	}, builder.ReceiverCloudflareRequestRate)
 	if err != nil {
 		return err
 	}
@@ -139,6 +155,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_receiver_cloudflare_records_emitted",
 		metric.WithDescription("Log records accepted by the pipeline, by event name. [Alpha]"),
 		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ReceiverCloudflareRequestRate, err = builder.meter.Float64ObservableGauge(
+		"otelcol_receiver_cloudflare_request_rate",
+		metric.WithDescription("Requests per minute the configured polls need over every account (planned), and what rate_limit allows (available). [Alpha]"),
+		metric.WithUnit("{request}/min"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -143,3 +143,17 @@ func AssertEqualReceiverCloudflareRecordsEmitted(t *testing.T, tt *componenttest
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
+
+func AssertEqualReceiverCloudflareRequestRate(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[float64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_receiver_cloudflare_request_rate",
+		Description: "Requests per minute the configured polls need over every account (planned), and what rate_limit allows (available). [Alpha]",
+		Unit:        "{request}/min",
+		Data: metricdata.Gauge[float64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_receiver_cloudflare_request_rate")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}

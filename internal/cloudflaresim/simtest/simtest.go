@@ -104,5 +104,11 @@ func flags(cfg cloudflaresim.Config) ([]string, error) {
 	if cfg.RateWindow > 0 {
 		args = append(args, "-window", cfg.RateWindow.String())
 	}
+	if cfg.DashboardRequestsPerWindow > 0 {
+		args = append(args, "-dashboard-requests", strconv.Itoa(cfg.DashboardRequestsPerWindow))
+	}
+	if cfg.DashboardBurst > 0 {
+		args = append(args, "-dashboard-burst", strconv.Itoa(cfg.DashboardBurst))
+	}
 	return args, nil
 }
