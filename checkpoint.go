@@ -90,10 +90,7 @@ func (c *loginCursor) accept(entries []entryStamp, lateArrivalWindow time.Durati
 }
 
 // memberSnapshot is the last member list of one account the pipeline accepted.
-type memberSnapshot struct {
-	Members       []cloudflare.Member `json:"members"`
-	LastInventory time.Time           `json:"last_inventory"`
-}
+type memberSnapshot = listSnapshot[cloudflare.Member]
 
 // checkpointStore keeps checkpoints through a storage extension client; with
 // no storage configured it is given a no-op client and state lives only in the
