@@ -17,6 +17,9 @@ import (
 const (
 	minUsersPollInterval  = time.Minute
 	minLoginsPollInterval = 10 * time.Second
+	// minAccessUsersPollInterval keeps the Access user listing, which pages
+	// through every user of an organization, from eating the shared budget.
+	minAccessUsersPollInterval = 5 * time.Minute
 	// maxInitialLookback is the audit log retention of the Cloudflare API (18 months).
 	maxInitialLookback = 13140 * time.Hour
 	maxPageSize        = 1000
@@ -41,10 +44,18 @@ var (
 	errLoginSource        = fmt.Errorf("logins.source: must be %s (Audit Logs v1) or %s (Audit Logs v2)", loginSourceV1, loginSourceV2)
 	errRequestsPerWindow  = errors.New("rate_limit.requests_per_window: must be at least 1")
 	errRateLimitWindow    = fmt.Errorf("rate_limit.window: must be at least %s", minRateLimitWindow)
-	errNothingEnabled     = errors.New("users.enabled, logins.enabled: at least one stream must be enabled")
-	errMalformedAccountID = errors.New("accounts: each entry must be a Cloudflare account ID (32 lowercase hex characters)")
-	errDuplicateAccountID = errors.New("accounts: lists the same account ID twice")
-	accountIDPattern      = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	errNothingEnabled     = errors.New("users.enabled, logins.enabled, access_logins.enabled, access_users.enabled: at least one stream must be enabled")
+
+	errAccessLoginsPollInterval = fmt.Errorf("access_logins.poll_interval: must be at least %s", minLoginsPollInterval)
+	errAccessInitialLookback    = fmt.Errorf("access_logins.initial_lookback: must be between 0 and %s", maxInitialLookback)
+	errAccessLateArrivalWindow  = fmt.Errorf("access_logins.late_arrival_window: must be between 0 and %s", maxInitialLookback)
+	errAccessLateArrivalSweep   = errors.New("access_logins.late_arrival_sweep: must be at least access_logins.poll_interval and at most access_logins.late_arrival_window (when the window is not 0)")
+	errAccessPageSize           = fmt.Errorf("access_logins.page_size: must be between 1 and %d", maxPageSize)
+	errAccessUsersPollInterval  = fmt.Errorf("access_users.poll_interval: must be at least %s", minAccessUsersPollInterval)
+	errAccessSnapshotInterval   = errors.New("access_users.snapshot_interval: must be 0 (inventory on the first poll only) or at least access_users.poll_interval")
+	errMalformedAccountID       = errors.New("accounts: each entry must be a Cloudflare account ID (32 lowercase hex characters)")
+	errDuplicateAccountID       = errors.New("accounts: lists the same account ID twice")
+	accountIDPattern            = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
 // Config is the configuration of the cloudflare_identity receiver.
@@ -63,6 +74,10 @@ type Config struct {
 	Users UsersConfig `mapstructure:"users"`
 	// Logins configures the login audit event stream.
 	Logins LoginsConfig `mapstructure:"logins"`
+	// AccessLogins configures the Zero Trust Access login stream.
+	AccessLogins AccessLoginsConfig `mapstructure:"access_logins"`
+	// AccessUsers configures the Zero Trust Access user stream.
+	AccessUsers AccessUsersConfig `mapstructure:"access_users"`
 	// RateLimit caps this receiver's request rate, shared by all accounts and both streams.
 	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
 
@@ -101,6 +116,37 @@ type LoginsConfig struct {
 	_ struct{}
 }
 
+// AccessLoginsConfig configures the Zero Trust Access login stream: end
+// users signing in to Access applications.
+type AccessLoginsConfig struct {
+	// Enabled turns the stream on; it needs the token permission Access: Audit Logs Read.
+	Enabled bool `mapstructure:"enabled"`
+	// PollInterval is how often the Access authentication log is read.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// InitialLookback is how far back the first poll of an account reads; the API serves only its plan's retention.
+	InitialLookback time.Duration `mapstructure:"initial_lookback"`
+	// LateArrivalWindow is how far before the checkpoint a sweep re-reads; 0 turns sweeps off.
+	LateArrivalWindow time.Duration `mapstructure:"late_arrival_window"`
+	// LateArrivalSweep is how often the late-arrival window is re-read.
+	LateArrivalSweep time.Duration `mapstructure:"late_arrival_sweep"`
+	// PageSize is the number of entries requested per page (the API's limit parameter).
+	PageSize int `mapstructure:"page_size"`
+
+	_ struct{}
+}
+
+// AccessUsersConfig configures the Zero Trust Access user stream.
+type AccessUsersConfig struct {
+	// Enabled turns the stream on; it needs the token permission Access: Users Read.
+	Enabled bool `mapstructure:"enabled"`
+	// PollInterval is how often Access user lists are read and diffed.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// SnapshotInterval is how often the full inventory and seat summary are re-emitted; 0 emits them on the first poll only.
+	SnapshotInterval time.Duration `mapstructure:"snapshot_interval"`
+
+	_ struct{}
+}
+
 // RateLimitConfig is the client-side request budget.
 type RateLimitConfig struct {
 	// RequestsPerWindow is the most requests sent within any Window.
@@ -123,7 +169,7 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%w: got host %q", errPlainHTTPEndpoint, u.Hostname()))
 	}
 	errs = append(errs, validateAccounts(cfg.Accounts)...)
-	if !cfg.Users.Enabled && !cfg.Logins.Enabled {
+	if !cfg.Users.Enabled && !cfg.Logins.Enabled && !cfg.AccessLogins.Enabled && !cfg.AccessUsers.Enabled {
 		errs = append(errs, errNothingEnabled)
 	}
 	if cfg.Users.PollInterval < minUsersPollInterval {
@@ -151,6 +197,8 @@ func (cfg *Config) Validate() error {
 	if cfg.Logins.Source != loginSourceV1 && cfg.Logins.Source != loginSourceV2 {
 		errs = append(errs, fmt.Errorf("%w: got %q", errLoginSource, cfg.Logins.Source))
 	}
+	errs = append(errs, cfg.AccessLogins.validate()...)
+	errs = append(errs, cfg.AccessUsers.validate()...)
 	if cfg.RateLimit.RequestsPerWindow < 1 {
 		errs = append(errs, errRequestsPerWindow)
 	}
@@ -158,6 +206,37 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, errRateLimitWindow)
 	}
 	return errors.Join(errs...)
+}
+
+func (cfg *AccessLoginsConfig) validate() []error {
+	var errs []error
+	if cfg.PollInterval < minLoginsPollInterval {
+		errs = append(errs, errAccessLoginsPollInterval)
+	}
+	if cfg.InitialLookback < 0 || cfg.InitialLookback > maxInitialLookback {
+		errs = append(errs, errAccessInitialLookback)
+	}
+	if cfg.LateArrivalWindow < 0 || cfg.LateArrivalWindow > maxInitialLookback {
+		errs = append(errs, errAccessLateArrivalWindow)
+	}
+	if window, sweep := cfg.LateArrivalWindow, cfg.LateArrivalSweep; window > 0 && (sweep < cfg.PollInterval || sweep > window) {
+		errs = append(errs, errAccessLateArrivalSweep)
+	}
+	if cfg.PageSize < 1 || cfg.PageSize > maxPageSize {
+		errs = append(errs, errAccessPageSize)
+	}
+	return errs
+}
+
+func (cfg *AccessUsersConfig) validate() []error {
+	var errs []error
+	if cfg.PollInterval < minAccessUsersPollInterval {
+		errs = append(errs, errAccessUsersPollInterval)
+	}
+	if cfg.SnapshotInterval != 0 && cfg.SnapshotInterval < cfg.PollInterval {
+		errs = append(errs, errAccessSnapshotInterval)
+	}
+	return errs
 }
 
 // isLoopback reports whether host (without port or brackets) is localhost or

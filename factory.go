@@ -22,6 +22,7 @@ const (
 	defaultLateArrivalWindow  = 10 * time.Minute
 	defaultLateArrivalSweep   = 5 * time.Minute
 	defaultPageSize           = 1000
+	defaultAccessUsersPoll    = time.Hour
 	defaultRequestsPerWindow  = 900
 	defaultRateLimitWindow    = 5 * time.Minute
 )
@@ -54,6 +55,18 @@ func createDefaultConfig() component.Config {
 			LateArrivalSweep:  defaultLateArrivalSweep,
 			PageSize:          defaultPageSize,
 			Source:            loginSourceV1,
+		},
+		// Off by default: they need Access permissions the dashboard streams do not.
+		AccessLogins: AccessLoginsConfig{
+			PollInterval:      defaultLoginsPollInterval,
+			InitialLookback:   defaultInitialLookback,
+			LateArrivalWindow: defaultLateArrivalWindow,
+			LateArrivalSweep:  defaultLateArrivalSweep,
+			PageSize:          defaultPageSize,
+		},
+		AccessUsers: AccessUsersConfig{
+			PollInterval:     defaultAccessUsersPoll,
+			SnapshotInterval: defaultSnapshotInterval,
 		},
 		RateLimit: RateLimitConfig{
 			RequestsPerWindow: defaultRequestsPerWindow,
