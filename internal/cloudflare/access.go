@@ -100,7 +100,9 @@ func NewAccessRequest(r *zero_trust.AccessRequest) AccessRequest {
 		UserEmail:  strings.Clone(r.UserEmail),
 		Raw:        json.RawMessage(r.JSON.RawJSON()),
 	}
-	e.Key = AccessRequestKey(e.RayID, r.JSON.CreatedAt.Raw(), e.UserEmail, e.AppUID, e.Action)
+	// created_at as sent, without the JSON quotes: a time the SDK cannot
+	// parse still tells entries apart.
+	e.Key = AccessRequestKey(e.RayID, strings.Trim(r.JSON.CreatedAt.Raw(), `"`), e.UserEmail, e.AppUID, e.Action)
 	return e
 }
 
