@@ -22,6 +22,7 @@ const (
 	eventLogin       = "cloudflare.user.login"
 	eventAccessLogin = "cloudflare.access.login"
 	eventMember      = "cloudflare.account.member"
+	eventAccessUser  = "cloudflare.access.user"
 	scopeName        = "github.com/otel-cloudflare/cloudflareidentityreceiver"
 )
 
