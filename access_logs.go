@@ -80,12 +80,7 @@ func appendAccessLoginRecord(records plog.LogRecordSlice, entry *cloudflare.Acce
 // eventAccessUserChanged, previous is the user as last seen and changed
 // lists the fields that differ.
 func appendAccessUserRecord(records plog.LogRecordSlice, eventName string, user, previous *cloudflare.AccessUser, changed []string, seen time.Time) {
-	lr := records.AppendEmpty()
-	lr.SetEventName(eventName)
-	ts := pcommon.NewTimestampFromTime(seen)
-	lr.SetTimestamp(ts)
-	lr.SetObservedTimestamp(ts)
-	lr.SetSeverityNumber(plog.SeverityNumberInfo)
+	lr := appendPolledRecord(records, eventName, seen)
 	attrs := lr.Attributes()
 	attrs.PutStr(string(semconv.UserIDKey), user.ID)
 	putNonEmpty(attrs, string(semconv.UserEmailKey), user.Email)
@@ -97,9 +92,7 @@ func appendAccessUserRecord(records plog.LogRecordSlice, eventName string, user,
 	}
 	attrs.PutInt(attrAccessDevices, user.ActiveDeviceCount)
 	if eventName == eventAccessUserChanged {
-		putStrings(attrs, attrAccessUserChanged, changed)
-		prev := attrs.PutEmptyMap(attrAccessUserPrevious)
-		for _, field := range changed {
+		putPrevious(attrs, attrAccessUserChanged, attrAccessUserPrevious, changed, func(prev pcommon.Map, field string) {
 			switch field {
 			case fieldAccessSeat:
 				prev.PutBool(field, previous.AccessSeat)
@@ -112,7 +105,7 @@ func appendAccessUserRecord(records plog.LogRecordSlice, eventName string, user,
 			case fieldEmail:
 				prev.PutStr(field, previous.Email)
 			}
-		}
+		})
 	}
 	setBody(lr, user.Raw)
 }
@@ -177,12 +170,7 @@ func summarizeSeats(users []cloudflare.AccessUser, now time.Time) seatSummary {
 // appendSeatSummaryRecord maps the seat summary of an account's inventory.
 func appendSeatSummaryRecord(records plog.LogRecordSlice, users []cloudflare.AccessUser, seen time.Time) {
 	s := summarizeSeats(users, seen)
-	lr := records.AppendEmpty()
-	lr.SetEventName(eventAccessSeats)
-	ts := pcommon.NewTimestampFromTime(seen)
-	lr.SetTimestamp(ts)
-	lr.SetObservedTimestamp(ts)
-	lr.SetSeverityNumber(plog.SeverityNumberInfo)
+	lr := appendPolledRecord(records, eventAccessSeats, seen)
 	attrs := lr.Attributes()
 	attrs.PutInt(attrSeatsUsers, int64(s.users))
 	attrs.PutInt(attrSeatsAccess, int64(s.accessSeats))

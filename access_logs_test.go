@@ -39,10 +39,7 @@ func TestAccessMappingGolden(t *testing.T) {
 	idle := readAccessUser(t, "access_user_idle.json")
 	never := readAccessUser(t, "access_user_never.json")
 
-	tests := []struct {
-		golden string
-		build  func(records plog.LogRecordSlice)
-	}{
+	checkMappingGolden(t, []mappingCase{
 		{golden: "access_login_allowed.yaml", build: func(records plog.LogRecordSlice) {
 			entry := readAccessRequest(t, "access_login_allowed.json")
 			appendAccessLoginRecord(records, &entry, testPollTime)
@@ -67,14 +64,7 @@ func TestAccessMappingGolden(t *testing.T) {
 		{golden: "access_seats.yaml", build: func(records plog.LogRecordSlice) {
 			appendSeatSummaryRecord(records, []cloudflare.AccessUser{user, idle, never}, testPollTime)
 		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.golden, func(t *testing.T) {
-			logs, records := newAccountLogs(testAccount, "1.2.3")
-			tt.build(records)
-			compareGolden(t, tt.golden, logs)
-		})
-	}
+	})
 }
 
 // TestAccessRequestKeyTellsRetriesApart: a ray id repeats across retries, so
