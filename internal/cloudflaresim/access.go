@@ -162,20 +162,13 @@ func (s *Server) listAccessUsers(accountID string, q url.Values) reply {
 	if s.cfg.WithoutAccessPermissions {
 		return errAccessPermission
 	}
-	page, perPage := listPaging(q)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.byID[accountID]
 	if a == nil {
 		return errNoAccess
 	}
-	total := len(a.access.users)
-	start, end := pageWindow(total, page, perPage)
-	items := make([]wireAccessUser, 0, end-start)
-	for _, u := range a.access.users[start:end] {
-		items = append(items, toWireAccessUser(u))
-	}
-	return success(items, listInfo(page, perPage, len(items), total))
+	return listPage(q, a.access.users, toWireAccessUser)
 }
 
 // AccessRequests returns an account's Access authentication log in log
