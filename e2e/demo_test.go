@@ -43,8 +43,9 @@ func TestDemoShowsRecordsEveryRun(t *testing.T) {
 				t.Errorf("run %d: the console shows no %q record", run+1, "EventName: "+event)
 			}
 		}
-		t.Logf("run %d (seed %q): the console shows %d member and %d login records", run+1, seed,
-			strings.Count(out, "EventName: "+eventMember+"\n"), strings.Count(out, "EventName: "+eventLogin+"\n"))
+		t.Logf("run %d (seed %q): the console shows %d member, %d login, %d Access user and %d Access login records", run+1, seed,
+			strings.Count(out, "EventName: "+eventMember+"\n"), strings.Count(out, "EventName: "+eventLogin+"\n"),
+			strings.Count(out, "EventName: "+eventAccessUser+"\n"), strings.Count(out, "EventName: "+eventAccessLogin+"\n"))
 
 		now, err := os.ReadFile(d.records)
 		if err != nil {
