@@ -30,8 +30,7 @@ func newAccessLoginsStream(r *identityReceiver) *stream {
 		cursors: newCheckpoints[loginCursor](r.store, r.settings.Logger, accessLoginCursorKey,
 			"Discarding an unreadable Access login checkpoint; this account is read again from access_logins.initial_lookback")}
 	a.window = &windowLog[cloudflare.AccessRequest]{r: r, stream: streamAccessLogins, cursors: a.cursors,
-		settings: windowSettings{initialLookback: cfg.InitialLookback, lateArrivalWindow: cfg.LateArrivalWindow,
-			lateArrivalSweep: cfg.LateArrivalSweep, pageSize: cfg.PageSize},
+		settings:      cfg.WindowConfig,
 		list:          r.client.ListAccessRequests,
 		keep:          func(*cloudflare.AccessRequest) bool { return true },
 		stamp:         cloudflare.AccessRequestStamp,

@@ -108,8 +108,9 @@ func TestAccessLoginsRestartWithStorageMissesNothing(t *testing.T) {
 
 // TestAccessLoginsLateArrivalFoundBySweep: an entry that shows up minutes
 // after newer ones, behind the checkpoint, is emitted by the next sweep, once.
-// Mutation caught: newAccessLoginsStream passing no late_arrival_window to
-// the window (no sweep: the late entry is never emitted).
+// Mutation caught: newAccessLoginsStream giving the window its lookback and
+// page size only (no late_arrival_window: no sweep, the late entry is never
+// emitted).
 func TestAccessLoginsLateArrivalFoundBySweep(t *testing.T) {
 	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, AccessUsersPerAccount: 5, AccessRequestsPerAccount: 20, LoginSpan: time.Hour},
 		withAccessLogins(10))

@@ -100,16 +100,8 @@ type UsersConfig struct {
 type LoginsConfig struct {
 	// Enabled turns the stream on.
 	Enabled bool `mapstructure:"enabled"`
-	// PollInterval is how often the audit log is read.
-	PollInterval time.Duration `mapstructure:"poll_interval"`
-	// InitialLookback is how far back the first poll of an account reads.
-	InitialLookback time.Duration `mapstructure:"initial_lookback"`
-	// LateArrivalWindow is how far before the checkpoint a sweep re-reads, because the API shows some events late; 0 turns sweeps off.
-	LateArrivalWindow time.Duration `mapstructure:"late_arrival_window"`
-	// LateArrivalSweep is how often the late-arrival window is re-read.
-	LateArrivalSweep time.Duration `mapstructure:"late_arrival_sweep"`
-	// PageSize is the number of audit entries requested per page.
-	PageSize int `mapstructure:"page_size"`
+	// WindowConfig holds how the audit log is read.
+	WindowConfig `mapstructure:",squash"`
 	// Source is where logins are read: audit_logs (v1) or audit_logs_v2.
 	Source string `mapstructure:"source"`
 
@@ -121,15 +113,24 @@ type LoginsConfig struct {
 type AccessLoginsConfig struct {
 	// Enabled turns the stream on; it needs the token permission Access: Audit Logs Read.
 	Enabled bool `mapstructure:"enabled"`
-	// PollInterval is how often the Access authentication log is read.
+	// WindowConfig holds how the Access authentication log is read (page_size is the API's limit).
+	WindowConfig `mapstructure:",squash"`
+
+	_ struct{}
+}
+
+// WindowConfig holds how a stream reads a time-ordered log by windows: the
+// logins and access_logins streams.
+type WindowConfig struct {
+	// PollInterval is how often the log is read.
 	PollInterval time.Duration `mapstructure:"poll_interval"`
-	// InitialLookback is how far back the first poll of an account reads; the API serves only its plan's retention.
+	// InitialLookback is how far back the first poll of an account reads (the API serves only what it retains).
 	InitialLookback time.Duration `mapstructure:"initial_lookback"`
-	// LateArrivalWindow is how far before the checkpoint a sweep re-reads; 0 turns sweeps off.
+	// LateArrivalWindow is how far before the checkpoint a sweep re-reads, because the API shows some events late; 0 turns sweeps off.
 	LateArrivalWindow time.Duration `mapstructure:"late_arrival_window"`
 	// LateArrivalSweep is how often the late-arrival window is re-read.
 	LateArrivalSweep time.Duration `mapstructure:"late_arrival_sweep"`
-	// PageSize is the number of entries requested per page (the API's limit parameter).
+	// PageSize is the number of entries requested per page.
 	PageSize int `mapstructure:"page_size"`
 
 	_ struct{}
@@ -178,26 +179,13 @@ func (cfg *Config) Validate() error {
 	if cfg.Users.SnapshotInterval != 0 && cfg.Users.SnapshotInterval < cfg.Users.PollInterval {
 		errs = append(errs, errSnapshotInterval)
 	}
-	if cfg.Logins.PollInterval < minLoginsPollInterval {
-		errs = append(errs, errLoginsPollInterval)
-	}
-	if cfg.Logins.InitialLookback < 0 || cfg.Logins.InitialLookback > maxInitialLookback {
-		errs = append(errs, errInitialLookback)
-	}
-	if cfg.Logins.LateArrivalWindow < 0 || cfg.Logins.LateArrivalWindow > maxInitialLookback {
-		errs = append(errs, errLateArrivalWindow)
-	}
-	if window, sweep := cfg.Logins.LateArrivalWindow, cfg.Logins.LateArrivalSweep; window > 0 &&
-		(sweep < cfg.Logins.PollInterval || sweep > window) {
-		errs = append(errs, errLateArrivalSweep)
-	}
-	if cfg.Logins.PageSize < 1 || cfg.Logins.PageSize > maxPageSize {
-		errs = append(errs, errPageSize)
-	}
+	errs = append(errs, cfg.Logins.validate(windowKeyErrors{errLoginsPollInterval, errInitialLookback,
+		errLateArrivalWindow, errLateArrivalSweep, errPageSize})...)
 	if cfg.Logins.Source != loginSourceV1 && cfg.Logins.Source != loginSourceV2 {
 		errs = append(errs, fmt.Errorf("%w: got %q", errLoginSource, cfg.Logins.Source))
 	}
-	errs = append(errs, cfg.AccessLogins.validate()...)
+	errs = append(errs, cfg.AccessLogins.validate(windowKeyErrors{errAccessLoginsPollInterval, errAccessInitialLookback,
+		errAccessLateArrivalWindow, errAccessLateArrivalSweep, errAccessPageSize})...)
 	errs = append(errs, cfg.AccessUsers.validate()...)
 	if cfg.RateLimit.RequestsPerWindow < 1 {
 		errs = append(errs, errRequestsPerWindow)
@@ -208,22 +196,28 @@ func (cfg *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-func (cfg *AccessLoginsConfig) validate() []error {
+// windowKeyErrors are the errors naming the keys of one stream read by time windows.
+type windowKeyErrors struct {
+	pollInterval, initialLookback, lateArrivalWindow, lateArrivalSweep, pageSize error
+}
+
+// validate checks the keys of a stream read by time windows; keys names them.
+func (cfg *WindowConfig) validate(keys windowKeyErrors) []error {
 	var errs []error
 	if cfg.PollInterval < minLoginsPollInterval {
-		errs = append(errs, errAccessLoginsPollInterval)
+		errs = append(errs, keys.pollInterval)
 	}
 	if cfg.InitialLookback < 0 || cfg.InitialLookback > maxInitialLookback {
-		errs = append(errs, errAccessInitialLookback)
+		errs = append(errs, keys.initialLookback)
 	}
 	if cfg.LateArrivalWindow < 0 || cfg.LateArrivalWindow > maxInitialLookback {
-		errs = append(errs, errAccessLateArrivalWindow)
+		errs = append(errs, keys.lateArrivalWindow)
 	}
 	if window, sweep := cfg.LateArrivalWindow, cfg.LateArrivalSweep; window > 0 && (sweep < cfg.PollInterval || sweep > window) {
-		errs = append(errs, errAccessLateArrivalSweep)
+		errs = append(errs, keys.lateArrivalSweep)
 	}
 	if cfg.PageSize < 1 || cfg.PageSize > maxPageSize {
-		errs = append(errs, errAccessPageSize)
+		errs = append(errs, keys.pageSize)
 	}
 	return errs
 }

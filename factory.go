@@ -48,22 +48,12 @@ func createDefaultConfig() component.Config {
 			SnapshotInterval: defaultSnapshotInterval,
 		},
 		Logins: LoginsConfig{
-			Enabled:           true,
-			PollInterval:      defaultLoginsPollInterval,
-			InitialLookback:   defaultInitialLookback,
-			LateArrivalWindow: defaultLateArrivalWindow,
-			LateArrivalSweep:  defaultLateArrivalSweep,
-			PageSize:          defaultPageSize,
-			Source:            loginSourceV1,
+			Enabled:      true,
+			WindowConfig: defaultWindowConfig(),
+			Source:       loginSourceV1,
 		},
 		// Off by default: they need Access permissions the dashboard streams do not.
-		AccessLogins: AccessLoginsConfig{
-			PollInterval:      defaultLoginsPollInterval,
-			InitialLookback:   defaultInitialLookback,
-			LateArrivalWindow: defaultLateArrivalWindow,
-			LateArrivalSweep:  defaultLateArrivalSweep,
-			PageSize:          defaultPageSize,
-		},
+		AccessLogins: AccessLoginsConfig{WindowConfig: defaultWindowConfig()},
 		AccessUsers: AccessUsersConfig{
 			PollInterval:     defaultAccessUsersPoll,
 			SnapshotInterval: defaultSnapshotInterval,
@@ -72,6 +62,17 @@ func createDefaultConfig() component.Config {
 			RequestsPerWindow: defaultRequestsPerWindow,
 			Window:            defaultRateLimitWindow,
 		},
+	}
+}
+
+// defaultWindowConfig is the default of the logins and access_logins streams.
+func defaultWindowConfig() WindowConfig {
+	return WindowConfig{
+		PollInterval:      defaultLoginsPollInterval,
+		InitialLookback:   defaultInitialLookback,
+		LateArrivalWindow: defaultLateArrivalWindow,
+		LateArrivalSweep:  defaultLateArrivalSweep,
+		PageSize:          defaultPageSize,
 	}
 }
 

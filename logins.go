@@ -59,9 +59,8 @@ func newLoginsStream(r *identityReceiver) *stream {
 			func(id string) string { return loginCursorKey(otherSource(source), id) },
 			"Discarding an unreadable login checkpoint of the other logins.source; this account is read again from initial_lookback")}
 	l.window = &windowLog[cloudflare.AuditEntry]{r: r, stream: streamLogins, cursors: l.cursors,
-		settings: windowSettings{initialLookback: l.cfg.InitialLookback, lateArrivalWindow: l.cfg.LateArrivalWindow,
-			lateArrivalSweep: l.cfg.LateArrivalSweep, pageSize: l.cfg.PageSize},
-		list: l.list, keep: l.isLogin, stamp: cloudflare.AuditStamp, appendRecords: l.appendRecords,
+		settings: l.cfg.WindowConfig,
+		list:     l.list, keep: l.isLogin, stamp: cloudflare.AuditStamp, appendRecords: l.appendRecords,
 		accepted: func(accountID string, cursor *loginCursor) {
 			r.telemetry.loginsAccepted(accountID, cursor.HighWater)
 		},

@@ -38,6 +38,6 @@ func (w *windowLog[E]) sweep(ctx context.Context, account cloudflare.Account, cu
 	}
 	// The next sweep starts a window before this one's checkpoint: an entry
 	// shown after this sweep, up to a window late, is in its range.
-	cursor.LastSweep, cursor.SweepFrom = now, cursor.before(w.settings.lateArrivalWindow)
+	cursor.LastSweep, cursor.SweepFrom = now, cursor.before(w.settings.LateArrivalWindow)
 	return w.cursors.save(ctx, account.ID, cursor)
 }

@@ -10,15 +10,6 @@ import (
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
 
-// windowSettings are the settings of a stream that reads a time-ordered log
-// by windows: logins and access_logins.
-type windowSettings struct {
-	initialLookback   time.Duration
-	lateArrivalWindow time.Duration
-	lateArrivalSweep  time.Duration
-	pageSize          int
-}
-
 // windowLog reads one kind of time-ordered log of every account (dashboard
 // login audit entries, Access requests) with the same guarantees: a stored
 // loginCursor per account, emission of what the pipeline has not taken
@@ -27,7 +18,7 @@ type windowSettings struct {
 type windowLog[E any] struct {
 	r        *identityReceiver
 	stream   string
-	settings windowSettings
+	settings WindowConfig
 	cursors  *checkpoints[loginCursor]
 	// list lists one range of an account's log, oldest first.
 	list func(ctx context.Context, q cloudflare.LoginQuery, fn func(page []E) error) error
@@ -53,9 +44,9 @@ func (w *windowLog[E]) poll(ctx context.Context, account cloudflare.Account, cur
 	if cursor == nil {
 		// Saved before anything is consumed: see loginCursor.Start. The first
 		// poll reads the whole lookback, so the first sweep is due one sweep later.
-		cursor = &loginCursor{Start: now.Add(-w.settings.initialLookback), LastSweep: now}
+		cursor = &loginCursor{Start: now.Add(-w.settings.InitialLookback), LastSweep: now}
 		// The first sweep covers what shows after this poll, up to a window late.
-		cursor.SweepFrom = now.Add(-w.settings.lateArrivalWindow)
+		cursor.SweepFrom = now.Add(-w.settings.LateArrivalWindow)
 		if cursor.SweepFrom.Before(cursor.Start) {
 			cursor.SweepFrom = cursor.Start
 		}
@@ -63,18 +54,18 @@ func (w *windowLog[E]) poll(ctx context.Context, account cloudflare.Account, cur
 			return err
 		}
 	}
-	sweepDue := w.settings.lateArrivalWindow > 0 && now.Sub(cursor.LastSweep) >= w.settings.lateArrivalSweep
+	sweepDue := w.settings.LateArrivalWindow > 0 && now.Sub(cursor.LastSweep) >= w.settings.LateArrivalSweep
 	if sweepDue && cursor.SweepFrom.IsZero() {
 		// A checkpoint from before sweeps existed: the window is fixed now,
 		// before this poll moves the checkpoint.
-		cursor.SweepFrom = cursor.before(w.settings.lateArrivalWindow)
+		cursor.SweepFrom = cursor.before(w.settings.LateArrivalWindow)
 		if err := w.cursors.save(ctx, account.ID, cursor); err != nil {
 			return err
 		}
 	}
 
 	since := cursor.before(loginPollOverlap)
-	progress := newLoginProgress(w.r.settings.Logger, account.ID, since, now, w.settings.pageSize)
+	progress := newLoginProgress(w.r.settings.Logger, account.ID, since, now, w.settings.PageSize)
 	err := w.read(ctx, account, cursor, since, now, now, func(fresh []E) {
 		progress.pageDone(len(fresh), cursor.HighWater)
 	})
@@ -90,7 +81,7 @@ func (w *windowLog[E]) poll(ctx context.Context, account cloudflare.Account, cur
 func (w *windowLog[E]) read(ctx context.Context, account cloudflare.Account, cursor *loginCursor, since, before, now time.Time,
 	pageDone func(fresh []E),
 ) error {
-	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: before, PageSize: w.settings.pageSize}
+	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: before, PageSize: w.settings.PageSize}
 	var timeless []string
 	err := w.list(ctx, query, func(page []E) error {
 		fresh := unseenLogins(page, cursor, query, w.keep, w.stamp)
@@ -117,7 +108,7 @@ func (w *windowLog[E]) emit(ctx context.Context, account cloudflare.Account, fre
 	records.EnsureCapacity(len(fresh))
 	w.appendRecords(records, account, fresh, now)
 	return deliver(ctx, w.r, w.cursors, w.stream, account, logs, func() *loginCursor {
-		cursor.accept(stamps(fresh, w.stamp), w.settings.lateArrivalWindow, now)
+		cursor.accept(stamps(fresh, w.stamp), w.settings.LateArrivalWindow, now)
 		if w.accepted != nil {
 			w.accepted(account.ID, cursor)
 		}
