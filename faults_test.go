@@ -296,12 +296,16 @@ func TestRateLimitPausesEveryCallAndWarnsOnce(t *testing.T) {
 }
 
 // TestRateLimiterStaysUnderTheServerLimit: alone against a server enforcing
-// its limit, the receiver's own limiter never lets it see a 429.
+// its limit, the receiver's own limiter, shared by the four streams polling
+// at once, never lets it see a 429.
 func TestRateLimiterStaysUnderTheServerLimit(t *testing.T) {
 	// Rate limits are about real time: the simulator and receiver use the wall clock.
 	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 60, LoginsPerAccount: 600, LoginSpan: time.Hour,
+		AccessUsersPerAccount: 60, AccessRequestsPerAccount: 600,
 		RateLimit: 12, RateWindow: time.Second, Now: time.Now}, withConfig(func(cfg *Config) {
 		cfg.Logins.PageSize = 50
+		cfg.AccessLogins.Enabled, cfg.AccessUsers.Enabled = true, true
+		cfg.AccessLogins.PageSize = 50
 		// Two requests of headroom: under a loaded machine, requests the limiter
 		// spread out can reach the server bunched together.
 		cfg.RateLimit.RequestsPerWindow = 9
@@ -310,16 +314,16 @@ func TestRateLimiterStaysUnderTheServerLimit(t *testing.T) {
 	sim, sink, r := env.sim, env.sink, env.r
 
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); assert.NoError(t, r.pollUsers(context.Background())) }()
-	go func() { defer wg.Done(); assert.NoError(t, r.pollLogins(context.Background())) }()
+	for _, s := range r.streams { // all four at once, as their loops run
+		wg.Go(func() { assert.NoError(t, r.pollStep(context.Background(), s)) })
+	}
 	wg.Wait()
 
 	stats := sim.Stats()
 	assert.Zero(t, stats.RateLimited)
 	// The server counts arrivals, the limiter sends: jitter may shift a request or two across a window edge.
 	assert.LessOrEqual(t, stats.MaxInWindow, 11)
-	assert.Equal(t, 2*60+2*600, sink.LogRecordCount())
+	assert.Equal(t, 2*60+2*600+2*(60+1)+2*600, sink.LogRecordCount(), "members, logins, Access users with a seat summary, Access logins")
 }
 
 // TestFailedPollsNeverShowTheToken replaces two tests that checked the
