@@ -65,7 +65,7 @@ func (w *windowLog[E]) poll(ctx context.Context, account cloudflare.Account, cur
 	}
 
 	since := cursor.before(loginPollOverlap)
-	progress := newLoginProgress(w.r.settings.Logger, account.ID, since, now, w.settings.PageSize)
+	progress := newLoginProgress(w.r.settings.Logger.With(zap.String("stream", w.stream)), account.ID, since, now, w.settings.PageSize)
 	err := w.read(ctx, account, cursor, since, now, now, func(fresh []E) {
 		progress.pageDone(len(fresh), cursor.HighWater)
 	})
