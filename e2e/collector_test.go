@@ -318,10 +318,16 @@ func wantedAccessLogins(sim *cloudflaresim.Server) map[string]bool {
 	want := map[string]bool{}
 	for _, a := range sim.Accounts() {
 		for _, r := range sim.AccessRequests(a.ID) {
-			want[cloudflare.AccessRequestKey(r.RayID, r.CreatedAt.UTC().Format(time.RFC3339Nano), r.UserEmail, r.AppUID, r.Action)] = true
+			want[accessKey(r)] = true
 		}
 	}
 	return want
+}
+
+// accessKey is the log.record.uid of an Access login of the simulator, which
+// sends created_at in RFC 3339 with nanoseconds.
+func accessKey(r cloudflaresim.AccessRequest) string {
+	return cloudflare.AccessRequestKey(r.RayID, r.CreatedAt.UTC().Format(time.RFC3339Nano), r.UserEmail, r.AppUID, r.Action)
 }
 
 // TestHealthFollowsToken revokes the receiver's token in the simulator and

@@ -235,6 +235,8 @@ type collectorParams struct {
 	// AccessLogins enables the access_logins stream with the logins stream's
 	// poll interval, lookback and page size.
 	AccessLogins bool
+	// AccessUsers enables the access_users stream.
+	AccessUsers bool
 }
 
 // The pipeline has no batch processor and the exporter no sending queue, so
@@ -265,6 +267,12 @@ receivers:
       poll_interval: {{.LoginsPoll}}
       initial_lookback: {{.Lookback}}
       page_size: {{.PageSize}}
+{{- end}}
+{{- if .AccessUsers}}
+    access_users:
+      enabled: true
+      poll_interval: 5m
+      snapshot_interval: 0
 {{- end}}
     rate_limit:
       requests_per_window: {{.RequestsPer}}
