@@ -301,14 +301,14 @@ func TestRateLimitPausesEveryCallAndWarnsOnce(t *testing.T) {
 func TestRateLimiterStaysUnderTheServerLimit(t *testing.T) {
 	// Rate limits are about real time: the simulator and receiver use the wall clock.
 	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 60, LoginsPerAccount: 600, LoginSpan: time.Hour,
-		AccessUsersPerAccount: 60, AccessRequestsPerAccount: 600,
+		AccessUsersPerAccount: 60, AccessRequestsPerAccount: 300,
 		RateLimit: 12, RateWindow: time.Second, Now: time.Now}, withConfig(func(cfg *Config) {
 		cfg.Logins.PageSize = 50
 		cfg.AccessLogins.Enabled, cfg.AccessUsers.Enabled = true, true
 		cfg.AccessLogins.PageSize = 50
-		// Two requests of headroom: under a loaded machine, requests the limiter
-		// spread out can reach the server bunched together.
-		cfg.RateLimit.RequestsPerWindow = 9
+		// Four requests of headroom: under a loaded machine, requests the limiter
+		// spread out over four streams can reach the server bunched together.
+		cfg.RateLimit.RequestsPerWindow = 8
 		cfg.RateLimit.Window = time.Second
 	}))
 	sim, sink, r := env.sim, env.sink, env.r
@@ -323,7 +323,7 @@ func TestRateLimiterStaysUnderTheServerLimit(t *testing.T) {
 	assert.Zero(t, stats.RateLimited)
 	// The server counts arrivals, the limiter sends: jitter may shift a request or two across a window edge.
 	assert.LessOrEqual(t, stats.MaxInWindow, 11)
-	assert.Equal(t, 2*60+2*600+2*(60+1)+2*600, sink.LogRecordCount(), "members, logins, Access users with a seat summary, Access logins")
+	assert.Equal(t, 2*60+2*600+2*(60+1)+2*300, sink.LogRecordCount(), "members, logins, Access users with a seat summary, Access logins")
 }
 
 // TestFailedPollsNeverShowTheToken replaces two tests that checked the
