@@ -13,7 +13,8 @@ import (
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
 
-// loginCursor is the login checkpoint of one account.
+// loginCursor is the checkpoint of one account's time-ordered log (logins,
+// access_logins).
 type loginCursor struct {
 	// Start is the lower bound of the account's first poll (now minus
 	// initial_lookback then). It is saved before anything is consumed, so
@@ -62,17 +63,17 @@ func (c *loginCursor) progress() time.Time {
 
 // accept moves the cursor past entries the pipeline has taken, then forgets
 // ids that have fallen out of the window re-read by the next poll.
-func (c *loginCursor) accept(entries []cloudflare.AuditEntry, lateArrivalWindow time.Duration, polled time.Time) {
+func (c *loginCursor) accept(entries []entryStamp, lateArrivalWindow time.Duration, polled time.Time) {
 	if c.Emitted == nil {
 		c.Emitted = make(map[string]time.Time, len(entries))
 	}
-	for i := range entries {
-		when := entries[i].When
+	for _, entry := range entries {
+		when := entry.when
 		if when.IsZero() {
-			c.Emitted[entries[i].ID] = polled
+			c.Emitted[entry.id] = polled
 			continue
 		}
-		c.Emitted[entries[i].ID] = when
+		c.Emitted[entry.id] = when
 		if when.After(c.HighWater) {
 			c.HighWater = when
 		}
@@ -90,10 +91,7 @@ func (c *loginCursor) accept(entries []cloudflare.AuditEntry, lateArrivalWindow 
 }
 
 // memberSnapshot is the last member list of one account the pipeline accepted.
-type memberSnapshot struct {
-	Members       []cloudflare.Member `json:"members"`
-	LastInventory time.Time           `json:"last_inventory"`
-}
+type memberSnapshot = listSnapshot[cloudflare.Member]
 
 // checkpointStore keeps checkpoints through a storage extension client; with
 // no storage configured it is given a no-op client and state lives only in the

@@ -17,6 +17,9 @@ import (
 const (
 	minUsersPollInterval  = time.Minute
 	minLoginsPollInterval = 10 * time.Second
+	// minAccessUsersPollInterval keeps the Access user listing, which pages
+	// through every user of an organization, from eating the shared budget.
+	minAccessUsersPollInterval = 5 * time.Minute
 	// maxInitialLookback is the audit log retention of the Cloudflare API (18 months).
 	maxInitialLookback  = 13140 * time.Hour
 	maxPageSize         = 1000
@@ -43,10 +46,18 @@ var (
 	errRequestsPerWindow  = errors.New("rate_limit.requests_per_window: must be at least 1")
 	errRateLimitWindow    = fmt.Errorf("rate_limit.window: must be at least %s", minRateLimitWindow)
 	errRateLimitReserve   = fmt.Errorf("rate_limit.reserve: must be between 0 and %g (a share of Cloudflare's quota, e.g. 0.2 for 20%%)", maxRateLimitReserve)
-	errNothingEnabled     = errors.New("users.enabled, logins.enabled: at least one stream must be enabled")
-	errMalformedAccountID = errors.New("accounts: each entry must be a Cloudflare account ID (32 lowercase hex characters)")
-	errDuplicateAccountID = errors.New("accounts: lists the same account ID twice")
-	accountIDPattern      = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	errNothingEnabled     = errors.New("users.enabled, logins.enabled, access_logins.enabled, access_users.enabled: at least one stream must be enabled")
+
+	errAccessLoginsPollInterval = fmt.Errorf("access_logins.poll_interval: must be at least %s", minLoginsPollInterval)
+	errAccessInitialLookback    = fmt.Errorf("access_logins.initial_lookback: must be between 0 and %s", maxInitialLookback)
+	errAccessLateArrivalWindow  = fmt.Errorf("access_logins.late_arrival_window: must be between 0 and %s", maxInitialLookback)
+	errAccessLateArrivalSweep   = errors.New("access_logins.late_arrival_sweep: must be at least access_logins.poll_interval and at most access_logins.late_arrival_window (when the window is not 0)")
+	errAccessPageSize           = fmt.Errorf("access_logins.page_size: must be between 1 and %d", maxPageSize)
+	errAccessUsersPollInterval  = fmt.Errorf("access_users.poll_interval: must be at least %s", minAccessUsersPollInterval)
+	errAccessSnapshotInterval   = errors.New("access_users.snapshot_interval: must be 0 (inventory on the first poll only) or at least access_users.poll_interval")
+	errMalformedAccountID       = errors.New("accounts: each entry must be a Cloudflare account ID (32 lowercase hex characters)")
+	errDuplicateAccountID       = errors.New("accounts: lists the same account ID twice")
+	accountIDPattern            = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
 // Config is the configuration of the cloudflare_identity receiver.
@@ -67,6 +78,10 @@ type Config struct {
 	Users UsersConfig `mapstructure:"users"`
 	// Logins configures the login audit event stream.
 	Logins LoginsConfig `mapstructure:"logins"`
+	// AccessLogins configures the Zero Trust Access login stream.
+	AccessLogins AccessLoginsConfig `mapstructure:"access_logins"`
+	// AccessUsers configures the Zero Trust Access user stream.
+	AccessUsers AccessUsersConfig `mapstructure:"access_users"`
 	// RateLimit caps this receiver's request rate, shared by all accounts and both streams.
 	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
 
@@ -89,18 +104,50 @@ type UsersConfig struct {
 type LoginsConfig struct {
 	// Enabled turns the stream on.
 	Enabled bool `mapstructure:"enabled"`
-	// PollInterval is how often the audit log is read.
+	// WindowConfig holds how the audit log is read.
+	WindowConfig `mapstructure:",squash"`
+	// Source is where logins are read: audit_logs (v1) or audit_logs_v2.
+	Source string `mapstructure:"source"`
+
+	_ struct{}
+}
+
+// AccessLoginsConfig configures the Zero Trust Access login stream: end
+// users signing in to Access applications.
+type AccessLoginsConfig struct {
+	// Enabled turns the stream on; it needs the token permission Access: Audit Logs Read.
+	Enabled bool `mapstructure:"enabled"`
+	// WindowConfig holds how the Access authentication log is read (page_size is the API's limit).
+	WindowConfig `mapstructure:",squash"`
+
+	_ struct{}
+}
+
+// WindowConfig holds how a stream reads a time-ordered log by windows: the
+// logins and access_logins streams.
+type WindowConfig struct {
+	// PollInterval is how often the log is read.
 	PollInterval time.Duration `mapstructure:"poll_interval"`
-	// InitialLookback is how far back the first poll of an account reads.
+	// InitialLookback is how far back the first poll of an account reads (the API serves only what it retains).
 	InitialLookback time.Duration `mapstructure:"initial_lookback"`
 	// LateArrivalWindow is how far before the checkpoint a sweep re-reads, because the API shows some events late; 0 turns sweeps off.
 	LateArrivalWindow time.Duration `mapstructure:"late_arrival_window"`
 	// LateArrivalSweep is how often the late-arrival window is re-read.
 	LateArrivalSweep time.Duration `mapstructure:"late_arrival_sweep"`
-	// PageSize is the number of audit entries requested per page.
+	// PageSize is the number of entries requested per page.
 	PageSize int `mapstructure:"page_size"`
-	// Source is where logins are read: audit_logs (v1) or audit_logs_v2.
-	Source string `mapstructure:"source"`
+
+	_ struct{}
+}
+
+// AccessUsersConfig configures the Zero Trust Access user stream.
+type AccessUsersConfig struct {
+	// Enabled turns the stream on; it needs the token permission Access: Users Read.
+	Enabled bool `mapstructure:"enabled"`
+	// PollInterval is how often Access user lists are read and diffed.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// SnapshotInterval is how often the full inventory and seat summary are re-emitted; 0 emits them on the first poll only.
+	SnapshotInterval time.Duration `mapstructure:"snapshot_interval"`
 
 	_ struct{}
 }
@@ -129,7 +176,7 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%w: got host %q", errPlainHTTPEndpoint, u.Hostname()))
 	}
 	errs = append(errs, validateAccounts(cfg.Accounts)...)
-	if !cfg.Users.Enabled && !cfg.Logins.Enabled {
+	if !cfg.Users.Enabled && !cfg.Logins.Enabled && !cfg.AccessLogins.Enabled && !cfg.AccessUsers.Enabled {
 		errs = append(errs, errNothingEnabled)
 	}
 	if cfg.Users.PollInterval < minUsersPollInterval {
@@ -138,25 +185,14 @@ func (cfg *Config) Validate() error {
 	if cfg.Users.SnapshotInterval != 0 && cfg.Users.SnapshotInterval < cfg.Users.PollInterval {
 		errs = append(errs, errSnapshotInterval)
 	}
-	if cfg.Logins.PollInterval < minLoginsPollInterval {
-		errs = append(errs, errLoginsPollInterval)
-	}
-	if cfg.Logins.InitialLookback < 0 || cfg.Logins.InitialLookback > maxInitialLookback {
-		errs = append(errs, errInitialLookback)
-	}
-	if cfg.Logins.LateArrivalWindow < 0 || cfg.Logins.LateArrivalWindow > maxInitialLookback {
-		errs = append(errs, errLateArrivalWindow)
-	}
-	if window, sweep := cfg.Logins.LateArrivalWindow, cfg.Logins.LateArrivalSweep; window > 0 &&
-		(sweep < cfg.Logins.PollInterval || sweep > window) {
-		errs = append(errs, errLateArrivalSweep)
-	}
-	if cfg.Logins.PageSize < 1 || cfg.Logins.PageSize > maxPageSize {
-		errs = append(errs, errPageSize)
-	}
+	errs = append(errs, cfg.Logins.validate(windowKeyErrors{errLoginsPollInterval, errInitialLookback,
+		errLateArrivalWindow, errLateArrivalSweep, errPageSize})...)
 	if cfg.Logins.Source != loginSourceV1 && cfg.Logins.Source != loginSourceV2 {
 		errs = append(errs, fmt.Errorf("%w: got %q", errLoginSource, cfg.Logins.Source))
 	}
+	errs = append(errs, cfg.AccessLogins.validate(windowKeyErrors{errAccessLoginsPollInterval, errAccessInitialLookback,
+		errAccessLateArrivalWindow, errAccessLateArrivalSweep, errAccessPageSize})...)
+	errs = append(errs, cfg.AccessUsers.validate()...)
 	if cfg.RateLimit.RequestsPerWindow < 1 {
 		errs = append(errs, errRequestsPerWindow)
 	}
@@ -167,6 +203,43 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%w: got %g", errRateLimitReserve, cfg.RateLimit.Reserve))
 	}
 	return errors.Join(errs...)
+}
+
+// windowKeyErrors are the errors naming the keys of one stream read by time windows.
+type windowKeyErrors struct {
+	pollInterval, initialLookback, lateArrivalWindow, lateArrivalSweep, pageSize error
+}
+
+// validate checks the keys of a stream read by time windows; keys names them.
+func (cfg *WindowConfig) validate(keys windowKeyErrors) []error {
+	var errs []error
+	if cfg.PollInterval < minLoginsPollInterval {
+		errs = append(errs, keys.pollInterval)
+	}
+	if cfg.InitialLookback < 0 || cfg.InitialLookback > maxInitialLookback {
+		errs = append(errs, keys.initialLookback)
+	}
+	if cfg.LateArrivalWindow < 0 || cfg.LateArrivalWindow > maxInitialLookback {
+		errs = append(errs, keys.lateArrivalWindow)
+	}
+	if window, sweep := cfg.LateArrivalWindow, cfg.LateArrivalSweep; window > 0 && (sweep < cfg.PollInterval || sweep > window) {
+		errs = append(errs, keys.lateArrivalSweep)
+	}
+	if cfg.PageSize < 1 || cfg.PageSize > maxPageSize {
+		errs = append(errs, keys.pageSize)
+	}
+	return errs
+}
+
+func (cfg *AccessUsersConfig) validate() []error {
+	var errs []error
+	if cfg.PollInterval < minAccessUsersPollInterval {
+		errs = append(errs, errAccessUsersPollInterval)
+	}
+	if cfg.SnapshotInterval != 0 && cfg.SnapshotInterval < cfg.PollInterval {
+		errs = append(errs, errAccessSnapshotInterval)
+	}
+	return errs
 }
 
 // isLoopback reports whether host (without port or brackets) is localhost or

@@ -36,6 +36,9 @@ func TestLoadConfig(t *testing.T) {
 	custom.Logins.LateArrivalSweep = 3 * time.Minute
 	custom.Logins.PageSize = 500
 	custom.Logins.Source = loginSourceV2
+	custom.AccessLogins = AccessLoginsConfig{Enabled: true, WindowConfig: WindowConfig{PollInterval: 30 * time.Second,
+		InitialLookback: 48 * time.Hour, LateArrivalWindow: 20 * time.Minute, LateArrivalSweep: 2 * time.Minute, PageSize: 250}}
+	custom.AccessUsers = AccessUsersConfig{Enabled: true, PollInterval: 2 * time.Hour, SnapshotInterval: 48 * time.Hour}
 	custom.RateLimit.RequestsPerWindow = 600
 	custom.RateLimit.Reserve = 0.35
 
@@ -124,6 +127,21 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative reserve", modify: func(c *Config) { c.RateLimit.Reserve = -0.1 }, errs: []error{errRateLimitReserve}},
 		{name: "reserve as a percentage", modify: func(c *Config) { c.RateLimit.Reserve = 20 }, errs: []error{errRateLimitReserve}},
 		{name: "both streams off", modify: func(c *Config) { c.Users.Enabled, c.Logins.Enabled = false, false }, errs: []error{errNothingEnabled}},
+		{name: "only access_logins on", modify: func(c *Config) {
+			c.Users.Enabled, c.Logins.Enabled, c.AccessLogins.Enabled = false, false, true
+		}},
+		{name: "only access_users on", modify: func(c *Config) {
+			c.Users.Enabled, c.Logins.Enabled, c.AccessUsers.Enabled = false, false, true
+		}},
+		{name: "access_logins poll too short", modify: func(c *Config) { c.AccessLogins.PollInterval = 9 * time.Second }, errs: []error{errAccessLoginsPollInterval}},
+		{name: "access_logins negative lookback", modify: func(c *Config) { c.AccessLogins.InitialLookback = -time.Second }, errs: []error{errAccessInitialLookback}},
+		{name: "access_logins lookback longer than Access retention is fine", modify: func(c *Config) { c.AccessLogins.InitialLookback = 4320 * time.Hour }},
+		{name: "access_logins window beyond retention", modify: func(c *Config) { c.AccessLogins.LateArrivalWindow = 13140*time.Hour + 1 }, errs: []error{errAccessLateArrivalWindow}},
+		{name: "access_logins sweep longer than the window", modify: func(c *Config) { c.AccessLogins.LateArrivalWindow = 2 * time.Minute }, errs: []error{errAccessLateArrivalSweep}},
+		{name: "access_logins page size above 1000", modify: func(c *Config) { c.AccessLogins.PageSize = 1001 }, errs: []error{errAccessPageSize}},
+		{name: "access_users poll too short", modify: func(c *Config) { c.AccessUsers.PollInterval = 4 * time.Minute }, errs: []error{errAccessUsersPollInterval}},
+		{name: "access_users snapshot shorter than the poll", modify: func(c *Config) { c.AccessUsers.SnapshotInterval = 30 * time.Minute }, errs: []error{errAccessSnapshotInterval}},
+		{name: "access_users snapshot 0", modify: func(c *Config) { c.AccessUsers.SnapshotInterval = 0 }},
 		{name: "every problem at once", modify: func(c *Config) {
 			c.APIToken = ""
 			c.Logins.PageSize = 0

@@ -22,6 +22,7 @@ const (
 	defaultLateArrivalWindow  = 10 * time.Minute
 	defaultLateArrivalSweep   = 5 * time.Minute
 	defaultPageSize           = 1000
+	defaultAccessUsersPoll    = time.Hour
 	defaultRequestsPerWindow  = 900
 	defaultRateLimitWindow    = 5 * time.Minute
 	defaultRateLimitReserve   = 0.2
@@ -48,19 +49,32 @@ func createDefaultConfig() component.Config {
 			SnapshotInterval: defaultSnapshotInterval,
 		},
 		Logins: LoginsConfig{
-			Enabled:           true,
-			PollInterval:      defaultLoginsPollInterval,
-			InitialLookback:   defaultInitialLookback,
-			LateArrivalWindow: defaultLateArrivalWindow,
-			LateArrivalSweep:  defaultLateArrivalSweep,
-			PageSize:          defaultPageSize,
-			Source:            loginSourceV1,
+			Enabled:      true,
+			WindowConfig: defaultWindowConfig(),
+			Source:       loginSourceV1,
+		},
+		// Off by default: they need Access permissions the dashboard streams do not.
+		AccessLogins: AccessLoginsConfig{WindowConfig: defaultWindowConfig()},
+		AccessUsers: AccessUsersConfig{
+			PollInterval:     defaultAccessUsersPoll,
+			SnapshotInterval: defaultSnapshotInterval,
 		},
 		RateLimit: RateLimitConfig{
 			RequestsPerWindow: defaultRequestsPerWindow,
 			Window:            defaultRateLimitWindow,
 			Reserve:           defaultRateLimitReserve,
 		},
+	}
+}
+
+// defaultWindowConfig is the default of the logins and access_logins streams.
+func defaultWindowConfig() WindowConfig {
+	return WindowConfig{
+		PollInterval:      defaultLoginsPollInterval,
+		InitialLookback:   defaultInitialLookback,
+		LateArrivalWindow: defaultLateArrivalWindow,
+		LateArrivalSweep:  defaultLateArrivalSweep,
+		PageSize:          defaultPageSize,
 	}
 }
 

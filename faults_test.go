@@ -138,7 +138,36 @@ var streamsUnderTest = []streamUnderTest{
 			return !cursor.HighWater.IsZero()
 		},
 	},
+	{
+		name: streamAccessLogins, endpoint: cloudflaresim.EndpointAccessRequests,
+		poll: func(r *identityReceiver) error { return r.pollAccessLogins(context.Background()) },
+		records: func(sim *cloudflaresim.Server) int {
+			return len(sim.AccessRequests(sim.Accounts()[0].ID))
+		},
+		checkpoint: func(t *testing.T, r *identityReceiver, account string) bool {
+			var cursor loginCursor
+			_, err := r.store.load(context.Background(), accessLoginCursorKey(account), &cursor)
+			require.NoError(t, err)
+			return !cursor.HighWater.IsZero()
+		},
+	},
+	{
+		name: streamAccessUsers, endpoint: cloudflaresim.EndpointAccessUsers,
+		poll: func(r *identityReceiver) error { return r.pollAccessUsers(context.Background()) },
+		records: func(sim *cloudflaresim.Server) int {
+			return len(sim.AccessUsers(sim.Accounts()[0].ID)) + 1 // and the seat summary
+		},
+		checkpoint: func(t *testing.T, r *identityReceiver, account string) bool {
+			found, err := r.store.load(context.Background(), accessUserSnapshotKey(account), &listSnapshot[cloudflare.AccessUser]{})
+			require.NoError(t, err)
+			return found
+		},
+	},
 }
+
+// faultSimConfig is the tenant of the fault tests: one account with data for every stream.
+var faultSimConfig = cloudflaresim.Config{Accounts: 1, MembersPerAccount: 12, LoginsPerAccount: 45, LoginSpan: 6 * time.Hour,
+	AccessUsersPerAccount: 12, AccessRequestsPerAccount: 45}
 
 // TestFaultMatrix puts every fault in front of each stream: the poll fails
 // with the right class after bounded retries, nothing is emitted and the
@@ -150,16 +179,20 @@ func TestFaultMatrix(t *testing.T) {
 	for _, stream := range streamsUnderTest {
 		for _, fault := range persistentFaults {
 			t.Run(stream.name+"/"+fault.name, func(t *testing.T) {
-				env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 12, LoginsPerAccount: 45, LoginSpan: 6 * time.Hour},
+				env := newTestEnv(t, faultSimConfig,
 					withStorage(), withLogger(logger), withConfig(func(cfg *Config) {
 						cfg.Timeout = 300 * time.Millisecond
 						cfg.Logins.PageSize = 20
-						// Both streams back off after two failures in a row: their waits double to two steps.
+						cfg.AccessLogins.PageSize = 20
+						// Every stream backs off after two failures in a row: their waits double to two steps.
 						cfg.Users.PollInterval = time.Minute
+						cfg.AccessUsers.PollInterval = time.Minute
 						// Only the stream under test runs, so that its recovery makes the status OK.
 						cfg.Users.Enabled = stream.name == streamUsers
 						cfg.Logins.Enabled = stream.source != ""
 						cfg.Logins.Source = cmp.Or(stream.source, loginSourceV1)
+						cfg.AccessLogins.Enabled = stream.name == streamAccessLogins
+						cfg.AccessUsers.Enabled = stream.name == streamAccessUsers
 					}))
 				sim, host, sink, r := env.sim, env.host, env.sink, env.r
 				account := sim.Accounts()[0].ID
@@ -193,10 +226,11 @@ func TestFaultMatrix(t *testing.T) {
 				assert.True(t, stream.checkpoint(t, r, account), "checkpoint written")
 				recs := records(sink.AllLogs())
 				assert.Len(t, recs, stream.records(sim))
-				if stream.source != "" {
-					for uid, n := range uidCounts(recs) {
-						assert.Equal(t, 1, n, uid)
-					}
+				for uid, n := range uidCounts(recs) {
+					assert.Equal(t, 1, n, uid)
+				}
+				for uid, n := range accessUIDCounts(recs) {
+					assert.Equal(t, 1, n, uid)
 				}
 				watch.addLogs(sink.AllLogs())
 			})
@@ -219,10 +253,12 @@ func TestOneOffFaultsAreRetriedWithinThePoll(t *testing.T) {
 	for _, stream := range streamsUnderTest {
 		for _, fault := range faults {
 			t.Run(stream.name+"/"+faultName(fault.Kind), func(t *testing.T) {
-				env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 12, LoginsPerAccount: 45, LoginSpan: 6 * time.Hour},
+				env := newTestEnv(t, faultSimConfig,
 					withConfig(func(cfg *Config) {
 						cfg.Logins.PageSize = 20
 						cfg.Logins.Source = cmp.Or(stream.source, loginSourceV1)
+						cfg.AccessLogins.Enabled, cfg.AccessUsers.Enabled = true, true
+						cfg.AccessLogins.PageSize = 20
 					}))
 				fault.Endpoint = stream.endpoint
 				env.sim.InjectFault(fault)
@@ -260,30 +296,34 @@ func TestRateLimitPausesEveryCallAndWarnsOnce(t *testing.T) {
 }
 
 // TestRateLimiterStaysUnderTheServerLimit: alone against a server enforcing
-// its limit, the receiver's own limiter never lets it see a 429.
+// its limit, the receiver's own limiter, shared by the four streams polling
+// at once, never lets it see a 429.
 func TestRateLimiterStaysUnderTheServerLimit(t *testing.T) {
 	// Rate limits are about real time: the simulator and receiver use the wall clock.
 	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 60, LoginsPerAccount: 600, LoginSpan: time.Hour,
+		AccessUsersPerAccount: 60, AccessRequestsPerAccount: 300,
 		RateLimit: 12, RateWindow: time.Second, Now: time.Now}, withConfig(func(cfg *Config) {
 		cfg.Logins.PageSize = 50
-		// Two requests of headroom: under a loaded machine, requests the limiter
-		// spread out can reach the server bunched together.
-		cfg.RateLimit.RequestsPerWindow = 9
+		cfg.AccessLogins.Enabled, cfg.AccessUsers.Enabled = true, true
+		cfg.AccessLogins.PageSize = 50
+		// Four requests of headroom: under a loaded machine, requests the limiter
+		// spread out over four streams can reach the server bunched together.
+		cfg.RateLimit.RequestsPerWindow = 8
 		cfg.RateLimit.Window = time.Second
 	}))
 	sim, sink, r := env.sim, env.sink, env.r
 
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); assert.NoError(t, r.pollUsers(context.Background())) }()
-	go func() { defer wg.Done(); assert.NoError(t, r.pollLogins(context.Background())) }()
+	for _, s := range r.streams { // all four at once, as their loops run
+		wg.Go(func() { assert.NoError(t, r.pollStep(context.Background(), s)) })
+	}
 	wg.Wait()
 
 	stats := sim.Stats()
 	assert.Zero(t, stats.RateLimited)
 	// The server counts arrivals, the limiter sends: jitter may shift a request or two across a window edge.
 	assert.LessOrEqual(t, stats.MaxInWindow, 11)
-	assert.Equal(t, 2*60+2*600, sink.LogRecordCount())
+	assert.Equal(t, 2*60+2*600+2*(60+1)+2*300, sink.LogRecordCount(), "members, logins, Access users with a seat summary, Access logins")
 }
 
 // TestFailedPollsNeverShowTheToken replaces two tests that checked the

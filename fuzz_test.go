@@ -455,8 +455,10 @@ func fuzzConfigProblems(v fuzzConfigValues) map[string]bool {
 		}
 		seen[id] = true
 	}
-	if !v.usersEnabled && !v.loginsEnabled {
-		problems["users.enabled"], problems["logins.enabled"] = true, true
+	if !v.usersEnabled && !v.loginsEnabled { // the Access streams keep their default, off
+		for _, key := range []string{"users.enabled", "logins.enabled", "access_logins.enabled", "access_users.enabled"} {
+			problems[key] = true
+		}
 	}
 	const retention = 18 * 730 * time.Hour // 18 months of 730 h: 13140 h
 	for key, bad := range map[string]bool{

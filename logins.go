@@ -2,10 +2,10 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
@@ -17,22 +17,6 @@ const loginActionType = "login"
 // progressInterval is the shortest time between two progress lines of a backfill.
 const progressInterval = 10 * time.Second
 
-// pagesPerTurn bounds the audit pages one poll of an account reads before
-// the other accounts have their turn: a backfill of one account goes on in
-// turns, between the other accounts' polls, instead of holding them back.
-const pagesPerTurn = 10
-
-// unfinishedPoll is a poll of an account that ended its turn with pages
-// left to read; the account's next poll goes on from its checkpoint.
-type unfinishedPoll struct {
-	progress *loginProgress
-	reached  time.Time // the checkpoint's progress when the turn ended
-	// stalled: the last turn did not move the checkpoint (a full page of
-	// one instant, re-read from its start every turn), so the next reads
-	// to the end of the range.
-	stalled bool
-}
-
 // loginsStream reads dashboard and API logins from every account's audit
 // log, from one source (logins.source): Audit Logs v1 or v2. The source only
 // decides how a range is listed and which entries are logins; dedupe,
@@ -41,6 +25,7 @@ type loginsStream struct {
 	r       *identityReceiver
 	cfg     LoginsConfig
 	cursors *checkpoints[loginCursor]
+	window  *windowLog[cloudflare.AuditEntry]
 	// other reads the checkpoints of the source not configured, from which a
 	// switch of source starts.
 	other *checkpoints[loginCursor]
@@ -50,8 +35,6 @@ type loginsStream struct {
 	// switchChecked holds the accounts whose other-source checkpoint was
 	// looked at: this receiver never writes it, so once is enough.
 	switchChecked map[string]bool
-	// unfinished holds the accounts whose last poll ended its turn early.
-	unfinished map[string]*unfinishedPoll
 }
 
 // otherSource is the login source not named.
@@ -68,13 +51,20 @@ func newLoginsStream(r *identityReceiver) *stream {
 		return nil
 	}
 	source := r.cfg.Logins.Source
-	l := &loginsStream{r: r, cfg: r.cfg.Logins, switchChecked: map[string]bool{}, unfinished: map[string]*unfinishedPoll{},
+	l := &loginsStream{r: r, cfg: r.cfg.Logins, switchChecked: map[string]bool{},
 		cursors: newCheckpoints[loginCursor](r.store, r.settings.Logger,
 			func(id string) string { return loginCursorKey(source, id) },
 			"Discarding an unreadable login checkpoint; this account is read again from initial_lookback"),
 		other: newCheckpoints[loginCursor](r.store, r.settings.Logger,
 			func(id string) string { return loginCursorKey(otherSource(source), id) },
 			"Discarding an unreadable login checkpoint of the other logins.source; this account is read again from initial_lookback")}
+	l.window = &windowLog[cloudflare.AuditEntry]{r: r, stream: streamLogins, cursors: l.cursors,
+		settings: l.cfg.WindowConfig,
+		list:     l.list, keep: l.isLogin, stamp: cloudflare.AuditStamp, appendRecords: l.appendRecords,
+		accepted: func(accountID string, cursor *loginCursor) {
+			r.telemetry.loginsAccepted(accountID, cursor.HighWater)
+		},
+		lateFound: r.telemetry.lateLoginsFound}
 	return newStream(streamLogins, l.cfg.PollInterval, l.pollAccount)
 }
 
@@ -84,11 +74,8 @@ func newLoginsStream(r *identityReceiver) *stream {
 // emitted by the next poll; a later one waits for the next sweep.
 const loginPollOverlap = 5 * time.Second
 
-// pollAccount reads what is new, [checkpoint - loginPollOverlap, now), then,
-// every late_arrival_sweep, sweeps the window before that for entries the
-// audit log showed late (sweep.go). Both
-// emit only entries not emitted before, page by page, and move the checkpoint
-// after each page the pipeline accepted: a failure part-way loses nothing.
+// pollAccount polls an account's audit log as windowLog.poll describes,
+// from the other source's checkpoint when logins.source was switched.
 func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Account) error {
 	l.filterRejected = false
 	cursor, err := l.cursors.load(ctx, account.ID)
@@ -101,58 +88,8 @@ func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Accou
 	} else if switched != nil {
 		cursor = switched
 	}
-	if cursor == nil {
-		// Saved before anything is consumed: see loginCursor.Start. The first
-		// poll reads the whole lookback, so the first sweep is due one sweep later.
-		cursor = &loginCursor{Start: now.Add(-l.cfg.InitialLookback), LastSweep: now}
-		// The first sweep covers what shows after this poll, up to a window late.
-		cursor.SweepFrom = now.Add(-l.cfg.LateArrivalWindow)
-		if cursor.SweepFrom.Before(cursor.Start) {
-			cursor.SweepFrom = cursor.Start
-		}
-		if err := l.cursors.save(ctx, account.ID, cursor); err != nil {
-			return err
-		}
-	}
 	l.r.members.fillFromStorage(ctx, l.r.store, account.ID)
-	sweepDue := l.cfg.LateArrivalWindow > 0 && now.Sub(cursor.LastSweep) >= l.cfg.LateArrivalSweep
-	if sweepDue && cursor.SweepFrom.IsZero() {
-		// A checkpoint from before sweeps existed: the window is fixed now,
-		// before this poll moves the checkpoint.
-		cursor.SweepFrom = cursor.before(l.cfg.LateArrivalWindow)
-		if err := l.cursors.save(ctx, account.ID, cursor); err != nil {
-			return err
-		}
-	}
-
-	since := cursor.before(loginPollOverlap)
-	maxPages := pagesPerTurn
-	turn := l.unfinished[account.ID]
-	if turn != nil {
-		// Going on with a backfill: right where the last turn's page ended.
-		since = cursor.progress()
-		if turn.stalled {
-			maxPages = 0
-		}
-	} else {
-		turn = &unfinishedPoll{progress: newLoginProgress(l.r.settings.Logger, account.ID, since, now, l.cfg.PageSize)}
-	}
-	err = l.read(ctx, account, cursor, since, now, now, maxPages, func(fresh []cloudflare.AuditEntry) {
-		turn.progress.pageDone(len(fresh), cursor.HighWater)
-	})
-	if errors.Is(err, cloudflare.ErrMorePages) {
-		_, resumed := l.unfinished[account.ID]
-		turn.stalled = resumed && !cursor.progress().After(turn.reached)
-		turn.reached = cursor.progress()
-		l.unfinished[account.ID] = turn
-		return errTurnOver
-	}
-	delete(l.unfinished, account.ID)
-	turn.progress.finish(err)
-	if err != nil || !sweepDue {
-		return err
-	}
-	return l.sweep(ctx, account, cursor, now)
+	return l.window.poll(ctx, account, cursor, now)
 }
 
 // switchedFrom starts the checkpoint of the configured source from the
@@ -215,79 +152,13 @@ func (l *loginsStream) isLogin(entry *cloudflare.AuditEntry) bool {
 	return entry.ActionType == loginActionType
 }
 
-// read emits the unseen logins of [since, before), page by page, up to
-// maxPages pages (0: all); pageDone is told of each page's new entries once
-// the pipeline took them.
-func (l *loginsStream) read(ctx context.Context, account cloudflare.Account, cursor *loginCursor, since, before, now time.Time,
-	maxPages int, pageDone func(fresh []cloudflare.AuditEntry),
-) error {
-	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: before, PageSize: l.cfg.PageSize, MaxPages: maxPages}
-	var timeless []string
-	err := l.list(ctx, query, func(page []cloudflare.AuditEntry) error {
-		fresh := unseenLogins(page, cursor, query, l.isLogin)
-		if len(fresh) > 0 {
-			timeless = appendTimeless(timeless, fresh)
-			if err := l.emit(ctx, account, fresh, cursor, now); err != nil {
-				return err
-			}
-		}
-		pageDone(fresh)
-		return nil
-	})
-	if len(timeless) > 0 {
-		l.r.settings.Logger.Warn("Login audit entries without a readable time were emitted with no Timestamp",
-			zap.String("account_id", account.ID), zap.Strings("ids", timeless))
-	}
-	return err
-}
-
-// emit sends one page of new entries and, once the pipeline took them,
-// moves the cursor past them.
-func (l *loginsStream) emit(ctx context.Context, account cloudflare.Account, fresh []cloudflare.AuditEntry, cursor *loginCursor, now time.Time) error {
-	logs, records := newAccountLogs(account, l.r.settings.BuildInfo.Version)
-	records.EnsureCapacity(len(fresh))
+// appendRecords maps a page of new login entries, with the name and roles
+// of the actor when the users stream knows them.
+func (l *loginsStream) appendRecords(records plog.LogRecordSlice, account cloudflare.Account, fresh []cloudflare.AuditEntry, observed time.Time) {
 	for i := range fresh {
 		known := l.r.members.lookup(account.ID, fresh[i].ActorID, fresh[i].ActorEmail)
-		appendLoginRecord(records, &fresh[i], known, now)
+		appendLoginRecord(records, &fresh[i], known, observed)
 	}
-	return deliver(ctx, l.r, l.cursors, streamLogins, account, logs, func() *loginCursor {
-		cursor.accept(fresh, l.cfg.LateArrivalWindow, now)
-		l.r.telemetry.loginsAccepted(account.ID, cursor.HighWater)
-		return cursor
-	})
-}
-
-// unseenLogins keeps the login entries of a page that were not emitted
-// before, nor earlier in the same page, and that fall in the poll's window
-// (an entry without a readable time is kept: it cannot be placed).
-func unseenLogins(page []cloudflare.AuditEntry, cursor *loginCursor, query cloudflare.LoginQuery, isLogin func(*cloudflare.AuditEntry) bool) []cloudflare.AuditEntry {
-	fresh := make([]cloudflare.AuditEntry, 0, len(page))
-	inPage := make(map[string]bool, len(page))
-	for i := range page {
-		entry := &page[i]
-		if !isLogin(entry) || inPage[entry.ID] {
-			continue
-		}
-		if !entry.When.IsZero() && (entry.When.Before(query.Since) || !entry.When.Before(query.Before)) {
-			continue
-		}
-		if _, emitted := cursor.Emitted[entry.ID]; emitted {
-			continue
-		}
-		inPage[entry.ID] = true
-		fresh = append(fresh, *entry)
-	}
-	return fresh
-}
-
-// appendTimeless adds the ids of entries without a readable time.
-func appendTimeless(ids []string, entries []cloudflare.AuditEntry) []string {
-	for i := range entries {
-		if entries[i].When.IsZero() {
-			ids = append(ids, entries[i].ID)
-		}
-	}
-	return ids
 }
 
 // loginProgress reports a poll that emits more than a page (a backfill): a

@@ -280,7 +280,7 @@ func TestUnseenLoginsKeepsToTheWindow(t *testing.T) {
 	}
 	cursor := &loginCursor{Emitted: map[string]time.Time{"emitted": since.Add(2 * time.Minute)}}
 	var kept []string
-	for _, e := range unseenLogins(page, cursor, query, (&loginsStream{cfg: LoginsConfig{Source: loginSourceV1}}).isLogin) {
+	for _, e := range unseenLogins(page, cursor, query, (&loginsStream{cfg: LoginsConfig{Source: loginSourceV1}}).isLogin, cloudflare.AuditStamp) {
 		kept = append(kept, e.ID)
 	}
 	assert.Equal(t, []string{"at-since", "inside", "no-time"}, kept)

@@ -129,10 +129,10 @@ func TestV2LoginFilterClientSide(t *testing.T) {
 	}
 	v2 := &loginsStream{cfg: LoginsConfig{Source: loginSourceV2}}
 	var kept []string
-	for _, e := range unseenLogins(page, &loginCursor{}, query, v2.isLogin) {
+	for _, e := range unseenLogins(page, &loginCursor{}, query, v2.isLogin, cloudflare.AuditStamp) {
 		kept = append(kept, e.ID)
 	}
 	assert.Equal(t, []string{"a", "b", "d"}, kept)
 	v1 := &loginsStream{cfg: LoginsConfig{Source: loginSourceV1}}
-	assert.Empty(t, unseenLogins(page, &loginCursor{}, query, v1.isLogin), "v1 takes action.type login only")
+	assert.Empty(t, unseenLogins(page, &loginCursor{}, query, v1.isLogin, cloudflare.AuditStamp), "v1 takes action.type login only")
 }

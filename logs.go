@@ -173,12 +173,7 @@ func putRawJSON(m pcommon.Map, key string, raw json.RawMessage) {
 // appendMemberRecord maps one member event. For eventMemberChanged, previous
 // is the member as last seen and changed lists the fields that differ.
 func appendMemberRecord(records plog.LogRecordSlice, eventName string, member, previous *cloudflare.Member, changed []string, seen time.Time) {
-	lr := records.AppendEmpty()
-	lr.SetEventName(eventName)
-	ts := pcommon.NewTimestampFromTime(seen)
-	lr.SetTimestamp(ts)
-	lr.SetObservedTimestamp(ts)
-	lr.SetSeverityNumber(plog.SeverityNumberInfo)
+	lr := appendPolledRecord(records, eventName, seen)
 	attrs := lr.Attributes()
 	putNonEmpty(attrs, string(semconv.UserIDKey), member.UserID)
 	putNonEmpty(attrs, string(semconv.UserEmailKey), memberEmail(member))
@@ -188,9 +183,7 @@ func appendMemberRecord(records plog.LogRecordSlice, eventName string, member, p
 	attrs.PutStr(attrMemberStatus, member.Status)
 	attrs.PutBool(attrTwoFactor, member.TwoFactor)
 	if eventName == eventMemberChanged {
-		putStrings(attrs, attrMemberChanged, changed)
-		prev := attrs.PutEmptyMap(attrMemberPrevious)
-		for _, field := range changed {
+		putPrevious(attrs, attrMemberChanged, attrMemberPrevious, changed, func(prev pcommon.Map, field string) {
 			switch field {
 			case fieldStatus:
 				prev.PutStr(field, previous.Status)
@@ -203,9 +196,32 @@ func appendMemberRecord(records plog.LogRecordSlice, eventName string, member, p
 			case fieldEmail:
 				prev.PutStr(field, memberEmail(previous))
 			}
-		}
+		})
 	}
 	setBody(lr, member.Raw)
+}
+
+// appendPolledRecord starts the record of something a poll saw (an
+// inventory entry, a change, a summary): its Timestamp is the poll, as
+// Cloudflare reports no time for it; severity INFO.
+func appendPolledRecord(records plog.LogRecordSlice, eventName string, seen time.Time) plog.LogRecord {
+	lr := records.AppendEmpty()
+	lr.SetEventName(eventName)
+	ts := pcommon.NewTimestampFromTime(seen)
+	lr.SetTimestamp(ts)
+	lr.SetObservedTimestamp(ts)
+	lr.SetSeverityNumber(plog.SeverityNumberInfo)
+	return lr
+}
+
+// putPrevious puts on a changed event the fields that changed, under
+// changedKey, and their previous values, which put writes, under previousKey.
+func putPrevious(attrs pcommon.Map, changedKey, previousKey string, changed []string, put func(prev pcommon.Map, field string)) {
+	putStrings(attrs, changedKey, changed)
+	prev := attrs.PutEmptyMap(previousKey)
+	for _, field := range changed {
+		put(prev, field)
+	}
 }
 
 // changedFields lists what differs between two records of one member, in a fixed order.

@@ -42,10 +42,7 @@ func TestMappingGolden(t *testing.T) {
 	changed := readMember(t, "member_changed.json")
 	pending := readMember(t, "member_pending.json")
 
-	tests := []struct {
-		golden string
-		build  func(records plog.LogRecordSlice)
-	}{
+	checkMappingGolden(t, []mappingCase{
 		{golden: "login_success.yaml", build: func(records plog.LogRecordSlice) {
 			entry := readAuditEntry(t, "login_success.json")
 			appendLoginRecord(records, &entry, &member, testPollTime)
@@ -72,8 +69,18 @@ func TestMappingGolden(t *testing.T) {
 		{golden: "member_changed.yaml", build: func(records plog.LogRecordSlice) {
 			appendMemberChanges(records, []cloudflare.Member{member, pending}, []cloudflare.Member{changed, pending}, testPollTime)
 		}},
-	}
-	for _, tt := range tests {
+	})
+}
+
+// mappingCase is one golden file of the mapping: the records build appends
+// to a batch of testAccount.
+type mappingCase struct {
+	golden string
+	build  func(records plog.LogRecordSlice)
+}
+
+func checkMappingGolden(t *testing.T, cases []mappingCase) {
+	for _, tt := range cases {
 		t.Run(tt.golden, func(t *testing.T) {
 			logs, records := newAccountLogs(testAccount, "1.2.3")
 			tt.build(records)

@@ -26,18 +26,63 @@ var randomFaults = []cloudflaresim.Fault{
 	{Kind: cloudflaresim.FaultEmptyPage},
 }
 
+// randomLogins is the login stream a randomized run drives.
+type randomLogins struct {
+	name      string
+	configure func(cfg *Config)
+	// appendLogin adds login number n of an account and returns the id it is emitted under.
+	appendLogin func(sim *cloudflaresim.Server, account string, n int, when time.Time, success bool) string
+	poll        func(r *identityReceiver) error
+	uidCounts   func(recs []record) map[string]int
+}
+
+// dashboardLogins is the logins stream reading source.
+func dashboardLogins(source string) randomLogins {
+	return randomLogins{
+		name:      source,
+		configure: func(cfg *Config) { cfg.Logins.Source = source },
+		appendLogin: func(sim *cloudflaresim.Server, account string, n int, when time.Time, success bool) string {
+			id := fmt.Sprintf("rnd-%08d", n)
+			sim.AppendLogin(account, cloudflaresim.LoginEvent{ID: id, Success: success, When: when, ActorEmail: "ada@example.com", ActorType: "user"})
+			if source == loginSourceV2 {
+				return cloudflaresim.V2ID(id)
+			}
+			return id
+		},
+		poll:      func(r *identityReceiver) error { return r.pollLogins(context.Background()) },
+		uidCounts: uidCounts,
+	}
+}
+
+// accessLogins is the access_logins stream, in place of the logins stream.
+var accessLogins = randomLogins{
+	name: streamAccessLogins,
+	configure: func(cfg *Config) {
+		cfg.Logins.Enabled, cfg.AccessLogins.Enabled = false, true
+		cfg.AccessLogins.PageSize = 60
+	},
+	appendLogin: func(sim *cloudflaresim.Server, account string, n int, when time.Time, success bool) string {
+		entry := cloudflaresim.AccessRequest{RayID: fmt.Sprintf("%016x", n/2), CreatedAt: when, Action: "login", Allowed: success,
+			AppDomain: "wiki.example.com", AppUID: "app-1", Connection: "okta", IPAddress: "192.0.2.1", UserEmail: "ada@example.com"}
+		sim.AppendAccessRequest(account, entry) // ray ids repeat: two requests share each
+		return accessKey(entry)
+	},
+	poll:      func(r *identityReceiver) error { return r.pollAccessLogins(context.Background()) },
+	uidCounts: accessUIDCounts,
+}
+
 // TestRandomizedFaultsDeliverEverythingOnce drives 5,000 login events and 200
 // member changes through random API faults and exporter failures, with a
 // seeded generator, and then checks that every login was emitted exactly once
 // and that the member events replay to exactly the final member lists; once
-// per logins.source.
+// per logins.source, and once with Access logins instead.
 func TestRandomizedFaultsDeliverEverythingOnce(t *testing.T) {
-	for _, source := range []string{loginSourceV1, loginSourceV2} {
-		t.Run(source, func(t *testing.T) { testRandomizedFaults(t, source) })
+	for _, logins := range []randomLogins{dashboardLogins(loginSourceV1), dashboardLogins(loginSourceV2), accessLogins} {
+		t.Run(logins.name, func(t *testing.T) { testRandomizedFaults(t, logins) })
 	}
 }
 
-func testRandomizedFaults(t *testing.T, source string) {
+func testRandomizedFaults(t *testing.T, logins randomLogins) {
 	const (
 		seed            = 20261128
 		rounds          = 25
@@ -50,7 +95,7 @@ func testRandomizedFaults(t *testing.T, source string) {
 		withConfig(func(cfg *Config) {
 			cfg.Timeout = 200 * time.Millisecond
 			cfg.Logins.PageSize = 60
-			cfg.Logins.Source = source
+			logins.configure(cfg)
 		}),
 		beforeConsume(func(context.Context, int) error {
 			if rng.Float64() < 0.2 {
@@ -68,14 +113,9 @@ func testRandomizedFaults(t *testing.T, source string) {
 	for range rounds {
 		for range loginsPerRound {
 			account := accounts[rng.IntN(len(accounts))].ID
-			id := fmt.Sprintf("rnd-%08d", len(generated))
-			sim.AppendLogin(account, cloudflaresim.LoginEvent{ID: id, Success: rng.Float64() < 0.9,
-				When: clock.Now().Add(-time.Duration(rng.Int64N(int64(time.Minute)))), ActorEmail: "ada@example.com", ActorType: "user"})
-			if source == loginSourceV2 {
-				generated[cloudflaresim.V2ID(id)] = true
-			} else {
-				generated[id] = true
-			}
+			success := rng.Float64() < 0.9
+			when := clock.Now().Add(-time.Duration(rng.Int64N(int64(time.Minute))))
+			generated[logins.appendLogin(sim, account, len(generated), when, success)] = true
 		}
 		for range changesPerRound {
 			changeRandomMember(rng, sim, accounts[rng.IntN(len(accounts))].ID)
@@ -94,7 +134,7 @@ func testRandomizedFaults(t *testing.T, source string) {
 			faultsInjected += fault.Count
 		}
 		_ = r.pollUsers(context.Background())
-		_ = r.pollLogins(context.Background())
+		_ = logins.poll(r)
 		clock.Advance(time.Duration(30+rng.IntN(60)) * time.Second)
 	}
 	// Calm: no more faults. Polls a minute apart for longer than the longest
@@ -105,13 +145,13 @@ func testRandomizedFaults(t *testing.T, source string) {
 	for range 2 + int((maxFailureBackoff+env.cfg.Logins.LateArrivalSweep)/time.Minute) {
 		clock.Advance(time.Minute)
 		_ = r.pollUsers(context.Background())
-		_ = r.pollLogins(context.Background())
+		_ = logins.poll(r)
 	}
 	require.NoError(t, r.pollUsers(context.Background()))
-	require.NoError(t, r.pollLogins(context.Background()))
+	require.NoError(t, logins.poll(r))
 
 	recs := records(sink.AllLogs())
-	counts := uidCounts(recs)
+	counts := logins.uidCounts(recs)
 	lost, duplicated := 0, 0
 	for id := range generated {
 		switch n := counts[id]; {
@@ -124,7 +164,7 @@ func testRandomizedFaults(t *testing.T, source string) {
 	events := countByEvent(recs)
 	t.Logf("%s, seed %d: logins generated=%d emitted=%d duplicated=%d lost=%d; member changes=%d, change events=%d; "+
 		"API faults injected=%d, exporter failures=%d",
-		source, seed, len(generated), len(counts), duplicated, lost, memberChanges,
+		logins.name, seed, len(generated), len(counts), duplicated, lost, memberChanges,
 		events[eventMemberAdded]+events[eventMemberRemoved]+events[eventMemberChanged], faultsInjected, exporterFailures)
 	assert.Zero(t, lost, "lost logins")
 	assert.Zero(t, duplicated, "duplicated logins")

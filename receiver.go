@@ -22,8 +22,10 @@ import (
 
 // Stream names, used in logs and status.
 const (
-	streamUsers  = "users"
-	streamLogins = "logins"
+	streamUsers        = "users"
+	streamLogins       = "logins"
+	streamAccessLogins = "access_logins"
+	streamAccessUsers  = "access_users"
 )
 
 // identityReceiver runs one polling loop per enabled stream, each on its own
@@ -185,7 +187,7 @@ func (r *identityReceiver) newPollState(host component.Host) {
 	r.accounts = newAccountDirectory(r.client, r.cfg.Accounts, r.now)
 	r.members = newMemberDirectory()
 	// A new stream is registered here; its constructor returns nil when it is disabled.
-	r.streams = registered(newUsersStream(r), newLoginsStream(r))
+	r.streams = registered(newUsersStream(r), newLoginsStream(r), newAccessLoginsStream(r), newAccessUsersStream(r))
 	names := make([]string, len(r.streams))
 	for i, s := range r.streams {
 		names[i] = s.name

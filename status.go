@@ -24,6 +24,16 @@ const transportFailuresBeforeError = 2
 // requiredPermissions is what the token needs, in the dashboard's words.
 const requiredPermissions = "Account Settings:Read (accounts, members, audit logs), Memberships:Read and User Details:Read"
 
+// accessPermissions is the token permission each Zero Trust Access endpoint
+// needs beyond requiredPermissions, in the dashboard's words.
+var accessPermissions = map[string]string{
+	cloudflare.EndpointAccessRequests: "Access: Audit Logs Read",
+	cloudflare.EndpointAccessUsers:    "Access: Users Read",
+}
+
+// invalidTokenCode is Cloudflare's error code of a refused token.
+const invalidTokenCode = 1000
+
 // statusKey is what a status cause belongs to: a stream's poll of one
 // account, or with account "" its account listing.
 type statusKey struct{ stream, account string }
@@ -162,6 +172,11 @@ func remedy(err error) string {
 	}
 	switch apiErr.Kind {
 	case cloudflare.KindAuth:
+		if permission := accessPermissions[apiErr.Endpoint]; permission != "" && apiErr.Code != invalidTokenCode {
+			return fmt.Sprintf("the token lacks the permission %s on this account, which this stream needs: add it to the token "+
+				"(Account permissions, for this account) or disable the stream; the other streams are polled as usual "+
+				"and this one is retried with backoff", permission)
+		}
 		if accountNotVisible(apiErr) {
 			return "this account is not visible to this token: check that the account ID is one the token was granted " +
 				"(the token's Account Resources, or the account that owns it) and that the token has " + requiredPermissions +
@@ -180,8 +195,7 @@ func remedy(err error) string {
 // 403 other than Invalid API Token, on a call about that account) from a
 // refused token (401, code 1000, or a refused account listing or verify).
 func accountNotVisible(err *cloudflare.APIError) bool {
-	const invalidToken = 1000
-	return err.StatusCode == http.StatusForbidden && err.Code != invalidToken &&
+	return err.StatusCode == http.StatusForbidden && err.Code != invalidTokenCode &&
 		(err.Endpoint == cloudflare.EndpointMembers || err.Endpoint == cloudflare.EndpointAuditLogs ||
 			err.Endpoint == cloudflare.EndpointAuditLogsV2)
 }

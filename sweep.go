@@ -7,7 +7,7 @@ import (
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
 
-// Late arrivals: the audit log shows some entries minutes after newer ones.
+// Late arrivals: a log shows some entries minutes after newer ones.
 // A poll reads only [checkpoint - loginPollOverlap, now); every
 // late_arrival_sweep a sweep re-reads from a window before the checkpoint of
 // the previous sweep (loginCursor.SweepFrom) up to the poll's range, so that
@@ -18,10 +18,19 @@ import (
 
 // sweep re-reads [SweepFrom, checkpoint - loginPollOverlap) once; every
 // entry it finds was shown late, and its lateness is recorded.
-func (l *loginsStream) sweep(ctx context.Context, account cloudflare.Account, cursor *loginCursor, now time.Time) error {
+func (w *windowLog[E]) sweep(ctx context.Context, account cloudflare.Account, cursor *loginCursor, now time.Time) error {
 	if before := cursor.before(loginPollOverlap); cursor.SweepFrom.Before(before) {
-		err := l.read(ctx, account, cursor, cursor.SweepFrom, before, now, 0, func(fresh []cloudflare.AuditEntry) {
-			l.r.telemetry.lateLoginsFound(fresh, now)
+		err := w.read(ctx, account, cursor, cursor.SweepFrom, before, now, 0, func(fresh []E) {
+			if w.lateFound == nil {
+				return
+			}
+			times := make([]time.Time, 0, len(fresh))
+			for i := range fresh {
+				if _, when := w.stamp(&fresh[i]); !when.IsZero() {
+					times = append(times, when)
+				}
+			}
+			w.lateFound(times, now)
 		})
 		if err != nil {
 			return err
@@ -29,6 +38,6 @@ func (l *loginsStream) sweep(ctx context.Context, account cloudflare.Account, cu
 	}
 	// The next sweep starts a window before this one's checkpoint: an entry
 	// shown after this sweep, up to a window late, is in its range.
-	cursor.LastSweep, cursor.SweepFrom = now, cursor.before(l.cfg.LateArrivalWindow)
-	return l.cursors.save(ctx, account.ID, cursor)
+	cursor.LastSweep, cursor.SweepFrom = now, cursor.before(w.settings.LateArrivalWindow)
+	return w.cursors.save(ctx, account.ID, cursor)
 }

@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
-	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
@@ -129,10 +128,8 @@ func (t *receiverTelemetry) observeRequestRate(_ context.Context, observer metri
 
 // lateLoginsFound records how late a sweep found entries: the time they were
 // first seen minus their event time.
-func (t *receiverTelemetry) lateLoginsFound(entries []cloudflare.AuditEntry, seen time.Time) {
-	for i := range entries {
-		if !entries[i].When.IsZero() {
-			t.builder.ReceiverCloudflareLoginLateness.Record(context.Background(), seen.Sub(entries[i].When).Seconds())
-		}
+func (t *receiverTelemetry) lateLoginsFound(times []time.Time, seen time.Time) {
+	for _, when := range times {
+		t.builder.ReceiverCloudflareLoginLateness.Record(context.Background(), seen.Sub(when).Seconds())
 	}
 }

@@ -5,17 +5,26 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.uber.org/zap"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
+
+// memberKind describes account members for inventories and diffs.
+var memberKind = listKind[cloudflare.Member]{
+	events: inventoryEvents{
+		inventory: eventMember, added: eventMemberAdded, removed: eventMemberRemoved, changed: eventMemberChanged,
+	},
+	id:            func(m *cloudflare.Member) string { return m.ID },
+	changedFields: changedFields,
+	appendRecord:  appendMemberRecord,
+}
 
 // usersStream lists every account's members, diffs them against the last
 // accepted list and emits the inventory and the changes.
 type usersStream struct {
 	r         *identityReceiver
 	cfg       UsersConfig
-	snapshots *checkpoints[memberSnapshot]
+	inventory *inventory[cloudflare.Member]
 }
 
 // newUsersStream returns the users stream, or nil when it is disabled.
@@ -24,8 +33,9 @@ func newUsersStream(r *identityReceiver) *stream {
 		return nil
 	}
 	u := &usersStream{r: r, cfg: r.cfg.Users,
-		snapshots: newCheckpoints[memberSnapshot](r.store, r.settings.Logger, memberSnapshotKey,
-			"Discarding an unreadable member checkpoint; the next poll emits an inventory")}
+		inventory: &inventory[cloudflare.Member]{r: r, stream: streamUsers, kind: memberKind, snapshotInterval: r.cfg.Users.SnapshotInterval,
+			snapshots: newCheckpoints[memberSnapshot](r.store, r.settings.Logger, memberSnapshotKey,
+				"Discarding an unreadable member checkpoint; the next poll emits an inventory")}}
 	return newStream(streamUsers, u.cfg.PollInterval, u.pollAccount)
 }
 
@@ -36,68 +46,16 @@ func (u *usersStream) pollAccount(ctx context.Context, account cloudflare.Accoun
 	}
 	members = uniqueMembers(members)
 	u.r.members.update(account.ID, members)
-	previous, err := u.snapshots.load(ctx, account.ID)
-	if err != nil {
-		return err
-	}
-
-	now := u.r.now()
-	logs, records := newAccountLogs(account, u.r.settings.BuildInfo.Version)
-	next := &memberSnapshot{Members: members}
-	if previous != nil {
-		appendMemberChanges(records, previous.Members, members, now)
-		next.LastInventory = previous.LastInventory
-	}
-	// The first poll of a fresh state is an inventory, never "added" for everyone.
-	snapshotEvery := u.cfg.SnapshotInterval
-	if previous == nil || (snapshotEvery > 0 && now.Sub(previous.LastInventory) >= snapshotEvery) {
-		for i := range members {
-			appendMemberRecord(records, eventMember, &members[i], nil, nil, now)
-		}
-		next.LastInventory = now
-	}
-	if records.Len() > 0 {
-		u.r.settings.Logger.Debug("Member records to emit", zap.String("account_id", account.ID), zap.Int("records", records.Len()))
-	}
-	return deliver(ctx, u.r, u.snapshots, streamUsers, account, logs, func() *memberSnapshot { return next })
+	return u.inventory.poll(ctx, account, members)
 }
 
 // appendMemberChanges emits added and changed members in the current list's
 // order, then removed ones in the previous list's order.
 func appendMemberChanges(records plog.LogRecordSlice, previous, current []cloudflare.Member, seen time.Time) {
-	previousByID := make(map[string]*cloudflare.Member, len(previous))
-	for i := range previous {
-		previousByID[previous[i].ID] = &previous[i]
-	}
-	currentIDs := make(map[string]bool, len(current))
-	for i := range current {
-		member := &current[i]
-		currentIDs[member.ID] = true
-		before, known := previousByID[member.ID]
-		if !known {
-			appendMemberRecord(records, eventMemberAdded, member, nil, nil, seen)
-			continue
-		}
-		if changed := changedFields(before, member); len(changed) > 0 {
-			appendMemberRecord(records, eventMemberChanged, member, before, changed, seen)
-		}
-	}
-	for i := range previous {
-		if !currentIDs[previous[i].ID] {
-			appendMemberRecord(records, eventMemberRemoved, &previous[i], nil, nil, seen)
-		}
-	}
+	appendChanges(records, memberKind, previous, current, seen)
 }
 
 // uniqueMembers drops repeats of a membership id (a member listed on two pages).
 func uniqueMembers(members []cloudflare.Member) []cloudflare.Member {
-	seen := make(map[string]bool, len(members))
-	unique := members[:0:0]
-	for _, m := range members {
-		if !seen[m.ID] {
-			seen[m.ID] = true
-			unique = append(unique, m)
-		}
-	}
-	return unique
+	return uniqueByID(members, memberKind.id)
 }

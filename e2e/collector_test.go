@@ -13,14 +13,17 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
 )
 
 const (
-	eventLogin  = "cloudflare.user.login"
-	eventMember = "cloudflare.account.member"
-	scopeName   = "github.com/otel-cloudflare/cloudflareidentityreceiver"
+	eventLogin       = "cloudflare.user.login"
+	eventAccessLogin = "cloudflare.access.login"
+	eventMember      = "cloudflare.account.member"
+	eventAccessUser  = "cloudflare.access.user"
+	scopeName        = "github.com/otel-cloudflare/cloudflareidentityreceiver"
 )
 
 // TestDataModel runs the collector on a small tenant and checks that users and
@@ -172,11 +175,48 @@ func testDataModel(t *testing.T, source string) {
 	}
 }
 
-// TestCrashSafety SIGKILLs the collector in the middle of a long login
-// backfill, restarts it on the same file_storage, and checks that every login
-// arrives and that duplicates stay within the one batch in flight.
+// crashStream is a stream whose backfill TestCrashSafety interrupts.
+type crashStream struct {
+	name      string
+	eventName string
+	endpoint  cloudflaresim.Endpoint // the endpoint slowed down
+	// seed fills a simulator config with perAccount entries for every account.
+	seed      func(cfg *cloudflaresim.Config, perAccount int)
+	configure func(p *collectorParams)
+	// want is the log.record.uid of every entry of the simulator.
+	want func(sim *cloudflaresim.Server) map[string]bool
+}
+
+var crashStreams = []crashStream{
+	{
+		name: "logins", eventName: eventLogin, endpoint: cloudflaresim.EndpointAuditLogs,
+		seed:      func(cfg *cloudflaresim.Config, perAccount int) { cfg.LoginsPerAccount = perAccount },
+		configure: func(*collectorParams) {},
+		want: func(sim *cloudflaresim.Server) map[string]bool {
+			want := map[string]bool{}
+			for uid := range wantedLogins(sim, "audit_logs") {
+				want[uid] = true
+			}
+			return want
+		},
+	},
+	{
+		name: "access_logins", eventName: eventAccessLogin, endpoint: cloudflaresim.EndpointAccessRequests,
+		seed: func(cfg *cloudflaresim.Config, perAccount int) {
+			cfg.AccessUsersPerAccount, cfg.AccessRequestsPerAccount = 20, perAccount
+		},
+		configure: func(p *collectorParams) { p.AccessLogins = true },
+		want:      wantedAccessLogins,
+	},
+}
+
+// TestCrashSafety SIGKILLs the collector in the middle of a long backfill of
+// a login stream, restarts it on the same file_storage, and checks that every
+// login arrives and that duplicates stay within the one batch in flight.
 func TestCrashSafety(t *testing.T) {
-	crashMidBackfill(t, func(*collectorParams) {})
+	for _, stream := range crashStreams {
+		t.Run(stream.name, func(t *testing.T) { crashMidBackfill(t, stream, func(*collectorParams) {}) })
+	}
 }
 
 // TestFailoverOnRedis is the failover of two replicas (config/kubernetes-ha.yaml)
@@ -186,47 +226,51 @@ func TestCrashSafety(t *testing.T) {
 // over would, finishes it from the checkpoint in Redis.
 func TestFailoverOnRedis(t *testing.T) {
 	redisAddr := startRedis(t)
-	crashMidBackfill(t, func(p *collectorParams) { p.RedisAddr = redisAddr })
+	crashMidBackfill(t, crashStreams[0], func(p *collectorParams) { p.RedisAddr = redisAddr })
 }
 
-// crashMidBackfill runs a long login backfill on the collector of the config
-// that params (after with) describe, SIGKILLs it part-way, runs a second
-// collector on the same config, and checks that every login arrives and that
-// duplicates stay within the one batch in flight.
-func crashMidBackfill(t *testing.T, with func(*collectorParams)) {
+// crashMidBackfill runs a long backfill of stream on the collector of the
+// config that params (after with) describe, SIGKILLs it part-way, runs a
+// second collector on the same config, and checks that every entry arrives
+// and that duplicates stay within the one batch in flight.
+func crashMidBackfill(t *testing.T, stream crashStream, with func(*collectorParams)) {
 	const accounts, loginsPerAccount, pageSize = 2, 20000, 500
-	sim := simtest.Start(t, cloudflaresim.Config{
-		Seed: 11, Accounts: accounts, MembersPerAccount: 5, LoginsPerAccount: loginsPerAccount,
+	simCfg := cloudflaresim.Config{
+		Seed: 11, Accounts: accounts, MembersPerAccount: 5,
 		// Inside the receiver's 24h initial_lookback even when the restart comes a minute later.
 		LoginSpan: 23 * time.Hour,
-	})
-	// Slow every audit log page down, and the sink's acknowledgements too, so the
+	}
+	stream.seed(&simCfg, loginsPerAccount)
+	sim := simtest.Start(t, simCfg)
+	// Slow every page down, and the sink's acknowledgements too, so the
 	// 80-page backfill takes several seconds and the kill most likely strikes
 	// while a page is delivered but not acknowledged (so not checkpointed).
-	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultSlow, Endpoint: cloudflaresim.EndpointAuditLogs,
+	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultSlow, Endpoint: stream.endpoint,
 		Count: -1, Delay: 50 * time.Millisecond})
 	snk := startSink(t)
 	snk.delay.Store(int64(100 * time.Millisecond))
 	params := newCollectorParams(t, sim, snk)
 	params.PageSize = pageSize
+	stream.configure(&params)
 	with(&params)
 	config := writeConfig(t, params)
-	want := wantedLogins(sim, "audit_logs")
+	want := stream.want(sim)
 	if len(want) != accounts*loginsPerAccount {
 		t.Fatalf("the simulator holds %d logins, want %d", len(want), accounts*loginsPerAccount)
 	}
+	counts := func() (total, unique int) { return snk.eventCounts(stream.eventName) }
 
 	first := startCollector(t, "collector-1", config)
 	started := time.Now()
 	waitFor(t, first, 60*time.Second, func() string {
-		total, unique := snk.loginCounts()
+		total, unique := counts()
 		return fmt.Sprintf("a quarter of the backfill (have %d login records, %d unique)", total, unique)
 	}, func() bool {
-		_, unique := snk.loginCounts()
+		_, unique := counts()
 		return unique >= len(want)/4
 	})
 	first.kill() // SIGKILL: no shutdown, no final checkpoint write
-	totalAtKill, uniqueAtKill := snk.loginCounts()
+	totalAtKill, uniqueAtKill := counts()
 	t.Logf("SIGKILL after %s with %d login records received (%d unique of %d)",
 		time.Since(started).Round(time.Millisecond), totalAtKill, uniqueAtKill, len(want))
 	if uniqueAtKill >= len(want) {
@@ -239,10 +283,10 @@ func crashMidBackfill(t *testing.T, with func(*collectorParams)) {
 	second := startCollector(t, "collector-2", config)
 	restarted := time.Now()
 	waitFor(t, second, 90*time.Second, func() string {
-		total, unique := snk.loginCounts()
+		total, unique := counts()
 		return fmt.Sprintf("all %d logins after the restart (have %d login records, %d unique)", len(want), total, unique)
 	}, func() bool {
-		_, unique := snk.loginCounts()
+		_, unique := counts()
 		return unique >= len(want)
 	})
 	t.Logf("backfill completed %s after the restart", time.Since(restarted).Round(time.Millisecond))
@@ -251,7 +295,7 @@ func crashMidBackfill(t *testing.T, with func(*collectorParams)) {
 	time.Sleep(500 * time.Millisecond)
 	perUID := map[string]int{}
 	for _, r := range snk.snapshot() {
-		if r.EventName == eventLogin {
+		if r.EventName == stream.eventName {
 			perUID[r.str("log.record.uid")]++
 		}
 	}
@@ -267,7 +311,7 @@ func crashMidBackfill(t *testing.T, with func(*collectorParams)) {
 	}
 	total, unique := 0, 0
 	for uid, n := range perUID {
-		if _, ok := want[uid]; !ok {
+		if !want[uid] {
 			t.Errorf("login %s arrived but was never seeded", uid)
 		}
 		total += n
@@ -282,6 +326,23 @@ func crashMidBackfill(t *testing.T, with func(*collectorParams)) {
 	if err := second.stop(15 * time.Second); err != nil {
 		t.Errorf("graceful shutdown: %v", err)
 	}
+}
+
+// wantedAccessLogins is the log.record.uid of every Access login of the simulator.
+func wantedAccessLogins(sim *cloudflaresim.Server) map[string]bool {
+	want := map[string]bool{}
+	for _, a := range sim.Accounts() {
+		for _, r := range sim.AccessRequests(a.ID) {
+			want[accessKey(r)] = true
+		}
+	}
+	return want
+}
+
+// accessKey is the log.record.uid of an Access login of the simulator, which
+// sends created_at in RFC 3339 with nanoseconds.
+func accessKey(r cloudflaresim.AccessRequest) string {
+	return cloudflare.AccessRequestKey(r.RayID, r.CreatedAt.UTC().Format(time.RFC3339Nano), r.UserEmail, r.AppUID, r.Action)
 }
 
 // TestHealthFollowsToken revokes the receiver's token in the simulator and

@@ -38,13 +38,14 @@ func TestDemoShowsRecordsEveryRun(t *testing.T) {
 	var prevUIDs map[string]bool
 	for run, seed := range []string{"4242", "4242", "", ""} {
 		out := d.run(t, run+1, seed)
-		for _, event := range []string{eventMember, eventLogin} {
+		for _, event := range []string{eventMember, eventLogin, eventAccessUser, eventAccessLogin} {
 			if n := strings.Count(out, "EventName: "+event+"\n"); n == 0 {
 				t.Errorf("run %d: the console shows no %q record", run+1, "EventName: "+event)
 			}
 		}
-		t.Logf("run %d (seed %q): the console shows %d member and %d login records", run+1, seed,
-			strings.Count(out, "EventName: "+eventMember+"\n"), strings.Count(out, "EventName: "+eventLogin+"\n"))
+		t.Logf("run %d (seed %q): the console shows %d member, %d login, %d Access user and %d Access login records", run+1, seed,
+			strings.Count(out, "EventName: "+eventMember+"\n"), strings.Count(out, "EventName: "+eventLogin+"\n"),
+			strings.Count(out, "EventName: "+eventAccessUser+"\n"), strings.Count(out, "EventName: "+eventAccessLogin+"\n"))
 
 		now, err := os.ReadFile(d.records)
 		if err != nil {
@@ -163,6 +164,7 @@ func (d *demo) run(t *testing.T, n int, seed string) string {
 	for {
 		out := output()
 		if strings.Contains(out, "EventName: "+eventMember+"\n") && strings.Contains(out, "EventName: "+eventLogin+"\n") &&
+			strings.Contains(out, "EventName: "+eventAccessUser+"\n") && strings.Contains(out, "EventName: "+eventAccessLogin+"\n") &&
 			countLines(d.records) > linesBefore {
 			break
 		}
@@ -172,7 +174,7 @@ func (d *demo) run(t *testing.T, n int, seed string) string {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("run %d: no member and login records on the console and in records.jsonl after 60s; last output:\n%s", n, tail())
+			t.Fatalf("run %d: not all four kinds of records (members, logins, Access users, Access logins) on the console and in records.jsonl after 60s; last output:\n%s", n, tail())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

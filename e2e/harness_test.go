@@ -199,12 +199,16 @@ func (s *sink) snapshot() []record {
 
 // loginCounts returns the number of login records received and of distinct
 // log.record.uid values among them.
-func (s *sink) loginCounts() (total, unique int) {
+func (s *sink) loginCounts() (total, unique int) { return s.eventCounts("cloudflare.user.login") }
+
+// eventCounts returns the number of records of an event received and of
+// distinct log.record.uid values among them.
+func (s *sink) eventCounts(eventName string) (total, unique int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seen := make(map[string]struct{}, len(s.records))
 	for _, r := range s.records {
-		if r.EventName != "cloudflare.user.login" {
+		if r.EventName != eventName {
 			continue
 		}
 		total++
@@ -228,6 +232,11 @@ type collectorParams struct {
 	Lookback    time.Duration
 	RequestsPer int
 	Source      string // logins.source; "" leaves the default
+	// AccessLogins enables the access_logins stream with the logins stream's
+	// poll interval, lookback and page size.
+	AccessLogins bool
+	// AccessUsers enables the access_users stream.
+	AccessUsers bool
 	RedisAddr   string // checkpoints in this Redis (redis_storage) instead of StorageDir (file_storage)
 }
 
@@ -260,6 +269,19 @@ receivers:
       page_size: {{.PageSize}}
 {{- if .Source}}
       source: {{.Source}}
+{{- end}}
+{{- if .AccessLogins}}
+    access_logins:
+      enabled: true
+      poll_interval: {{.LoginsPoll}}
+      initial_lookback: {{.Lookback}}
+      page_size: {{.PageSize}}
+{{- end}}
+{{- if .AccessUsers}}
+    access_users:
+      enabled: true
+      poll_interval: 5m
+      snapshot_interval: 0
 {{- end}}
     rate_limit:
       requests_per_window: {{.RequestsPer}}

@@ -33,10 +33,12 @@ func TestReadmeRedactionRemovesPII(t *testing.T) {
 
 	sim := simtest.Start(t, cloudflaresim.Config{
 		Seed: 1, Accounts: 2, MembersPerAccount: 25, LoginsPerAccount: 200,
+		AccessUsersPerAccount: 10, AccessRequestsPerAccount: 100,
 		LoginSpan: 23 * time.Hour, // inside the 24h initial_lookback
 	})
 	pii := newPIISet()
-	loginIP := map[string]string{} // audit id -> actor address
+	loginIP := map[string]string{}  // audit id -> actor address
+	accessIP := map[string]string{} // Access login uid -> client address
 	for _, a := range sim.Accounts() {
 		for _, m := range sim.Members(a.ID) {
 			pii.addMember(m)
@@ -45,20 +47,32 @@ func TestReadmeRedactionRemovesPII(t *testing.T) {
 			pii.add(e.ActorEmail, e.ActorIP)
 			loginIP[e.ID] = e.ActorIP
 		}
+		for _, u := range sim.AccessUsers(a.ID) {
+			pii.addAccessUser(u)
+		}
+		for _, r := range sim.AccessRequests(a.ID) {
+			pii.add(r.UserEmail, r.IPAddress)
+			accessIP[accessKey(r)] = r.IPAddress
+		}
 	}
 
 	snk := startSink(t)
 	params := newCollectorParams(t, sim, snk)
+	params.AccessLogins, params.AccessUsers = true, true
 	col := startCollectorIn(t, "collector", "", []string{redactionKeyEnv}, "--config", redactionConfig(t, params, redaction))
 
 	want := wantedLogins(sim, "audit_logs")
+	wantAccess := wantedAccessLogins(sim)
 	waitFor(t, col, 60*time.Second, func() string {
 		_, unique := snk.loginCounts()
-		return fmt.Sprintf("%d logins and 50 member records (have %d unique logins, %d member records)",
-			len(want), unique, countEvent(snk.snapshot(), eventMember))
+		_, uniqueAccess := snk.eventCounts(eventAccessLogin)
+		return fmt.Sprintf("%d logins, %d Access logins, 50 member and 20 Access user records (have %d, %d, %d and %d)",
+			len(want), len(wantAccess), unique, uniqueAccess, countEvent(snk.snapshot(), eventMember), countEvent(snk.snapshot(), eventAccessUser))
 	}, func() bool {
 		_, unique := snk.loginCounts()
-		return unique >= len(want) && countEvent(snk.snapshot(), eventMember) >= 50
+		_, uniqueAccess := snk.eventCounts(eventAccessLogin)
+		return unique >= len(want) && uniqueAccess >= len(wantAccess) &&
+			countEvent(snk.snapshot(), eventMember) >= 50 && countEvent(snk.snapshot(), eventAccessUser) >= 20
 	})
 
 	// Member changes, seen by the next users poll (users.poll_interval: 1m).
@@ -96,7 +110,7 @@ func TestReadmeRedactionRemovesPII(t *testing.T) {
 
 	records := snk.snapshot()
 	var leaks []string
-	var v6Logins, fullNames, previous int
+	var v6Logins, fullNames, previous, accessNames, v6AccessLogins int
 	for _, r := range records {
 		where := fmt.Sprintf("%s %s%s", r.EventName, r.str("log.record.uid"), r.str("cloudflare.member.id"))
 		for _, leak := range pii.find(r.Resource, "resource") {
@@ -118,12 +132,19 @@ func TestReadmeRedactionRemovesPII(t *testing.T) {
 		if _, ok := r.Attrs["cloudflare.member.previous"]; ok {
 			previous++
 		}
+		if r.str("user.name") != "" {
+			accessNames++
+		}
+		if r.EventName == eventAccessLogin && ipv6Pattern.MatchString(accessIP[r.str("log.record.uid")]) {
+			v6AccessLogins++
+		}
 	}
-	t.Logf("%d records exported: %d logins from IPv6 addresses, %d with user.full_name, %d with cloudflare.member.previous; %d values left in clear",
-		len(records), v6Logins, fullNames, previous, len(leaks))
-	if v6Logins == 0 || fullNames == 0 || previous == 0 {
-		t.Errorf("the data must carry IPv6 client.address, user.full_name and cloudflare.member.previous to be masked; "+
-			"got %d, %d and %d records", v6Logins, fullNames, previous)
+	t.Logf("%d records exported: %d logins from IPv6 addresses, %d with user.full_name, %d with cloudflare.member.previous, "+
+		"%d Access logins from IPv6 addresses, %d with user.name; %d values left in clear",
+		len(records), v6Logins, fullNames, previous, v6AccessLogins, accessNames, len(leaks))
+	if v6Logins == 0 || fullNames == 0 || previous == 0 || v6AccessLogins == 0 || accessNames == 0 {
+		t.Errorf("the data must carry IPv6 client.address, user.full_name, cloudflare.member.previous, Access logins from IPv6 "+
+			"and user.name to be masked; got %d, %d, %d, %d and %d records", v6Logins, fullNames, previous, v6AccessLogins, accessNames)
 	}
 	if len(leaks) > 0 {
 		sort.Strings(leaks)
@@ -202,6 +223,17 @@ func (p *piiSet) addMember(m cloudflaresim.Member) {
 	}
 	if m.FirstName != "" && m.LastName != "" {
 		p.fullNames[m.FirstName+" "+m.LastName] = true
+	}
+}
+
+// addAccessUser adds an Access user's email, full name and its parts.
+func (p *piiSet) addAccessUser(u cloudflaresim.AccessUser) {
+	p.add(u.Email)
+	if u.Name != "" {
+		p.fullNames[u.Name] = true
+		for _, n := range strings.Fields(u.Name) {
+			p.names[n] = true
+		}
 	}
 }
 

@@ -32,13 +32,15 @@ func run(args []string) error {
 	accounts := fs.Int("accounts", 2, "seeded accounts")
 	members := fs.Int("members", 25, "seeded members per account")
 	logins := fs.Int("logins", 200, "seeded login audit entries per account")
-	span := fs.Duration("span", 24*time.Hour, "period the seeded logins spread over, ending now")
+	accessUsers := fs.Int("access-users", 20, "seeded Zero Trust Access users per account")
+	accessLogins := fs.Int("access-logins", 200, "seeded Access authentication log entries per account")
+	span := fs.Duration("span", 24*time.Hour, "period the seeded logins and Access logins spread over, ending now")
 	rateLimit := fs.Int("rate-limit", 1200, "requests per window per token (0 = unlimited)")
 	window := fs.Duration("window", 5*time.Minute, "rate-limit window")
 	dashboard := fs.Int("dashboard-requests", 0, "the token owner's own dashboard requests per window, counted against the rate limit")
 	burst := fs.Int("dashboard-burst", 60, "the dashboard requests come in bursts of this many")
 	seed := fs.Int64("seed", 1, "random seed for the generated data")
-	live := fs.Duration("live-interval", 5*time.Second, "add logins every interval and change a member every 6 (0 disables)")
+	live := fs.Duration("live-interval", 5*time.Second, "add logins and Access logins every interval and change a member every 6 (0 disables)")
 	_ = fs.Parse(args) // ExitOnError: exits on bad flags and -h
 	kind, err := parseTokenKind(*tokenKind)
 	if err != nil {
@@ -55,8 +57,11 @@ func run(args []string) error {
 		MembersPerAccount: *members,
 		LoginsPerAccount:  *logins,
 		LoginSpan:         *span,
-		RateLimit:         *rateLimit,
-		RateWindow:        *window,
+
+		AccessUsersPerAccount:    *accessUsers,
+		AccessRequestsPerAccount: *accessLogins,
+		RateLimit:                *rateLimit,
+		RateWindow:               *window,
 
 		DashboardRequestsPerWindow: *dashboard,
 		DashboardBurst:             *burst,

@@ -1,6 +1,6 @@
-// Package cloudflare reads accounts, members and login audit entries from the
-// Cloudflare API through cloudflare-go v7, with its own paging, rate limiting,
-// retries and error classification.
+// Package cloudflare reads accounts, members, login audit entries and Zero
+// Trust Access logins and users from the Cloudflare API through cloudflare-go
+// v7, with its own paging, rate limiting, retries and error classification.
 package cloudflare // import "github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 
 import (
@@ -12,6 +12,7 @@ import (
 	"github.com/cloudflare/cloudflare-go/v7/audit_logs"
 	"github.com/cloudflare/cloudflare-go/v7/option"
 	"github.com/cloudflare/cloudflare-go/v7/user"
+	"github.com/cloudflare/cloudflare-go/v7/zero_trust"
 	"go.uber.org/zap"
 )
 
@@ -30,6 +31,11 @@ type Client interface {
 	// ListLoginsV2 is ListLogins from Audit Logs v2 (GET
 	// /accounts/{id}/logs/audit), paged by cursor; see its doc.
 	ListLoginsV2(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error
+	// ListAccessRequests pages through the Zero Trust Access authentication
+	// log of q (GET /accounts/{id}/access/logs/access_requests), oldest first.
+	ListAccessRequests(ctx context.Context, q LoginQuery, fn func(page []AccessRequest) error) error
+	// ListAccessUsers returns every user of an account's Zero Trust organization.
+	ListAccessUsers(ctx context.Context, accountID string) ([]AccessUser, error)
 }
 
 // Observer is told about every request; it feeds the receiver's own metrics.
@@ -69,6 +75,8 @@ type client struct {
 	auditLogs        *audit_logs.AuditLogService
 	auditLogsV2      *accounts.LogAuditService
 	userTokens       *user.TokenService
+	accessRequests   *zero_trust.AccessLogAccessRequestService
+	accessUsers      *zero_trust.AccessUserService
 	limiter          *Limiter
 	retry            RetryPolicy
 	maxResponseBytes int64
@@ -115,6 +123,8 @@ func New(opts Options) Client {
 	c.auditLogs = audit_logs.NewAuditLogService(sdkOpts...)
 	c.auditLogsV2 = accounts.NewLogAuditService(sdkOpts...)
 	c.userTokens = user.NewTokenService(sdkOpts...)
+	c.accessRequests = zero_trust.NewAccessLogAccessRequestService(sdkOpts...)
+	c.accessUsers = zero_trust.NewAccessUserService(sdkOpts...)
 	return c
 }
 

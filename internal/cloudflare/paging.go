@@ -73,33 +73,40 @@ type loginPageRequest struct {
 }
 
 // loginPaging moves through [since, before) by time rather than by page
-// number: each request starts at the newest `when` of the page before it
+// number: each request starts at the newest time of the page before it
 // (inclusive, page 1), and entries already handed out at that instant are
 // skipped. Entries that expire out of retention, or ties that the API orders
 // differently from one request to the next, then cannot shift an entry past
 // a page boundary unseen, as they can with page numbers in a fixed window.
-// Only a full page whose entries all share one `when` falls back to page
-// numbers within that instant, so that the poll still ends.
-type loginPaging struct {
+// Only a full page whose entries all share one time falls back to page
+// numbers within that instant, so that the poll still ends. It pages every
+// time-ordered login log: audit entries and Access requests alike.
+type loginPaging[E any] struct {
 	next     loginPageRequest
 	pageSize int
-	// atNext holds the ids already handed out whose `when` equals next.since.
+	// stamp returns an entry's id and time.
+	stamp func(*E) (string, time.Time)
+	// atNext holds the ids already handed out whose time equals next.since.
 	atNext      map[string]bool
 	previousIDs []string
-	previousAll bool // every entry of the previous page had `when` == next.since
+	previousAll bool // every entry of the previous page had its time == next.since
 }
 
-func newLoginPaging(since time.Time, pageSize int) *loginPaging {
-	return &loginPaging{next: loginPageRequest{since: since, page: 1}, pageSize: pageSize, atNext: map[string]bool{}}
+func newLoginPaging[E any](since time.Time, pageSize int, stamp func(*E) (string, time.Time)) *loginPaging[E] {
+	return &loginPaging[E]{next: loginPageRequest{since: since, page: 1}, pageSize: pageSize, stamp: stamp, atNext: map[string]bool{}}
 }
+
+// AuditStamp is the id and time of an audit entry.
+func AuditStamp(e *AuditEntry) (string, time.Time) { return e.ID, e.When }
 
 // advance takes the response to the request p.next and returns the entries
 // not handed out before, whether the listing is complete, or an error when
 // the API makes no progress.
-func (p *loginPaging) advance(entries []AuditEntry) (fresh []AuditEntry, done bool, err error) {
+func (p *loginPaging[E]) advance(entries []E) (fresh []E, done bool, err error) {
 	ids := make([]string, len(entries))
+	times := make([]time.Time, len(entries))
 	for i := range entries {
-		ids[i] = entries[i].ID
+		ids[i], times[i] = p.stamp(&entries[i])
 	}
 	if len(ids) > 0 && slices.Equal(ids, p.previousIDs) && !(p.next.page == 1 && p.previousAll) {
 		return nil, false, fmt.Errorf("the page starting at %s, page %d, repeats the previous one; the API does not page",
@@ -107,9 +114,9 @@ func (p *loginPaging) advance(entries []AuditEntry) (fresh []AuditEntry, done bo
 	}
 	p.previousIDs = ids
 
-	fresh = make([]AuditEntry, 0, len(entries))
+	fresh = make([]E, 0, len(entries))
 	for i := range entries {
-		if !p.atNext[entries[i].ID] {
+		if !p.atNext[ids[i]] {
 			fresh = append(fresh, entries[i])
 		}
 	}
@@ -117,7 +124,7 @@ func (p *loginPaging) advance(entries []AuditEntry) (fresh []AuditEntry, done bo
 		return fresh, true, nil
 	}
 
-	newest := entries[len(entries)-1].When
+	newest := times[len(times)-1]
 	if newest.After(p.next.since) {
 		p.next = loginPageRequest{since: newest, page: 1}
 		clear(p.atNext)
@@ -127,8 +134,8 @@ func (p *loginPaging) advance(entries []AuditEntry) (fresh []AuditEntry, done bo
 	}
 	p.previousAll = true
 	for i := range entries {
-		if entries[i].When.Equal(p.next.since) {
-			p.atNext[entries[i].ID] = true
+		if times[i].Equal(p.next.since) {
+			p.atNext[ids[i]] = true
 		} else {
 			p.previousAll = false
 		}
@@ -138,9 +145,7 @@ func (p *loginPaging) advance(entries []AuditEntry) (fresh []AuditEntry, done bo
 
 // ListLogins pages through [since, before) as loginPaging describes. since
 // and before are sent with nanoseconds: the SDK's typed fields would truncate
-// them to a date. While fn handles a full page, the next one is already being
-// fetched and decoded: a backfill then takes as long as the rate limit
-// forces, not that plus the time to map every page.
+// them to a date.
 func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error {
 	var params audit_logs.AuditLogListParams
 	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
@@ -168,14 +173,22 @@ func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []Au
 		})
 		return entries, err
 	}
+	return listByTime(ctx, c, EndpointAuditLogs, q, newLoginPaging(q.Since, q.PageSize, AuditStamp), fetch, fn)
+}
 
+// listByTime hands fn the pages of one account's login log that paging
+// steps through, fetched by fetch. While fn handles a full page, the next
+// one is already being fetched and decoded: a backfill then takes as long as
+// the rate limit forces, not that plus the time to map every page.
+func listByTime[E any](ctx context.Context, c *client, endpoint string, q LoginQuery, paging *loginPaging[E],
+	fetch func(ctx context.Context, at loginPageRequest) ([]E, error), fn func(page []E) error,
+) error {
 	type fetched struct {
-		entries []AuditEntry
+		entries []E
 		err     error
 	}
 	prefetchCtx, cancelPrefetch := context.WithCancel(ctx)
 	defer cancelPrefetch()
-	paging := newLoginPaging(q.Since, q.PageSize)
 	entries, err := fetch(ctx, paging.next)
 	for pages := 1; ; pages++ {
 		if err != nil {
@@ -183,10 +196,10 @@ func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []Au
 		}
 		fresh, done, err := paging.advance(entries)
 		if err != nil {
-			return pagingError(EndpointAuditLogs, "account "+q.AccountID+": "+err.Error())
+			return pagingError(endpoint, "account "+q.AccountID+": "+err.Error())
 		}
 		if !done && pages >= c.maxPages {
-			return pagingError(EndpointAuditLogs, fmt.Sprintf("account %s: more than %d pages in one poll; the next poll resumes from the checkpoint", q.AccountID, c.maxPages))
+			return pagingError(endpoint, fmt.Sprintf("account %s: more than %d pages in one poll; the next poll resumes from the checkpoint", q.AccountID, c.maxPages))
 		}
 		turnOver := !done && pages == q.MaxPages
 		var prefetch chan fetched

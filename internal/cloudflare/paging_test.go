@@ -72,7 +72,7 @@ func TestLoginPagingByTime(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			paging := newLoginPaging(t0, 3)
+			paging := newLoginPaging(t0, 3, AuditStamp)
 			for i, s := range tt.steps {
 				fresh, done, err := paging.advance(s.page)
 				if s.wantErr != "" {

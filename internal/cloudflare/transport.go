@@ -143,6 +143,10 @@ func endpointOf(path string) string {
 		return EndpointAuditLogsV2
 	case strings.HasSuffix(path, "/accounts"):
 		return EndpointAccounts
+	case strings.HasSuffix(path, "/access/logs/access_requests"):
+		return EndpointAccessRequests
+	case strings.HasSuffix(path, "/access/users"):
+		return EndpointAccessUsers
 	}
 	return "other"
 }
@@ -155,6 +159,8 @@ const (
 	EndpointAuditLogsV2        = "audit_logs_v2"
 	EndpointUserTokenVerify    = "user_tokens_verify"
 	EndpointAccountTokenVerify = "account_tokens_verify"
+	EndpointAccessRequests     = "access_requests"
+	EndpointAccessUsers        = "access_users"
 )
 
 var errBodyTooLarge = errors.New("body too large")

@@ -51,6 +51,7 @@ type accountState struct {
 	createdOn time.Time
 	members   []Member
 	logins    loginLog
+	access    accessState
 }
 
 // Accounts returns the accounts in the order they were added.
@@ -193,6 +194,7 @@ func (s *Server) seed(now time.Time) {
 		if n := s.cfg.LoginsPerAccount; n > 0 {
 			a.logins.merge(s.gen.logins(a.members, n, now.Add(-s.cfg.LoginSpan), now))
 		}
+		s.seedAccess(a, now)
 	}
 }
 

@@ -42,10 +42,10 @@ const (
 	// it again: the previous page's last, or on a v1 page 1 the newest entry
 	// older than since (v2: from its second page on).
 	FaultDuplicateEntry
-	// FaultEmptyPage (audit logs) answers an empty page although entries
-	// remain.
+	// FaultEmptyPage (audit logs, Access requests) answers an empty page
+	// although entries remain.
 	FaultEmptyPage
-	// FaultIgnorePaging (audit logs) answers every request with the first
+	// FaultIgnorePaging (audit logs, Access requests) answers every request with the first
 	// page of the account's whole log, whatever its since and page (v2: its
 	// cursor) say: a list that never ends; on v2, the same cursor every time.
 	FaultIgnorePaging
@@ -134,7 +134,9 @@ func (f *queuedFault) matches(rt route, page int) bool {
 	switch f.Kind {
 	case FaultDuplicateEntry: // v2 needs a previous page to repeat from
 		return rt.endpoint == EndpointAuditLogs || (rt.endpoint == EndpointAuditLogsV2 && page > 1)
-	case FaultEmptyPage, FaultIgnorePaging, FaultMissingWhen, FaultMissingID:
+	case FaultEmptyPage, FaultIgnorePaging:
+		return isAuditLog(rt.endpoint) || rt.endpoint == EndpointAccessRequests
+	case FaultMissingWhen, FaultMissingID:
 		return isAuditLog(rt.endpoint)
 	}
 	return true

@@ -32,18 +32,23 @@ func (s *Server) listAccounts(q url.Values) reply {
 }
 
 func (s *Server) listMembers(accountID string, q url.Values) reply {
-	page, perPage := listPaging(q)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.byID[accountID]
 	if a == nil {
 		return errNoAccess
 	}
-	total := len(a.members)
+	return listPage(q, a.members, toWireMember)
+}
+
+// listPage answers one page of a page-numbered account listing in its wire format.
+func listPage[T, W any](q url.Values, all []T, toWire func(T) W) reply {
+	page, perPage := listPaging(q)
+	total := len(all)
 	start, end := pageWindow(total, page, perPage)
-	items := make([]wireMember, 0, end-start)
-	for _, m := range a.members[start:end] {
-		items = append(items, toWireMember(m))
+	items := make([]W, 0, end-start)
+	for _, item := range all[start:end] {
+		items = append(items, toWire(item))
 	}
 	return success(items, listInfo(page, perPage, len(items), total))
 }

@@ -12,8 +12,9 @@ import (
 const memberChangeEvery = 6
 
 // RunLive keeps the simulated tenant busy until ctx ends, so a demo has fresh
-// records to collect: every interval each account gets one or two new logins,
-// and every sixth interval a member is added, removed or changed. logf gets
+// records to collect: every interval each account gets one or two new logins
+// (and Access logins, when it has Access applications), and every sixth
+// interval a member is added, removed or changed. logf gets
 // one short line per change.
 func (s *Server) RunLive(ctx context.Context, every time.Duration, logf func(format string, args ...any)) {
 	ticker := time.NewTicker(every)
@@ -27,6 +28,7 @@ func (s *Server) RunLive(ctx context.Context, every time.Duration, logf func(for
 		}
 		now := s.cfg.Now()
 		changes := s.addLiveLogins(last, now)
+		changes = append(changes, s.addLiveAccess(last, now)...)
 		last = now
 		if tick%memberChangeEvery == 0 {
 			changes = append(changes, s.changeLiveMember()...)

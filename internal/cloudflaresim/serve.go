@@ -17,6 +17,8 @@ const (
 	EndpointAuditLogsV2        Endpoint = "audit_logs_v2"
 	EndpointUserTokenVerify    Endpoint = "user_tokens_verify"
 	EndpointAccountTokenVerify Endpoint = "account_tokens_verify"
+	EndpointAccessRequests     Endpoint = "access_requests"
+	EndpointAccessUsers        Endpoint = "access_users"
 )
 
 // route is a parsed API path.
@@ -38,6 +40,8 @@ var routes = []struct {
 	{[]string{"accounts", accountIDSegment, "logs", "audit"}, EndpointAuditLogsV2},
 	{[]string{"accounts", accountIDSegment, "tokens", "verify"}, EndpointAccountTokenVerify},
 	{[]string{"user", "tokens", "verify"}, EndpointUserTokenVerify},
+	{[]string{"accounts", accountIDSegment, "access", "logs", "access_requests"}, EndpointAccessRequests},
+	{[]string{"accounts", accountIDSegment, "access", "users"}, EndpointAccessUsers},
 }
 
 func parseRoute(path string) (route, bool) {
@@ -124,6 +128,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = s.listAuditLogs(rt.accountID, q, fault)
 	case EndpointAuditLogsV2:
 		rep = s.listAuditLogsV2(rt.accountID, q, fault)
+	case EndpointAccessRequests:
+		rep = s.listAccessRequests(rt.accountID, q, fault)
+	case EndpointAccessUsers:
+		rep = s.listAccessUsers(rt.accountID, q)
 	default:
 		rep = s.verifyToken(rt)
 	}

@@ -1,6 +1,6 @@
 // Package cloudflaresim is a Cloudflare API v4 simulator for tests, demos and
-// benchmarks. It serves accounts, members, login audit logs (v1 and v2) and token
-// verification in Cloudflare's wire format on a real HTTP listener, enforces
+// benchmarks. It serves accounts, members, login audit logs (v1 and v2), Zero
+// Trust Access logins and users, and token verification in Cloudflare's wire format on a real HTTP listener, enforces
 // Cloudflare's rate-limit behaviour and can inject faults on demand.
 package cloudflaresim
 
@@ -79,6 +79,16 @@ type Config struct {
 	// Retention, when set, hides audit entries older than Now() minus it, as
 	// entries expire out of Cloudflare's retention.
 	Retention time.Duration
+
+	// AccessUsersPerAccount is the number of seeded Zero Trust Access users
+	// in each account.
+	AccessUsersPerAccount int
+	// AccessRequestsPerAccount is the number of seeded Access authentication
+	// log entries per account, spread over LoginSpan ending at Now().
+	AccessRequestsPerAccount int
+	// WithoutAccessPermissions makes both Access endpoints answer 403 code
+	// 10000, as for a token without the Access permissions.
+	WithoutAccessPermissions bool
 }
 
 func (c Config) withDefaults() Config {

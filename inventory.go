@@ -1,0 +1,119 @@
+package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+)
+
+// listSnapshot is the last list of one account the pipeline accepted: its
+// members, or its Access users. The JSON name "members" predates Access users.
+type listSnapshot[T any] struct {
+	Members       []T       `json:"members"`
+	LastInventory time.Time `json:"last_inventory"`
+}
+
+// inventoryEvents are the event names of one kind of listed item.
+type inventoryEvents struct {
+	inventory, added, removed, changed string
+}
+
+// listKind describes one kind of listed item for inventories and diffs.
+type listKind[T any] struct {
+	events inventoryEvents
+	id     func(*T) string
+	// changedFields lists what differs between two records of one item, in a fixed order.
+	changedFields func(previous, current *T) []string
+	// appendRecord maps one event; for events.changed, previous is the item
+	// as last seen and changed lists the fields that differ.
+	appendRecord func(records plog.LogRecordSlice, eventName string, item, previous *T, changed []string, seen time.Time)
+	// appendSummary, when set, adds records after every inventory.
+	appendSummary func(records plog.LogRecordSlice, items []T, seen time.Time)
+}
+
+// inventory keeps one stream's lists of every account: it diffs each new
+// list against the last one the pipeline accepted and emits the changes, and
+// emits the whole list on an account's first poll and every
+// snapshotInterval (0: the first poll only).
+type inventory[T any] struct {
+	r                *identityReceiver
+	stream           string
+	kind             listKind[T]
+	snapshotInterval time.Duration
+	snapshots        *checkpoints[listSnapshot[T]]
+}
+
+// poll emits what the account's current list (without repeats) changes, and
+// the inventory when it is due, then makes the list the checkpoint.
+func (inv *inventory[T]) poll(ctx context.Context, account cloudflare.Account, current []T) error {
+	previous, err := inv.snapshots.load(ctx, account.ID)
+	if err != nil {
+		return err
+	}
+	now := inv.r.now()
+	logs, records := newAccountLogs(account, inv.r.settings.BuildInfo.Version)
+	next := &listSnapshot[T]{Members: current}
+	if previous != nil {
+		appendChanges(records, inv.kind, previous.Members, current, now)
+		next.LastInventory = previous.LastInventory
+	}
+	// The first poll of a fresh state is an inventory, never "added" for everyone.
+	if previous == nil || (inv.snapshotInterval > 0 && now.Sub(previous.LastInventory) >= inv.snapshotInterval) {
+		for i := range current {
+			inv.kind.appendRecord(records, inv.kind.events.inventory, &current[i], nil, nil, now)
+		}
+		if inv.kind.appendSummary != nil {
+			inv.kind.appendSummary(records, current, now)
+		}
+		next.LastInventory = now
+	}
+	if records.Len() > 0 {
+		inv.r.settings.Logger.Debug("Inventory records to emit", zap.String("stream", inv.stream),
+			zap.String("account_id", account.ID), zap.Int("records", records.Len()))
+	}
+	return deliver(ctx, inv.r, inv.snapshots, inv.stream, account, logs, func() *listSnapshot[T] { return next })
+}
+
+// appendChanges emits added and changed items in the current list's order,
+// then removed ones in the previous list's order.
+func appendChanges[T any](records plog.LogRecordSlice, kind listKind[T], previous, current []T, seen time.Time) {
+	previousByID := make(map[string]*T, len(previous))
+	for i := range previous {
+		previousByID[kind.id(&previous[i])] = &previous[i]
+	}
+	currentIDs := make(map[string]bool, len(current))
+	for i := range current {
+		item := &current[i]
+		currentIDs[kind.id(item)] = true
+		before, known := previousByID[kind.id(item)]
+		if !known {
+			kind.appendRecord(records, kind.events.added, item, nil, nil, seen)
+			continue
+		}
+		if changed := kind.changedFields(before, item); len(changed) > 0 {
+			kind.appendRecord(records, kind.events.changed, item, before, changed, seen)
+		}
+	}
+	for i := range previous {
+		if !currentIDs[kind.id(&previous[i])] {
+			kind.appendRecord(records, kind.events.removed, &previous[i], nil, nil, seen)
+		}
+	}
+}
+
+// uniqueByID drops repeats of an id (an item listed on two pages).
+func uniqueByID[T any](items []T, id func(*T) string) []T {
+	seen := make(map[string]bool, len(items))
+	unique := items[:0:0]
+	for i := range items {
+		if key := id(&items[i]); !seen[key] {
+			seen[key] = true
+			unique = append(unique, items[i])
+		}
+	}
+	return unique
+}

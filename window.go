@@ -1,0 +1,207 @@
+package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+)
+
+// pagesPerTurn bounds the audit pages one poll of an account reads before
+// the other accounts have their turn: a backfill of one account goes on in
+// turns, between the other accounts' polls, instead of holding them back.
+const pagesPerTurn = 10
+
+// unfinishedPoll is a poll of an account that ended its turn with pages
+// left to read; the account's next poll goes on from its checkpoint.
+type unfinishedPoll struct {
+	progress *loginProgress
+	reached  time.Time // the checkpoint's progress when the turn ended
+	// stalled: the last turn did not move the checkpoint (a full page of
+	// one instant, re-read from its start every turn), so the next reads
+	// to the end of the range.
+	stalled bool
+}
+
+// windowLog reads one kind of time-ordered log of every account (dashboard
+// login audit entries, Access requests) with the same guarantees: a stored
+// loginCursor per account, emission of what the pipeline has not taken
+// before, page by page, and sweeps of the late-arrival window (sweep.go).
+// What differs between logs are the functions it is given.
+type windowLog[E any] struct {
+	r        *identityReceiver
+	stream   string
+	settings WindowConfig
+	cursors  *checkpoints[loginCursor]
+	// list lists one range of an account's log, oldest first.
+	list func(ctx context.Context, q cloudflare.LoginQuery, fn func(page []E) error) error
+	// keep says which entries of a listed page belong to the stream.
+	keep func(*E) bool
+	// stamp returns an entry's id and time (zero when it has no readable one).
+	stamp func(*E) (string, time.Time)
+	// appendRecords maps a page of new entries of an account.
+	appendRecords func(records plog.LogRecordSlice, account cloudflare.Account, fresh []E, observed time.Time)
+	// accepted, when set, is told of the cursor after each page the pipeline took.
+	accepted func(accountID string, cursor *loginCursor)
+	// lateFound, when set, is told of the times of entries a sweep found.
+	lateFound func(times []time.Time, seen time.Time)
+	// unfinished holds the accounts whose last poll ended its turn early.
+	unfinished map[string]*unfinishedPoll
+}
+
+// poll reads what is new, [checkpoint - loginPollOverlap, now), then, every
+// late-arrival sweep, sweeps the window before that for entries the log
+// showed late. Both emit only entries not emitted before, page by page, and
+// move the checkpoint after each page the pipeline accepted: a failure
+// part-way loses nothing. cursor is the account's checkpoint, nil before its
+// first poll.
+func (w *windowLog[E]) poll(ctx context.Context, account cloudflare.Account, cursor *loginCursor, now time.Time) error {
+	if cursor == nil {
+		// Saved before anything is consumed: see loginCursor.Start. The first
+		// poll reads the whole lookback, so the first sweep is due one sweep later.
+		cursor = &loginCursor{Start: now.Add(-w.settings.InitialLookback), LastSweep: now}
+		// The first sweep covers what shows after this poll, up to a window late.
+		cursor.SweepFrom = now.Add(-w.settings.LateArrivalWindow)
+		if cursor.SweepFrom.Before(cursor.Start) {
+			cursor.SweepFrom = cursor.Start
+		}
+		if err := w.cursors.save(ctx, account.ID, cursor); err != nil {
+			return err
+		}
+	}
+	sweepDue := w.settings.LateArrivalWindow > 0 && now.Sub(cursor.LastSweep) >= w.settings.LateArrivalSweep
+	if sweepDue && cursor.SweepFrom.IsZero() {
+		// A checkpoint from before sweeps existed: the window is fixed now,
+		// before this poll moves the checkpoint.
+		cursor.SweepFrom = cursor.before(w.settings.LateArrivalWindow)
+		if err := w.cursors.save(ctx, account.ID, cursor); err != nil {
+			return err
+		}
+	}
+
+	since := cursor.before(loginPollOverlap)
+	maxPages := pagesPerTurn
+	turn := w.unfinished[account.ID]
+	if turn != nil {
+		// Going on with a backfill: right where the last turn's page ended.
+		since = cursor.progress()
+		if turn.stalled {
+			maxPages = 0
+		}
+	} else {
+		turn = &unfinishedPoll{progress: newLoginProgress(w.r.settings.Logger.With(zap.String("stream", w.stream)),
+			account.ID, since, now, w.settings.PageSize)}
+	}
+	err := w.read(ctx, account, cursor, since, now, now, maxPages, func(fresh []E) {
+		turn.progress.pageDone(len(fresh), cursor.HighWater)
+	})
+	if errors.Is(err, cloudflare.ErrMorePages) {
+		_, resumed := w.unfinished[account.ID]
+		turn.stalled = resumed && !cursor.progress().After(turn.reached)
+		turn.reached = cursor.progress()
+		if w.unfinished == nil {
+			w.unfinished = map[string]*unfinishedPoll{}
+		}
+		w.unfinished[account.ID] = turn
+		return errTurnOver
+	}
+	delete(w.unfinished, account.ID)
+	turn.progress.finish(err)
+	if err != nil || !sweepDue {
+		return err
+	}
+	return w.sweep(ctx, account, cursor, now)
+}
+
+// read emits the unseen entries of [since, before), page by page, up to
+// maxPages pages (0: all); pageDone is told of each page's new entries once
+// the pipeline took them.
+func (w *windowLog[E]) read(ctx context.Context, account cloudflare.Account, cursor *loginCursor, since, before, now time.Time,
+	maxPages int, pageDone func(fresh []E),
+) error {
+	query := cloudflare.LoginQuery{AccountID: account.ID, Since: since, Before: before, PageSize: w.settings.PageSize, MaxPages: maxPages}
+	var timeless []string
+	err := w.list(ctx, query, func(page []E) error {
+		fresh := unseenLogins(page, cursor, query, w.keep, w.stamp)
+		if len(fresh) > 0 {
+			timeless = appendTimeless(timeless, fresh, w.stamp)
+			if err := w.emit(ctx, account, fresh, cursor, now); err != nil {
+				return err
+			}
+		}
+		pageDone(fresh)
+		return nil
+	})
+	if len(timeless) > 0 {
+		w.r.settings.Logger.Warn("Login entries without a readable time were emitted with no Timestamp",
+			zap.String("stream", w.stream), zap.String("account_id", account.ID), zap.Strings("ids", timeless))
+	}
+	return err
+}
+
+// emit sends one page of new entries and, once the pipeline took them,
+// moves the cursor past them.
+func (w *windowLog[E]) emit(ctx context.Context, account cloudflare.Account, fresh []E, cursor *loginCursor, now time.Time) error {
+	logs, records := newAccountLogs(account, w.r.settings.BuildInfo.Version)
+	records.EnsureCapacity(len(fresh))
+	w.appendRecords(records, account, fresh, now)
+	return deliver(ctx, w.r, w.cursors, w.stream, account, logs, func() *loginCursor {
+		cursor.accept(stamps(fresh, w.stamp), w.settings.LateArrivalWindow, now)
+		if w.accepted != nil {
+			w.accepted(account.ID, cursor)
+		}
+		return cursor
+	})
+}
+
+// entryStamp is the id and time of an emitted entry.
+type entryStamp struct {
+	id   string
+	when time.Time
+}
+
+func stamps[E any](entries []E, stamp func(*E) (string, time.Time)) []entryStamp {
+	out := make([]entryStamp, len(entries))
+	for i := range entries {
+		out[i].id, out[i].when = stamp(&entries[i])
+	}
+	return out
+}
+
+// unseenLogins keeps the entries of a page that the stream takes, that were
+// not emitted before, nor earlier in the same page, and that fall in the
+// poll's window (an entry without a readable time is kept: it cannot be placed).
+func unseenLogins[E any](page []E, cursor *loginCursor, query cloudflare.LoginQuery, keep func(*E) bool, stamp func(*E) (string, time.Time)) []E {
+	fresh := make([]E, 0, len(page))
+	inPage := make(map[string]bool, len(page))
+	for i := range page {
+		entry := &page[i]
+		id, when := stamp(entry)
+		if !keep(entry) || inPage[id] {
+			continue
+		}
+		if !when.IsZero() && (when.Before(query.Since) || !when.Before(query.Before)) {
+			continue
+		}
+		if _, emitted := cursor.Emitted[id]; emitted {
+			continue
+		}
+		inPage[id] = true
+		fresh = append(fresh, *entry)
+	}
+	return fresh
+}
+
+// appendTimeless adds the ids of entries without a readable time.
+func appendTimeless[E any](ids []string, entries []E, stamp func(*E) (string, time.Time)) []string {
+	for i := range entries {
+		if id, when := stamp(&entries[i]); when.IsZero() {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
