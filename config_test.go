@@ -35,6 +35,10 @@ func TestLoadConfig(t *testing.T) {
 	custom.Logins.PageSize = 500
 	custom.Logins.Source = loginSourceV2
 	custom.RateLimit.RequestsPerWindow = 600
+	custom.Users.DormantAfter = 1440 * time.Hour
+	custom.Logins.NewAddressMemory = 0
+	custom.Logins.NewAddressIPv4Prefix = 16
+	custom.Logins.NewAddressIPv6Prefix = 48
 
 	defaults := createDefaultConfig().(*Config)
 	defaults.APIToken = "default-token"
@@ -118,6 +122,17 @@ func TestConfigValidate(t *testing.T) {
 		}, errs: []error{errDuplicateAccountID}},
 		{name: "no rate budget", modify: func(c *Config) { c.RateLimit.RequestsPerWindow = 0 }, errs: []error{errRequestsPerWindow}},
 		{name: "tiny window", modify: func(c *Config) { c.RateLimit.Window = time.Millisecond }, errs: []error{errRateLimitWindow}},
+		{name: "dormancy off", modify: func(c *Config) { c.Users.DormantAfter = 0 }},
+		{name: "dormancy shorter than an hour", modify: func(c *Config) { c.Users.DormantAfter = 59 * time.Minute }, errs: []error{errDormantAfter}},
+		{name: "dormancy beyond retention", modify: func(c *Config) { c.Users.DormantAfter = 13141 * time.Hour }, errs: []error{errDormantAfter}},
+		{name: "new-address memory off", modify: func(c *Config) { c.Logins.NewAddressMemory = 0 }},
+		{name: "negative new-address memory", modify: func(c *Config) { c.Logins.NewAddressMemory = -time.Hour }, errs: []error{errNewAddressMemory}},
+		{name: "new-address memory at retention", modify: func(c *Config) { c.Logins.NewAddressMemory = 13140 * time.Hour }},
+		{name: "IPv4 prefix too short", modify: func(c *Config) { c.Logins.NewAddressIPv4Prefix = 7 }, errs: []error{errIPv4Prefix}},
+		{name: "IPv4 prefix too long", modify: func(c *Config) { c.Logins.NewAddressIPv4Prefix = 33 }, errs: []error{errIPv4Prefix}},
+		{name: "IPv4 host prefix", modify: func(c *Config) { c.Logins.NewAddressIPv4Prefix = 32 }},
+		{name: "IPv6 prefix too short", modify: func(c *Config) { c.Logins.NewAddressIPv6Prefix = 15 }, errs: []error{errIPv6Prefix}},
+		{name: "IPv6 prefix too long", modify: func(c *Config) { c.Logins.NewAddressIPv6Prefix = 129 }, errs: []error{errIPv6Prefix}},
 		{name: "both streams off", modify: func(c *Config) { c.Users.Enabled, c.Logins.Enabled = false, false }, errs: []error{errNothingEnabled}},
 		{name: "every problem at once", modify: func(c *Config) {
 			c.APIToken = ""

@@ -24,6 +24,10 @@ const (
 	defaultPageSize           = 1000
 	defaultRequestsPerWindow  = 900
 	defaultRateLimitWindow    = 5 * time.Minute
+	defaultDormantAfter       = 90 * 24 * time.Hour
+	defaultNewAddressMemory   = 30 * 24 * time.Hour
+	defaultIPv4Prefix         = 24
+	defaultIPv6Prefix         = 56
 )
 
 // NewFactory creates the factory of the cloudflare_identity receiver.
@@ -45,15 +49,19 @@ func createDefaultConfig() component.Config {
 			Enabled:          true,
 			PollInterval:     defaultUsersPollInterval,
 			SnapshotInterval: defaultSnapshotInterval,
+			DormantAfter:     defaultDormantAfter,
 		},
 		Logins: LoginsConfig{
-			Enabled:           true,
-			PollInterval:      defaultLoginsPollInterval,
-			InitialLookback:   defaultInitialLookback,
-			LateArrivalWindow: defaultLateArrivalWindow,
-			LateArrivalSweep:  defaultLateArrivalSweep,
-			PageSize:          defaultPageSize,
-			Source:            loginSourceV1,
+			Enabled:              true,
+			PollInterval:         defaultLoginsPollInterval,
+			InitialLookback:      defaultInitialLookback,
+			LateArrivalWindow:    defaultLateArrivalWindow,
+			LateArrivalSweep:     defaultLateArrivalSweep,
+			PageSize:             defaultPageSize,
+			Source:               loginSourceV1,
+			NewAddressMemory:     defaultNewAddressMemory,
+			NewAddressIPv4Prefix: defaultIPv4Prefix,
+			NewAddressIPv6Prefix: defaultIPv6Prefix,
 		},
 		RateLimit: RateLimitConfig{
 			RequestsPerWindow: defaultRequestsPerWindow,
