@@ -92,6 +92,12 @@ func (c *loginCursor) accept(entries []cloudflare.AuditEntry, lateArrivalWindow 
 type memberSnapshot struct {
 	Members       []cloudflare.Member `json:"members"`
 	LastInventory time.Time           `json:"last_inventory"`
+	// Dormant maps the members reported dormant to the time their dormancy
+	// was counted from (see dormancy.go): each transition is emitted once.
+	Dormant map[string]time.Time `json:"dormant,omitempty"`
+	// LastLoginKnownSince is the earliest lower bound of the account's login
+	// polls known to the users stream.
+	LastLoginKnownSince time.Time `json:"last_login_known_since,omitzero"`
 }
 
 // checkpointStore keeps checkpoints through a storage extension client; with
@@ -127,13 +133,18 @@ func (s *checkpointStore) load(ctx context.Context, key string, into any) (bool,
 	return true, nil
 }
 
-// save writes value as the checkpoint under key.
-func (s *checkpointStore) save(ctx context.Context, key string, value any) error {
+// save writes value as the checkpoint under key, in one batch with also.
+func (s *checkpointStore) save(ctx context.Context, key string, value any, also ...*storage.Operation) error {
 	data, err := json.Marshal(value)
 	if err != nil {
 		return fmt.Errorf("encoding checkpoint %q: %w", key, err)
 	}
-	if err := s.client.Set(ctx, key, data); err != nil {
+	if len(also) == 0 {
+		err = s.client.Set(ctx, key, data)
+	} else {
+		err = s.client.Batch(ctx, append([]*storage.Operation{storage.SetOperation(key, data)}, also...)...)
+	}
+	if err != nil {
 		return fmt.Errorf("writing checkpoint %q: %w", key, err)
 	}
 	return nil

@@ -56,6 +56,7 @@ func newLoginsStream(r *identityReceiver) *stream {
 		other: newCheckpoints[loginCursor](r.store, r.settings.Logger,
 			func(id string) string { return loginCursorKey(otherSource(source), id) },
 			"Discarding an unreadable login checkpoint of the other logins.source; this account is read again from initial_lookback")}
+	l.cursors.companions = r.histories.writes
 	return newStream(streamLogins, l.cfg.PollInterval, l.pollAccount)
 }
 
@@ -96,6 +97,7 @@ func (l *loginsStream) pollAccount(ctx context.Context, account cloudflare.Accou
 		}
 	}
 	l.r.members.fillFromStorage(ctx, l.r.store, account.ID)
+	l.r.histories.watching(account.ID, cursor.Start)
 	sweepDue := l.cfg.LateArrivalWindow > 0 && now.Sub(cursor.LastSweep) >= l.cfg.LateArrivalSweep
 	if sweepDue && cursor.SweepFrom.IsZero() {
 		// A checkpoint from before sweeps existed: the window is fixed now,
@@ -208,11 +210,19 @@ func (l *loginsStream) read(ctx context.Context, account cloudflare.Account, cur
 func (l *loginsStream) emit(ctx context.Context, account cloudflare.Account, fresh []cloudflare.AuditEntry, cursor *loginCursor, now time.Time) error {
 	logs, records := newAccountLogs(account, l.r.settings.BuildInfo.Version)
 	records.EnsureCapacity(len(fresh))
+	histories := newPageHistories(l.r.histories, l.cfg, account.ID, cursor.Start)
 	for i := range fresh {
 		known := l.r.members.lookup(account.ID, fresh[i].ActorID, fresh[i].ActorEmail)
 		appendLoginRecord(records, &fresh[i], known, now)
+		verdict, err := histories.observe(ctx, &fresh[i])
+		if err != nil {
+			return err
+		}
+		putNewAddress(records.At(i).Attributes(), verdict)
 	}
 	return deliver(ctx, l.r, l.cursors, streamLogins, account, logs, func() *loginCursor {
+		// Stored with the cursor, in one batch (cursors.companions).
+		histories.commit()
 		cursor.accept(fresh, l.cfg.LateArrivalWindow, now)
 		l.r.telemetry.loginsAccepted(account.ID, cursor.HighWater)
 		return cursor

@@ -44,6 +44,7 @@ type identityReceiver struct {
 	status        *statusReporter
 	accounts      *accountDirectory
 	members       *memberDirectory
+	histories     *loginHistories
 	streams       []*stream
 
 	cancel context.CancelFunc
@@ -107,6 +108,7 @@ func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error
 		}
 	}
 	r.store = &checkpointStore{client: r.storageClient}
+	r.histories = newLoginHistories(r.store)
 	if r.client == nil {
 		r.client = cloudflare.New(cloudflare.Options{
 			BaseURL:    r.cfg.Endpoint,

@@ -44,8 +44,10 @@ func (u *usersStream) pollAccount(ctx context.Context, account cloudflare.Accoun
 	now := u.r.now()
 	logs, records := newAccountLogs(account, u.r.settings.BuildInfo.Version)
 	next := &memberSnapshot{Members: members}
+	var removed []cloudflare.Member
 	if previous != nil {
 		appendMemberChanges(records, previous.Members, members, now)
+		removed = removedMembers(previous.Members, members)
 		next.LastInventory = previous.LastInventory
 	}
 	// The first poll of a fresh state is an inventory, never "added" for everyone.
@@ -56,10 +58,16 @@ func (u *usersStream) pollAccount(ctx context.Context, account cloudflare.Accoun
 		}
 		next.LastInventory = now
 	}
+	if err := u.addUsage(ctx, account.ID, previous, next, removed, records, now); err != nil {
+		return err
+	}
 	if records.Len() > 0 {
 		u.r.settings.Logger.Debug("Member records to emit", zap.String("account_id", account.ID), zap.Int("records", records.Len()))
 	}
-	return deliver(ctx, u.r, u.snapshots, streamUsers, account, logs, func() *memberSnapshot { return next })
+	if err := deliver(ctx, u.r, u.snapshots, streamUsers, account, logs, func() *memberSnapshot { return next }); err != nil {
+		return err
+	}
+	return u.r.histories.forget(ctx, account.ID, removed)
 }
 
 // appendMemberChanges emits added and changed members in the current list's
@@ -69,10 +77,8 @@ func appendMemberChanges(records plog.LogRecordSlice, previous, current []cloudf
 	for i := range previous {
 		previousByID[previous[i].ID] = &previous[i]
 	}
-	currentIDs := make(map[string]bool, len(current))
 	for i := range current {
 		member := &current[i]
-		currentIDs[member.ID] = true
 		before, known := previousByID[member.ID]
 		if !known {
 			appendMemberRecord(records, eventMemberAdded, member, nil, nil, seen)
@@ -82,11 +88,25 @@ func appendMemberChanges(records plog.LogRecordSlice, previous, current []cloudf
 			appendMemberRecord(records, eventMemberChanged, member, before, changed, seen)
 		}
 	}
+	removed := removedMembers(previous, current)
+	for i := range removed {
+		appendMemberRecord(records, eventMemberRemoved, &removed[i], nil, nil, seen)
+	}
+}
+
+// removedMembers are the members of previous gone from current, in previous's order.
+func removedMembers(previous, current []cloudflare.Member) []cloudflare.Member {
+	currentIDs := make(map[string]bool, len(current))
+	for i := range current {
+		currentIDs[current[i].ID] = true
+	}
+	var removed []cloudflare.Member
 	for i := range previous {
 		if !currentIDs[previous[i].ID] {
-			appendMemberRecord(records, eventMemberRemoved, &previous[i], nil, nil, seen)
+			removed = append(removed, previous[i])
 		}
 	}
+	return removed
 }
 
 // uniqueMembers drops repeats of a membership id (a member listed on two pages).
