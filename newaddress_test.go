@@ -62,7 +62,7 @@ func TestJudgeAddress(t *testing.T) {
 			{"a", day(0), addressNew}, {"a", day(30), addressKnown}, {"a", day(60.01), addressNew},
 		}},
 		{name: "a late login from a network seen after it is known", watchedSince: day(-31), memory: memory, logins: []login{
-			{"a", day(5), addressNew}, {"a", day(4), addressKnown}, {"a", day(5.5), addressKnown},
+			{"a", day(5), addressNew}, {"a", day(4), addressKnown}, {"a", day(34.5), addressKnown},
 		}},
 		{name: "no address", watchedSince: day(-31), memory: memory, logins: []login{{"", day(0), addressUnjudged}}},
 		{name: "memory off", watchedSince: day(-31), memory: 0, logins: []login{{"a", day(0), addressUnjudged}}},
