@@ -7,6 +7,7 @@
 #   3. steady state: 10 accounts for a simulated hour
 #   4. latency from a login becoming visible to its record reaching the pipeline
 #   5. late arrivals: requests of polls and sweeps against what the new entries alone need
+#   6. new-address state: storage and heap of 10,000 members x 32 networks
 # Environment: BENCH_WINDOW_SECONDS (scaled 5-minute window, default 60), BENCH_RUNS (default 3),
 # BENCH_LOGS=DIR (measure nothing: rewrite BENCHMARKS.md from the raw outputs a run kept in DIR).
 set -euo pipefail
@@ -205,4 +206,32 @@ absorb; in the defaults scenario no sweep falls within the 4 minutes, and the ra
 
 \`$cmd5\`
 MD
+# 6. New-address state (issue 13): a self-contained section, appended to $OUT.
+usage_state_section() {
+  echo ">> 6/6 new-address state at 10,000 members x 32 networks"
+  local cmd="go test -run '^\$' -bench 'BenchmarkLoginHistorySize' -benchtime 1x -count $RUNS ."
+  measure && eval "$cmd" | tee "$LOG/usage-state.txt" | grep Benchmark
+  local bytes heap per
+  bytes=$(metric "$LOG/usage-state.txt" storage_bytes | median)
+  heap=$(metric "$LOG/usage-state.txt" heap_bytes | median)
+  per=$(metric "$LOG/usage-state.txt" storage_bytes/member | median)
+  cat >>"$OUT" <<MD
+
+## 6. New-address state: 10,000 members x 32 networks
+
+The login history the receiver keeps per user (last login and at most 32 networks, least recently used
+forgotten first; \`logins.new_address_memory\`), at its bound for 10,000 members of one account: each
+user's history is its own storage key, written with the login checkpoint of the page that changed it.
+
+| stored (keys and values) | per member | live heap |
+|---|---|---|
+| $(awk -v v="$bytes" 'BEGIN {printf "%.1f MiB", v/1048576}') | $(awk -v v="$per" 'BEGIN {printf "%.0f B", v}') | $(awk -v v="$heap" 'BEGIN {printf "%.1f MiB", v/1048576}') |
+
+Both grow linearly with the member count and are bounded by members x 32 networks.
+
+\`$cmd\` (median of $RUNS runs)
+MD
+}
+usage_state_section
+
 echo ">> wrote $OUT"
