@@ -35,7 +35,7 @@ func TestRandomizedFaultsKeepUsageInsight(t *testing.T) {
 		t.Run(source, func(t *testing.T) {
 			faulty := runUsageScenario(t, source, true)
 			calm := runUsageScenario(t, source, false)
-			t.Logf("%s, seed %d: %d logins; new-address flags: %d judged, %d new; dormancy transitions: %d; "+
+			t.Logf("%s, seed %d: %d logins; new-address flags: %d judged, %d new; members with dormancy transitions: %d; "+
 				"API faults injected=%d, exporter failures=%d", source, randomSeed, len(calm.generated),
 				len(calm.flags), countTrue(calm.flags), len(calm.transitions), faulty.faultsInjected, faulty.exporterFailures)
 			require.NotZero(t, countTrue(calm.flags))
