@@ -2,14 +2,11 @@ package cloudflareidentityreceiver
 
 import (
 	"context"
-	"fmt"
-	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/extension/xextension/storage"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 )
@@ -214,42 +211,6 @@ func TestRemovedMemberForgetsLoginHistory(t *testing.T) {
 	assert.False(t, stored(m[1]))
 }
 
-// failingCursorWrite is a storage client whose second write of the key
-// cursor fails, with whatever is written in the same batch: the first stores
-// the new cursor's lower bound, the second the page the pipeline took. A
-// crash after the pipeline took a page, before its checkpoint was stored.
-type failingCursorWrite struct {
-	storage.Client
-	cursor string
-	writes int
-}
-
-func (s *failingCursorWrite) fails(keys ...string) bool {
-	if slices.Contains(keys, s.cursor) {
-		s.writes++
-		return s.writes == 2
-	}
-	return false
-}
-
-func (s *failingCursorWrite) Set(ctx context.Context, key string, value []byte) error {
-	if s.fails(key) {
-		return assert.AnError
-	}
-	return s.Client.Set(ctx, key, value)
-}
-
-func (s *failingCursorWrite) Batch(ctx context.Context, ops ...*storage.Operation) error {
-	keys := make([]string, len(ops))
-	for i, op := range ops {
-		keys[i] = op.Key
-	}
-	if s.fails(keys...) {
-		return assert.AnError
-	}
-	return s.Client.Batch(ctx, ops...)
-}
-
 // TestCrashBeforeTheCheckpointRepeatsThePageWithTheSameFlags: the page in
 // flight when the checkpoint write failed is emitted again after a restart,
 // judged from the same stored state, so its flags do not change.
@@ -259,9 +220,9 @@ func TestCrashBeforeTheCheckpointRepeatsThePageWithTheSameFlags(t *testing.T) {
 		cfg.Logins.InitialLookback = 72 * time.Hour
 	}))
 	t0 := env.clock.Now()
-	for i, ip := range []string{"203.0.113.7", "203.0.113.8", "198.51.100.1"} {
-		env.sim.AppendLogin(account, loginOf(m[0], fmt.Sprintf("login-%d", i), ip, t0.Add(time.Duration(i-10)*time.Minute)))
-	}
+	env.sim.AppendLogin(account, loginOf(m[0], "login-0", "203.0.113.7", t0.Add(-10*time.Minute)))
+	env.sim.AppendLogin(account, loginOf(m[0], "login-1", "203.0.113.8", t0.Add(-9*time.Minute)))
+	env.sim.AppendLogin(account, loginOf(m[0], "login-2", "198.51.100.1", t0.Add(-8*time.Minute)))
 	flags := func() map[string]any {
 		out := map[string]any{}
 		for _, rec := range records(env.sink.AllLogs()) {
