@@ -126,13 +126,18 @@ func (s *checkpointStore) load(ctx context.Context, key string, into any) (bool,
 	return true, nil
 }
 
-// save writes value as the checkpoint under key.
-func (s *checkpointStore) save(ctx context.Context, key string, value any) error {
+// save writes value as the checkpoint under key, in one batch with also.
+func (s *checkpointStore) save(ctx context.Context, key string, value any, also ...*storage.Operation) error {
 	data, err := json.Marshal(value)
 	if err != nil {
 		return fmt.Errorf("encoding checkpoint %q: %w", key, err)
 	}
-	if err := s.client.Set(ctx, key, data); err != nil {
+	if len(also) == 0 {
+		err = s.client.Set(ctx, key, data)
+	} else {
+		err = s.client.Batch(ctx, append([]*storage.Operation{storage.SetOperation(key, data)}, also...)...)
+	}
+	if err != nil {
 		return fmt.Errorf("writing checkpoint %q: %w", key, err)
 	}
 	return nil

@@ -25,6 +25,8 @@ const (
 	maxPageSize         = 1000
 	minRateLimitWindow  = time.Second
 	maxRateLimitReserve = 0.9
+	// minUsageWindow is the shortest users.dormant_after and logins.new_address_memory other than 0.
+	minUsageWindow = time.Hour
 
 	// The login sources, values of logins.source.
 	loginSourceV1 = "audit_logs"
@@ -43,6 +45,10 @@ var (
 	errLateArrivalSweep   = errors.New("logins.late_arrival_sweep: must be at least logins.poll_interval and at most logins.late_arrival_window (when the window is not 0)")
 	errPageSize           = fmt.Errorf("logins.page_size: must be between 1 and %d", maxPageSize)
 	errLoginSource        = fmt.Errorf("logins.source: must be %s (Audit Logs v1) or %s (Audit Logs v2)", loginSourceV1, loginSourceV2)
+	errDormantAfter       = fmt.Errorf("users.dormant_after: must be 0 (off) or between %s and %s; in hours, Go durations have no d unit: 90 days is 2160h", minUsageWindow, maxInitialLookback)
+	errNewAddressMemory   = fmt.Errorf("logins.new_address_memory: must be 0 (off) or between %s and %s; in hours, Go durations have no d unit: 30 days is 720h", minUsageWindow, maxInitialLookback)
+	errIPv4Prefix         = errors.New("logins.new_address_ipv4_prefix: must be between 8 and 32 (bits of an IPv4 address that name its network)")
+	errIPv6Prefix         = errors.New("logins.new_address_ipv6_prefix: must be between 16 and 128 (bits of an IPv6 address that name its network)")
 	errRequestsPerWindow  = errors.New("rate_limit.requests_per_window: must be at least 1")
 	errRateLimitWindow    = fmt.Errorf("rate_limit.window: must be at least %s", minRateLimitWindow)
 	errRateLimitReserve   = fmt.Errorf("rate_limit.reserve: must be between 0 and %g (a share of Cloudflare's quota, e.g. 0.2 for 20%%)", maxRateLimitReserve)
@@ -96,6 +102,8 @@ type UsersConfig struct {
 	PollInterval time.Duration `mapstructure:"poll_interval"`
 	// SnapshotInterval is how often the full inventory is re-emitted; 0 emits it on the first poll only.
 	SnapshotInterval time.Duration `mapstructure:"snapshot_interval"`
+	// DormantAfter is how long an accepted member may go without a login before a dormant record; 0 turns dormancy off.
+	DormantAfter time.Duration `mapstructure:"dormant_after"`
 
 	_ struct{}
 }
@@ -108,6 +116,12 @@ type LoginsConfig struct {
 	WindowConfig `mapstructure:",squash"`
 	// Source is where logins are read: audit_logs (v1) or audit_logs_v2.
 	Source string `mapstructure:"source"`
+	// NewAddressMemory is how long a user's login networks are remembered to flag a login from a new one; 0 turns the flag off.
+	NewAddressMemory time.Duration `mapstructure:"new_address_memory"`
+	// NewAddressIPv4Prefix is the prefix length that makes two IPv4 addresses one network.
+	NewAddressIPv4Prefix int `mapstructure:"new_address_ipv4_prefix"`
+	// NewAddressIPv6Prefix is the prefix length that makes two IPv6 addresses one network.
+	NewAddressIPv6Prefix int `mapstructure:"new_address_ipv6_prefix"`
 
 	_ struct{}
 }
@@ -193,6 +207,7 @@ func (cfg *Config) Validate() error {
 	errs = append(errs, cfg.AccessLogins.validate(windowKeyErrors{errAccessLoginsPollInterval, errAccessInitialLookback,
 		errAccessLateArrivalWindow, errAccessLateArrivalSweep, errAccessPageSize})...)
 	errs = append(errs, cfg.AccessUsers.validate()...)
+	errs = append(errs, cfg.validateUsage()...)
 	if cfg.RateLimit.RequestsPerWindow < 1 {
 		errs = append(errs, errRequestsPerWindow)
 	}
@@ -238,6 +253,24 @@ func (cfg *AccessUsersConfig) validate() []error {
 	}
 	if cfg.SnapshotInterval != 0 && cfg.SnapshotInterval < cfg.PollInterval {
 		errs = append(errs, errAccessSnapshotInterval)
+	}
+	return errs
+}
+
+// validateUsage checks the keys of dormancy and new-address detection.
+func (cfg *Config) validateUsage() []error {
+	var errs []error
+	if d := cfg.Users.DormantAfter; d != 0 && (d < minUsageWindow || d > maxInitialLookback) {
+		errs = append(errs, errDormantAfter)
+	}
+	if d := cfg.Logins.NewAddressMemory; d != 0 && (d < minUsageWindow || d > maxInitialLookback) {
+		errs = append(errs, errNewAddressMemory)
+	}
+	if p := cfg.Logins.NewAddressIPv4Prefix; p < 8 || p > 32 {
+		errs = append(errs, errIPv4Prefix)
+	}
+	if p := cfg.Logins.NewAddressIPv6Prefix; p < 16 || p > 128 {
+		errs = append(errs, errIPv6Prefix)
 	}
 	return errs
 }

@@ -41,6 +41,10 @@ func TestLoadConfig(t *testing.T) {
 	custom.AccessUsers = AccessUsersConfig{Enabled: true, PollInterval: 2 * time.Hour, SnapshotInterval: 48 * time.Hour}
 	custom.RateLimit.RequestsPerWindow = 600
 	custom.RateLimit.Reserve = 0.35
+	custom.Users.DormantAfter = 1440 * time.Hour
+	custom.Logins.NewAddressMemory = 0
+	custom.Logins.NewAddressIPv4Prefix = 16
+	custom.Logins.NewAddressIPv6Prefix = 48
 
 	defaults := createDefaultConfig().(*Config)
 	defaults.APIToken = "default-token"
@@ -126,6 +130,17 @@ func TestConfigValidate(t *testing.T) {
 		{name: "tiny window", modify: func(c *Config) { c.RateLimit.Window = time.Millisecond }, errs: []error{errRateLimitWindow}},
 		{name: "negative reserve", modify: func(c *Config) { c.RateLimit.Reserve = -0.1 }, errs: []error{errRateLimitReserve}},
 		{name: "reserve as a percentage", modify: func(c *Config) { c.RateLimit.Reserve = 20 }, errs: []error{errRateLimitReserve}},
+		{name: "dormancy off", modify: func(c *Config) { c.Users.DormantAfter = 0 }},
+		{name: "dormancy shorter than an hour", modify: func(c *Config) { c.Users.DormantAfter = 59 * time.Minute }, errs: []error{errDormantAfter}},
+		{name: "dormancy beyond retention", modify: func(c *Config) { c.Users.DormantAfter = 13141 * time.Hour }, errs: []error{errDormantAfter}},
+		{name: "new-address memory off", modify: func(c *Config) { c.Logins.NewAddressMemory = 0 }},
+		{name: "negative new-address memory", modify: func(c *Config) { c.Logins.NewAddressMemory = -time.Hour }, errs: []error{errNewAddressMemory}},
+		{name: "new-address memory at retention", modify: func(c *Config) { c.Logins.NewAddressMemory = 13140 * time.Hour }},
+		{name: "IPv4 prefix too short", modify: func(c *Config) { c.Logins.NewAddressIPv4Prefix = 7 }, errs: []error{errIPv4Prefix}},
+		{name: "IPv4 prefix too long", modify: func(c *Config) { c.Logins.NewAddressIPv4Prefix = 33 }, errs: []error{errIPv4Prefix}},
+		{name: "IPv4 host prefix", modify: func(c *Config) { c.Logins.NewAddressIPv4Prefix = 32 }},
+		{name: "IPv6 prefix too short", modify: func(c *Config) { c.Logins.NewAddressIPv6Prefix = 15 }, errs: []error{errIPv6Prefix}},
+		{name: "IPv6 prefix too long", modify: func(c *Config) { c.Logins.NewAddressIPv6Prefix = 129 }, errs: []error{errIPv6Prefix}},
 		{name: "both streams off", modify: func(c *Config) { c.Users.Enabled, c.Logins.Enabled = false, false }, errs: []error{errNothingEnabled}},
 		{name: "only access_logins on", modify: func(c *Config) {
 			c.Users.Enabled, c.Logins.Enabled, c.AccessLogins.Enabled = false, false, true

@@ -26,6 +26,10 @@ const (
 	defaultRequestsPerWindow  = 900
 	defaultRateLimitWindow    = 5 * time.Minute
 	defaultRateLimitReserve   = 0.2
+	defaultDormantAfter       = 90 * 24 * time.Hour
+	defaultNewAddressMemory   = 30 * 24 * time.Hour
+	defaultIPv4Prefix         = 24
+	defaultIPv6Prefix         = 56
 )
 
 // NewFactory creates the factory of the cloudflare_identity receiver.
@@ -47,11 +51,15 @@ func createDefaultConfig() component.Config {
 			Enabled:          true,
 			PollInterval:     defaultUsersPollInterval,
 			SnapshotInterval: defaultSnapshotInterval,
+			DormantAfter:     defaultDormantAfter,
 		},
 		Logins: LoginsConfig{
-			Enabled:      true,
-			WindowConfig: defaultWindowConfig(),
-			Source:       loginSourceV1,
+			Enabled:              true,
+			WindowConfig:         defaultWindowConfig(),
+			Source:               loginSourceV1,
+			NewAddressMemory:     defaultNewAddressMemory,
+			NewAddressIPv4Prefix: defaultIPv4Prefix,
+			NewAddressIPv6Prefix: defaultIPv6Prefix,
 		},
 		// Off by default: they need Access permissions the dashboard streams do not.
 		AccessLogins: AccessLoginsConfig{WindowConfig: defaultWindowConfig()},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -334,6 +335,42 @@ func (s *failingStorage) Set(ctx context.Context, key string, value []byte) erro
 		return assert.AnError
 	}
 	return s.Client.Set(ctx, key, value)
+}
+
+// failingCursorWrite is a storage client whose second write of the key
+// cursor fails, with whatever is written in the same batch: the first stores
+// the new cursor's lower bound, the second the page the pipeline took. A
+// crash after the pipeline took a page, before its checkpoint was stored.
+type failingCursorWrite struct {
+	storage.Client
+	cursor string
+	writes int
+}
+
+func (s *failingCursorWrite) fails(keys ...string) bool {
+	if slices.Contains(keys, s.cursor) {
+		s.writes++
+		return s.writes == 2
+	}
+	return false
+}
+
+func (s *failingCursorWrite) Set(ctx context.Context, key string, value []byte) error {
+	if s.fails(key) {
+		return assert.AnError
+	}
+	return s.Client.Set(ctx, key, value)
+}
+
+func (s *failingCursorWrite) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	keys := make([]string, len(ops))
+	for i, op := range ops {
+		keys[i] = op.Key
+	}
+	if s.fails(keys...) {
+		return assert.AnError
+	}
+	return s.Client.Batch(ctx, ops...)
 }
 
 // statusHost records the component status events a receiver reports.

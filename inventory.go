@@ -15,6 +15,22 @@ import (
 type listSnapshot[T any] struct {
 	Members       []T       `json:"members"`
 	LastInventory time.Time `json:"last_inventory"`
+	// Dormant (members only) maps the members reported dormant to the time
+	// their dormancy was counted from (see dormancy.go): each transition is
+	// emitted once.
+	Dormant map[string]time.Time `json:"dormant,omitempty"`
+	// LastLoginKnownSince (members only) is the earliest lower bound of the
+	// account's login polls known to the users stream.
+	LastLoginKnownSince time.Time `json:"last_login_known_since,omitzero"`
+}
+
+// listUsage adds to a list's polls what other streams learned about its
+// items (the members' logins: usage insight).
+type listUsage[T any] interface {
+	// add decorates a poll's records and remembers in next what it decided.
+	add(ctx context.Context, accountID string, previous, next *listSnapshot[T], removed []T, records plog.LogRecordSlice, now time.Time) error
+	// forget drops what is kept about removed items, once the pipeline took the poll.
+	forget(ctx context.Context, accountID string, removed []T) error
 }
 
 // inventoryEvents are the event names of one kind of listed item.
@@ -45,6 +61,8 @@ type inventory[T any] struct {
 	kind             listKind[T]
 	snapshotInterval time.Duration
 	snapshots        *checkpoints[listSnapshot[T]]
+	// usage, when set, adds what is known of the items' use.
+	usage listUsage[T]
 }
 
 // poll emits what the account's current list (without repeats) changes, and
@@ -57,8 +75,10 @@ func (inv *inventory[T]) poll(ctx context.Context, account cloudflare.Account, c
 	now := inv.r.now()
 	logs, records := newAccountLogs(account, inv.r.settings.BuildInfo.Version)
 	next := &listSnapshot[T]{Members: current}
+	var removed []T
 	if previous != nil {
 		appendChanges(records, inv.kind, previous.Members, current, now)
+		removed = removedItems(inv.kind, previous.Members, current)
 		next.LastInventory = previous.LastInventory
 	}
 	// The first poll of a fresh state is an inventory, never "added" for everyone.
@@ -71,11 +91,22 @@ func (inv *inventory[T]) poll(ctx context.Context, account cloudflare.Account, c
 		}
 		next.LastInventory = now
 	}
+	if inv.usage != nil {
+		if err := inv.usage.add(ctx, account.ID, previous, next, removed, records, now); err != nil {
+			return err
+		}
+	}
 	if records.Len() > 0 {
 		inv.r.settings.Logger.Debug("Inventory records to emit", zap.String("stream", inv.stream),
 			zap.String("account_id", account.ID), zap.Int("records", records.Len()))
 	}
-	return deliver(ctx, inv.r, inv.snapshots, inv.stream, account, logs, func() *listSnapshot[T] { return next })
+	if err := deliver(ctx, inv.r, inv.snapshots, inv.stream, account, logs, func() *listSnapshot[T] { return next }); err != nil {
+		return err
+	}
+	if inv.usage != nil {
+		return inv.usage.forget(ctx, account.ID, removed)
+	}
+	return nil
 }
 
 // appendChanges emits added and changed items in the current list's order,
@@ -85,10 +116,8 @@ func appendChanges[T any](records plog.LogRecordSlice, kind listKind[T], previou
 	for i := range previous {
 		previousByID[kind.id(&previous[i])] = &previous[i]
 	}
-	currentIDs := make(map[string]bool, len(current))
 	for i := range current {
 		item := &current[i]
-		currentIDs[kind.id(item)] = true
 		before, known := previousByID[kind.id(item)]
 		if !known {
 			kind.appendRecord(records, kind.events.added, item, nil, nil, seen)
@@ -98,11 +127,25 @@ func appendChanges[T any](records plog.LogRecordSlice, kind listKind[T], previou
 			kind.appendRecord(records, kind.events.changed, item, before, changed, seen)
 		}
 	}
+	removed := removedItems(kind, previous, current)
+	for i := range removed {
+		kind.appendRecord(records, kind.events.removed, &removed[i], nil, nil, seen)
+	}
+}
+
+// removedItems are the items of previous gone from current, in previous's order.
+func removedItems[T any](kind listKind[T], previous, current []T) []T {
+	currentIDs := make(map[string]bool, len(current))
+	for i := range current {
+		currentIDs[kind.id(&current[i])] = true
+	}
+	var removed []T
 	for i := range previous {
 		if !currentIDs[kind.id(&previous[i])] {
-			kind.appendRecord(records, kind.events.removed, &previous[i], nil, nil, seen)
+			removed = append(removed, previous[i])
 		}
 	}
+	return removed
 }
 
 // uniqueByID drops repeats of an id (an item listed on two pages).

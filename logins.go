@@ -64,7 +64,12 @@ func newLoginsStream(r *identityReceiver) *stream {
 		accepted: func(accountID string, cursor *loginCursor) {
 			r.telemetry.loginsAccepted(accountID, cursor.HighWater)
 		},
-		lateFound: r.telemetry.lateLoginsFound}
+		lateFound: r.telemetry.lateLoginsFound,
+		polling: func(accountID string, cursor *loginCursor) {
+			r.histories.watching(accountID, cursor.Start)
+		},
+		annotate: l.judgeAddresses}
+	l.cursors.companions = r.histories.writes
 	return newStream(streamLogins, l.cfg.PollInterval, l.pollAccount)
 }
 
@@ -159,6 +164,24 @@ func (l *loginsStream) appendRecords(records plog.LogRecordSlice, account cloudf
 		known := l.r.members.lookup(account.ID, fresh[i].ActorID, fresh[i].ActorEmail)
 		appendLoginRecord(records, &fresh[i], known, observed)
 	}
+}
+
+// judgeAddresses flags each login of a page mapped into records whose
+// network is new for its user (cloudflare.login.new_address); the
+// histories it read are committed once the pipeline took the page, and
+// stored in one batch with the cursor (cursors.companions).
+func (l *loginsStream) judgeAddresses(ctx context.Context, accountID string, cursor *loginCursor, fresh []cloudflare.AuditEntry,
+	records plog.LogRecordSlice,
+) (commit func(), err error) {
+	histories := newPageHistories(l.r.histories, l.cfg, accountID, cursor.Start)
+	for i := range fresh {
+		verdict, err := histories.observe(ctx, &fresh[i])
+		if err != nil {
+			return nil, err
+		}
+		putNewAddress(records.At(i).Attributes(), verdict)
+	}
+	return histories.commit, nil
 }
 
 // loginProgress reports a poll that emits more than a page (a backfill): a

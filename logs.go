@@ -21,6 +21,10 @@ const (
 	eventMemberAdded   = "cloudflare.account.member.added"
 	eventMemberRemoved = "cloudflare.account.member.removed"
 	eventMemberChanged = "cloudflare.account.member.changed"
+	// A member with no login for users.dormant_after, and the same member's
+	// next login (dormancy.go).
+	eventMemberDormant     = "cloudflare.account.member.dormant"
+	eventMemberReactivated = "cloudflare.account.member.reactivated"
 )
 
 // Attribute names without a semantic convention.
@@ -36,6 +40,9 @@ const (
 	attrTwoFactor        = "cloudflare.user.two_factor_authentication_enabled"
 	attrMemberChanged    = "cloudflare.member.changed_fields"
 	attrMemberPrevious   = "cloudflare.member.previous"
+	attrLastLogin        = "cloudflare.member.last_login"
+	attrLastLoginSince   = "cloudflare.member.last_login_known_since"
+	attrNewAddress       = "cloudflare.login.new_address"
 	cloudProviderValue   = "cloudflare"
 	loginFailedErrorType = "login_failed"
 	actionResultSuccess  = "success"
@@ -290,5 +297,31 @@ func putStrings(attrs pcommon.Map, key string, values []string) {
 	slice.EnsureCapacity(len(values))
 	for _, v := range values {
 		slice.AppendEmpty().SetStr(v)
+	}
+}
+
+// putNewAddress sets cloudflare.login.new_address on a login record, unless
+// the address was not judged.
+func putNewAddress(attrs pcommon.Map, verdict addressVerdict) {
+	if verdict != addressUnjudged {
+		attrs.PutBool(attrNewAddress, verdict == addressNew)
+	}
+}
+
+// putMemberUsage adds to member records the member's last login, when one
+// is known, and since when the receiver watches the account's logins, when
+// it does; lastLogins is keyed by membership id.
+func putMemberUsage(records plog.LogRecordSlice, lastLogins map[string]time.Time, knownSince time.Time) {
+	if knownSince.IsZero() {
+		return
+	}
+	since := knownSince.UTC().Format(time.RFC3339Nano)
+	for _, lr := range records.All() {
+		attrs := lr.Attributes()
+		id, _ := attrs.Get(attrMemberID)
+		if last := lastLogins[id.Str()]; !last.IsZero() {
+			attrs.PutStr(attrLastLogin, last.UTC().Format(time.RFC3339Nano))
+		}
+		attrs.PutStr(attrLastLoginSince, since)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/cloudflare/cloudflare-go/v7/shared"
 	"github.com/stretchr/testify/assert"
@@ -55,6 +56,24 @@ func TestMappingGolden(t *testing.T) {
 			entry, err := cloudflare.DecodeV2Entry(readFixture(t, "login_v2_success.json"))
 			require.NoError(t, err)
 			appendLoginRecord(records, &entry, &member, testPollTime)
+		}},
+		{golden: "login_new_address.yaml", build: func(records plog.LogRecordSlice) {
+			entry := readAuditEntry(t, "login_success.json")
+			appendLoginRecord(records, &entry, &member, testPollTime)
+			putNewAddress(records.At(0).Attributes(), addressNew)
+			appendLoginRecord(records, &entry, &member, testPollTime)
+			putNewAddress(records.At(1).Attributes(), addressKnown)
+			appendLoginRecord(records, &entry, &member, testPollTime)
+			putNewAddress(records.At(2).Attributes(), addressUnjudged)
+		}},
+		{golden: "member_usage.yaml", build: func(records plog.LogRecordSlice) {
+			appendMemberRecord(records, eventMember, &member, nil, nil, testPollTime)
+			appendMemberRecord(records, eventMember, &pending, nil, nil, testPollTime)
+			appendDormancyRecords(records, []dormancyChange{
+				{member: &member, eventName: eventMemberDormant},
+				{member: &member, eventName: eventMemberReactivated},
+			}, testPollTime)
+			putMemberUsage(records, map[string]time.Time{member.ID: testPollTime.Add(-100 * 24 * time.Hour)}, testPollTime.Add(-400*24*time.Hour))
 		}},
 		{golden: "member_inventory.yaml", build: func(records plog.LogRecordSlice) {
 			appendMemberRecord(records, eventMember, &member, nil, nil, testPollTime)

@@ -118,7 +118,7 @@ func testRandomizedFaults(t *testing.T, logins randomLogins) {
 			generated[logins.appendLogin(sim, account, len(generated), when, success)] = true
 		}
 		for range changesPerRound {
-			changeRandomMember(rng, sim, accounts[rng.IntN(len(accounts))].ID)
+			changeRandomMember(rng, sim, accounts[rng.IntN(len(accounts))].ID, nil)
 			memberChanges++
 		}
 		for range rng.IntN(4) {
@@ -175,14 +175,17 @@ func testRandomizedFaults(t *testing.T, logins randomLogins) {
 	}
 }
 
-// changeRandomMember adds, removes or changes one member.
-func changeRandomMember(rng *rand.Rand, sim *cloudflaresim.Server, account string) {
+// changeRandomMember adds, removes or changes one member; members in keep
+// are not removed.
+func changeRandomMember(rng *rand.Rand, sim *cloudflaresim.Server, account string, keep map[string]bool) {
 	members := sim.Members(account)
 	switch op := rng.IntN(3); {
 	case op == 0 || len(members) < 5:
 		sim.AddMember(account, sim.NewMember())
 	case op == 1:
-		sim.RemoveMember(account, members[rng.IntN(len(members))].ID)
+		if gone := members[rng.IntN(len(members))].ID; !keep[gone] {
+			sim.RemoveMember(account, gone)
+		}
 	default:
 		sim.UpdateMember(account, members[rng.IntN(len(members))].ID, func(m *cloudflaresim.Member) { m.TwoFactor = !m.TwoFactor })
 	}

@@ -49,6 +49,7 @@ type identityReceiver struct {
 	status        *statusReporter
 	accounts      *accountDirectory
 	members       *memberDirectory
+	histories     *loginHistories
 	streams       []*stream
 	plan          planWatch // the request rate the polls need against the budget
 
@@ -186,6 +187,7 @@ func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error
 func (r *identityReceiver) newPollState(host component.Host) {
 	r.accounts = newAccountDirectory(r.client, r.cfg.Accounts, r.now)
 	r.members = newMemberDirectory()
+	r.histories = newLoginHistories(r.store)
 	// A new stream is registered here; its constructor returns nil when it is disabled.
 	r.streams = registered(newUsersStream(r), newLoginsStream(r), newAccessLoginsStream(r), newAccessUsersStream(r))
 	names := make([]string, len(r.streams))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
@@ -83,7 +84,10 @@ type checkpoints[S any] struct {
 	key func(accountID string) string
 	// discardWarning is the WARN logged when an unreadable checkpoint is discarded.
 	discardWarning string
-	byAccount      map[string]*S
+	// companions, when set, returns writes that must be stored in one batch
+	// with an account's checkpoint, and what to call once they were.
+	companions func(accountID string) (ops []*storage.Operation, stored func())
+	byAccount  map[string]*S
 }
 
 func newCheckpoints[S any](store *checkpointStore, logger *zap.Logger, key func(string) string, discardWarning string) *checkpoints[S] {
@@ -113,7 +117,17 @@ func (c *checkpoints[S]) load(ctx context.Context, accountID string) (*S, error)
 // save makes state the account's checkpoint.
 func (c *checkpoints[S]) save(ctx context.Context, accountID string, state *S) error {
 	c.byAccount[accountID] = state
-	return c.store.save(ctx, c.key(accountID), state)
+	if c.companions == nil {
+		return c.store.save(ctx, c.key(accountID), state)
+	}
+	ops, stored := c.companions(accountID)
+	if err := c.store.save(ctx, c.key(accountID), state, ops...); err != nil {
+		return err
+	}
+	if stored != nil {
+		stored()
+	}
+	return nil
 }
 
 // deliver is the delivery guarantee of every stream: it hands logs to the

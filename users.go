@@ -35,7 +35,8 @@ func newUsersStream(r *identityReceiver) *stream {
 	u := &usersStream{r: r, cfg: r.cfg.Users,
 		inventory: &inventory[cloudflare.Member]{r: r, stream: streamUsers, kind: memberKind, snapshotInterval: r.cfg.Users.SnapshotInterval,
 			snapshots: newCheckpoints[memberSnapshot](r.store, r.settings.Logger, memberSnapshotKey,
-				"Discarding an unreadable member checkpoint; the next poll emits an inventory")}}
+				"Discarding an unreadable member checkpoint; the next poll emits an inventory"),
+			usage: memberUsage{r: r, dormantAfter: r.cfg.Users.DormantAfter}}}
 	return newStream(streamUsers, u.cfg.PollInterval, u.pollAccount)
 }
 

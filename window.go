@@ -49,6 +49,12 @@ type windowLog[E any] struct {
 	accepted func(accountID string, cursor *loginCursor)
 	// lateFound, when set, is told of the times of entries a sweep found.
 	lateFound func(times []time.Time, seen time.Time)
+	// polling, when set, is told of the account's cursor at the start of each poll.
+	polling func(accountID string, cursor *loginCursor)
+	// annotate, when set, adds to a page's records (one per entry, in order)
+	// what depends on state beyond the entry; commit is called once the
+	// pipeline took the page, before the cursor moves.
+	annotate func(ctx context.Context, accountID string, cursor *loginCursor, fresh []E, records plog.LogRecordSlice) (commit func(), err error)
 	// unfinished holds the accounts whose last poll ended its turn early.
 	unfinished map[string]*unfinishedPoll
 }
@@ -72,6 +78,9 @@ func (w *windowLog[E]) poll(ctx context.Context, account cloudflare.Account, cur
 		if err := w.cursors.save(ctx, account.ID, cursor); err != nil {
 			return err
 		}
+	}
+	if w.polling != nil {
+		w.polling(account.ID, cursor)
 	}
 	sweepDue := w.settings.LateArrivalWindow > 0 && now.Sub(cursor.LastSweep) >= w.settings.LateArrivalSweep
 	if sweepDue && cursor.SweepFrom.IsZero() {
@@ -149,7 +158,17 @@ func (w *windowLog[E]) emit(ctx context.Context, account cloudflare.Account, fre
 	logs, records := newAccountLogs(account, w.r.settings.BuildInfo.Version)
 	records.EnsureCapacity(len(fresh))
 	w.appendRecords(records, account, fresh, now)
+	var commit func()
+	if w.annotate != nil {
+		var err error
+		if commit, err = w.annotate(ctx, account.ID, cursor, fresh, records); err != nil {
+			return err
+		}
+	}
 	return deliver(ctx, w.r, w.cursors, w.stream, account, logs, func() *loginCursor {
+		if commit != nil {
+			commit()
+		}
 		cursor.accept(stamps(fresh, w.stamp), w.settings.LateArrivalWindow, now)
 		if w.accepted != nil {
 			w.accepted(account.ID, cursor)

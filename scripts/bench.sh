@@ -274,8 +274,34 @@ interval.
 MD
 }
 
+# BenchmarkLoginHistorySize reports storage_bytes, storage_bytes/member and heap_bytes.
+bench_usage() {
+  local cmd="go test -run '^\$' -bench 'BenchmarkLoginHistorySize' -benchtime 1x -count $RUNS ."
+  run_bench "$LOG/usage-state.txt" "$cmd"
+  local bytes heap per
+  bytes=$(metric "$LOG/usage-state.txt" storage_bytes | median)
+  heap=$(metric "$LOG/usage-state.txt" heap_bytes | median)
+  per=$(metric "$LOG/usage-state.txt" storage_bytes/member | median)
+  cat <<MD
+## 8. New-address state: 10,000 members x 32 networks
+
+The login history the receiver keeps per user (last login and at most 32 networks, least recently used
+forgotten first; \`logins.new_address_memory\`), at its bound for 10,000 members of one account: each
+user's history is its own storage key, written with the login checkpoint of the page that changed it.
+
+| stored (keys and values) | per member | live heap |
+|---|---|---|
+| $(awk -v v="$bytes" 'BEGIN {printf "%.1f MiB", v/1048576}') | $(awk -v v="$per" 'BEGIN {printf "%.0f B", v}') | $(awk -v v="$heap" 'BEGIN {printf "%.1f MiB", v/1048576}') |
+
+Both grow linearly with the member count and are bounded by members x 32 networks.
+
+\`$cmd\` (median of $RUNS runs)
+
+MD
+}
+
 # The sections, in the report's order.
-SECTIONS=(perrecord backfill shared many steady latency late)
+SECTIONS=(perrecord backfill shared many steady latency late usage)
 
 report="$LOG/report.md"
 {
