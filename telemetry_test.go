@@ -105,8 +105,8 @@ func TestOwnTelemetryAfterPolls(t *testing.T) {
 }
 
 func TestRateLimitWaitsAreCounted(t *testing.T) {
-	// Rate limits are about real time: the simulator and receiver use the wall clock.
-	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 300, Now: time.Now}, withTelemetry(),
+	// The limiter waits on the test's clock, so the count does not depend on how fast requests go.
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 300}, withTelemetry(), withVirtualWaits(),
 		withConfig(func(cfg *Config) {
 			cfg.RateLimit.RequestsPerWindow = 3
 			cfg.RateLimit.Window = 500 * time.Millisecond
