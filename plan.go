@@ -16,18 +16,21 @@ import (
 type requestPlan struct {
 	accounts                       int
 	listing, logins, sweeps, users float64
-	available                      float64
+	// accessLogins holds the Access log's polls and sweeps, accessUsers its user list polls.
+	accessLogins, accessUsers float64
+	available                 float64
 }
 
 // planned is the whole rate the polls need.
 func (p requestPlan) planned() float64 {
-	return p.listing + p.logins + p.sweeps + p.users
+	return p.listing + p.logins + p.sweeps + p.users + p.accessLogins + p.accessUsers
 }
 
 // planRequests adds up, per minute: one audit request per account per logins
 // poll and per sweep (more only when a poll finds more than a page), the
 // member pages of every account per users poll, and the account listing
-// every accountRefreshInterval.
+// every accountRefreshInterval; the Access streams like logins and users, an
+// Access user list counting one page (its size is not known ahead).
 func planRequests(cfg *Config, accounts int, memberPages float64) requestPlan {
 	perMinute := func(requests float64, every time.Duration) float64 {
 		return requests * float64(time.Minute) / float64(every)
@@ -44,6 +47,15 @@ func planRequests(cfg *Config, accounts int, memberPages float64) requestPlan {
 	}
 	if cfg.Users.Enabled {
 		plan.users = perMinute(n*memberPages, cfg.Users.PollInterval)
+	}
+	if cfg.AccessLogins.Enabled {
+		plan.accessLogins = perMinute(n, cfg.AccessLogins.PollInterval)
+		if cfg.AccessLogins.LateArrivalWindow > 0 {
+			plan.accessLogins += perMinute(n, cfg.AccessLogins.LateArrivalSweep)
+		}
+	}
+	if cfg.AccessUsers.Enabled {
+		plan.accessUsers = perMinute(n, cfg.AccessUsers.PollInterval)
 	}
 	return plan
 }
@@ -90,6 +102,12 @@ func (w *planWatch) check(cfg *Config, logger *zap.Logger, accounts int, memberP
 	}
 	if cfg.Users.Enabled {
 		fields = append(fields, zap.Duration("fitting_users_poll_interval", stretched(cfg.Users.PollInterval)))
+	}
+	if cfg.AccessLogins.Enabled {
+		fields = append(fields, zap.Duration("fitting_access_logins_poll_interval", stretched(cfg.AccessLogins.PollInterval)))
+	}
+	if cfg.AccessUsers.Enabled {
+		fields = append(fields, zap.Duration("fitting_access_users_poll_interval", stretched(cfg.AccessUsers.PollInterval)))
 	}
 	logger.Warn("The configured polls need more requests than rate_limit allows; every account is still polled in turn, "+
 		"each less often: logins arrive up to expected_login_latency late. Set the fitting intervals, raise the budget "+

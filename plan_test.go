@@ -33,6 +33,10 @@ func TestPlanRequests(t *testing.T) {
 			cfg.Logins.Enabled = false
 			cfg.RateLimit.RequestsPerWindow, cfg.RateLimit.Window = 60, time.Minute
 		}, planned: 0.2 + 10*3.0/15, available: 60},
+		// the defaults plus Access logins 10 / 1 m + their sweeps 10 / 5 m + Access users 10 x 1 page / 1 h
+		{name: "all four streams, 10 accounts", accounts: 10, memberPages: 1, change: func(cfg *Config) {
+			cfg.AccessLogins.Enabled, cfg.AccessUsers.Enabled = true, true
+		}, planned: 0.2 + 10 + 2 + 10.0/15 + 10 + 2 + 10.0/60, available: 180},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
