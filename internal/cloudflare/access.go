@@ -56,14 +56,15 @@ func AccessRequestStamp(e *AccessRequest) (string, time.Time) { return e.Key, e.
 // ListAccessRequests pages through the Access authentication log of
 // [q.Since, q.Before) oldest first, as loginPaging describes: the endpoint
 // answers a bare array without result_info, so each request starts at the
-// newest created_at of the page before it. since and until are sent with
-// nanoseconds; limit is the page size.
+// newest created_at of the page before it, and a page that comes back empty
+// too early cannot be told from the end of the range. since and until are
+// sent with nanoseconds; limit is the page size.
 func (c *client) ListAccessRequests(ctx context.Context, q LoginQuery, fn func(page []AccessRequest) error) error {
 	var params zero_trust.AccessLogAccessRequestListParams
 	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
 	until := q.Before.UTC().Format(time.RFC3339Nano)
 	limit := strconv.Itoa(q.PageSize)
-	fetch := func(ctx context.Context, at loginPageRequest) (entries []AccessRequest, err error) {
+	fetch := func(ctx context.Context, at loginPageRequest) (entries []AccessRequest, total int, err error) {
 		err = c.call(ctx, EndpointAccessRequests, func() error {
 			res, err := c.accessRequests.List(ctx, params,
 				option.WithQuery("direction", "asc"),
@@ -81,7 +82,7 @@ func (c *client) ListAccessRequests(ctx context.Context, q LoginQuery, fn func(p
 			}
 			return nil
 		})
-		return entries, err
+		return entries, -1, err // no result_info: the range's size is unknown
 	}
 	return listByTime(ctx, c, EndpointAccessRequests, q, newLoginPaging(q.Since, q.PageSize, AccessRequestStamp), fetch, fn)
 }
