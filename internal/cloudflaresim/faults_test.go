@@ -213,13 +213,22 @@ func TestFaultTargeting(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status("/accounts"))
 }
 
-func TestAuditLogFaults(t *testing.T) {
+// fiveLoginsBase is the time of login "0" of serverWithFiveLogins.
+var fiveLoginsBase = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+// serverWithFiveLogins serves one account whose log holds logins "0" to "4",
+// a second apart from fiveLoginsBase.
+func serverWithFiveLogins(t *testing.T) (*Server, string) {
 	s := startServer(t, Config{Accounts: 1, Now: NewManualClock(testStart).Now})
 	acct := s.Accounts()[0].ID
-	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 5 {
-		s.AppendLogin(acct, LoginEvent{ID: strconv.Itoa(i), When: base.Add(time.Duration(i) * time.Second)})
+		s.AppendLogin(acct, LoginEvent{ID: strconv.Itoa(i), When: fiveLoginsBase.Add(time.Duration(i) * time.Second)})
 	}
+	return s, acct
+}
+
+func TestAuditLogFaults(t *testing.T) {
+	s, acct := serverWithFiveLogins(t)
 	page := func(n int) []string {
 		q := map[string]string{"direction": "asc", "per_page": "2", "page": strconv.Itoa(n)}
 		return auditIDs(auditPage(t, s, acct, q))
@@ -231,7 +240,7 @@ func TestAuditLogFaults(t *testing.T) {
 	assert.Equal(t, []string{"1", "2", "3"}, page(2))
 	assert.Equal(t, []string{"2", "3"}, page(2), "applied once")
 	s.InjectFault(Fault{Kind: FaultDuplicateEntry})
-	since := map[string]string{"direction": "asc", "per_page": "2", "page": "1", "since": base.Add(2 * time.Second).Format(time.RFC3339)}
+	since := map[string]string{"direction": "asc", "per_page": "2", "page": "1", "since": fiveLoginsBase.Add(2 * time.Second).Format(time.RFC3339)}
 	assert.Equal(t, []string{"1", "2", "3"}, auditIDs(auditPage(t, s, acct, since)), "page 1: the newest entry before since")
 
 	s.InjectFault(Fault{Kind: FaultEmptyPage, Endpoint: ""})
@@ -249,12 +258,7 @@ func TestAuditLogFaults(t *testing.T) {
 // Mutation caught: loginPage zeroing total along with the events
 // (`events, total = nil, 0`): v1's total_count is 0 and v2 gives no cursor.
 func TestEmptyPageFaultTellsWhatTheRangeHolds(t *testing.T) {
-	s := startServer(t, Config{Accounts: 1, Now: NewManualClock(testStart).Now})
-	acct := s.Accounts()[0].ID
-	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 5 {
-		s.AppendLogin(acct, LoginEvent{ID: strconv.Itoa(i), When: base.Add(time.Duration(i) * time.Second)})
-	}
+	s, acct := serverWithFiveLogins(t)
 	tests := []struct {
 		name, path     string
 		endpoint       Endpoint
