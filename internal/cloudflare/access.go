@@ -5,11 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/cloudflare/cloudflare-go/v7/option"
 	"github.com/cloudflare/cloudflare-go/v7/packages/pagination"
 	"github.com/cloudflare/cloudflare-go/v7/zero_trust"
 )
@@ -62,17 +60,9 @@ func AccessRequestStamp(e *AccessRequest) (string, time.Time) { return e.Key, e.
 func (c *client) ListAccessRequests(ctx context.Context, q LoginQuery, fn func(page []AccessRequest) error) error {
 	var params zero_trust.AccessLogAccessRequestListParams
 	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
-	until := q.Before.UTC().Format(time.RFC3339Nano)
-	limit := strconv.Itoa(q.PageSize)
 	fetch := func(ctx context.Context, at loginPageRequest) (entries []AccessRequest, total int, err error) {
 		err = c.call(ctx, EndpointAccessRequests, func() error {
-			res, err := c.accessRequests.List(ctx, params,
-				option.WithQuery("direction", "asc"),
-				option.WithQuery("since", at.since.UTC().Format(time.RFC3339Nano)),
-				option.WithQuery("until", until),
-				option.WithQuery("limit", limit),
-				option.WithQuery("page", strconv.Itoa(at.page)),
-			)
+			res, err := c.accessRequests.List(ctx, params, timePageOptions(at, "until", q.Before, "limit", q.PageSize)...)
 			if err != nil {
 				return err
 			}

@@ -158,22 +158,15 @@ func (p *loginPaging[E]) advance(entries []E, total int) (fresh []E, done bool, 
 func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error {
 	var params audit_logs.AuditLogListParams
 	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
-	before := q.Before.UTC().Format(time.RFC3339Nano)
-	perPage := strconv.Itoa(q.PageSize)
 	fetch := func(ctx context.Context, at loginPageRequest) (entries []AuditEntry, total int, err error) {
 		err = c.call(ctx, EndpointAuditLogs, func() error {
 			// The page is decoded here (DecodeAuditPage), once, rather than by the
 			// SDK's reflective decoder and then again for the log body.
 			var body []byte
-			_, err := c.auditLogs.List(ctx, params,
+			_, err := c.auditLogs.List(ctx, params, append(timePageOptions(at, "before", q.Before, "per_page", q.PageSize),
 				option.WithQuery("action.type", "login"),
-				option.WithQuery("direction", "asc"),
-				option.WithQuery("since", at.since.UTC().Format(time.RFC3339Nano)),
-				option.WithQuery("before", before),
-				option.WithQuery("per_page", perPage),
-				option.WithQuery("page", strconv.Itoa(at.page)),
 				option.WithResponseBodyInto(&body),
-			)
+			)...)
 			if err != nil {
 				return err
 			}
@@ -189,6 +182,19 @@ func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []Au
 		return entries, total, err
 	}
 	return listByTime(ctx, c, EndpointAuditLogs, q, newLoginPaging(q.Since, q.PageSize, AuditStamp), fetch, fn)
+}
+
+// timePageOptions are the query of the request at of a time-ordered login
+// log: oldest first, from at.since (with nanoseconds) to end, sent as endKey,
+// size entries a page, sent as sizeKey.
+func timePageOptions(at loginPageRequest, endKey string, end time.Time, sizeKey string, size int) []option.RequestOption {
+	return []option.RequestOption{
+		option.WithQuery("direction", "asc"),
+		option.WithQuery("since", at.since.UTC().Format(time.RFC3339Nano)),
+		option.WithQuery(endKey, end.UTC().Format(time.RFC3339Nano)),
+		option.WithQuery(sizeKey, strconv.Itoa(size)),
+		option.WithQuery("page", strconv.Itoa(at.page)),
+	}
 }
 
 // auditTotalCount reads result_info.total_count of an audit log page: the
