@@ -402,19 +402,24 @@ func TestLoginsAfterRestartCarryMemberNames(t *testing.T) {
 
 // TestPaginationAnomalies: an entry repeated on two pages, a page that comes
 // back empty too early, and entries inserted while paging neither lose nor
-// double a login. It compares the ids emitted, repeats included, with the
-// simulator's events: every event appended before the polls and every event
-// inserted ahead of the reading position exactly once; none of the events
-// inserted behind it, which are older than the checkpoint by more than the
-// late-arrival window and so, like any entry the API shows that late, not due.
+// double a login, on either source. It compares the ids emitted, repeats
+// included, with the simulator's events: every event appended before the
+// polls and every event inserted ahead of the reading position exactly once;
+// none of the events inserted behind it, which are older than the checkpoint
+// by more than the late-arrival window and so, like any entry the API shows
+// that late, not due. The early empty page fails the first poll as a bad
+// response (its result_info says the range holds more), and the next poll
+// reads on from the checkpoint.
 // Mutations caught: unseenLogins without its `cursor.Emitted` check (the
 // repeated entry and the second poll's re-read window come twice); ListLogins
 // ending after the second page (`last := len(entries) < q.PageSize || page >= 2`:
 // later events and those inserted ahead are lost); the second poll reading
 // 4 hours back instead of late_arrival_window (ids pruned from the cursor come
-// again). Unlike the previous assertion (count of ids = events + inserted
-// seen), it also fails if an inserted-behind entry is emitted, or one
-// inserted ahead is not.
+// again); ListLoginsV2 without its empty-page check (v2 follows the empty
+// page's cursor past 20 entries older than the late-arrival window: lost);
+// ListLogins with `total = -1` for every page (v1: the first poll succeeds).
+// Unlike the previous assertion (count of ids = events + inserted seen), it
+// also fails if an inserted-behind entry is emitted, or one inserted ahead is not.
 func TestPaginationAnomalies(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -422,48 +427,68 @@ func TestPaginationAnomalies(t *testing.T) {
 		// insertWhilePaging adds entries behind and ahead of the reading
 		// position while the first page is consumed.
 		insertWhilePaging bool
+		// wantBadResponse: the first poll fails as a bad response.
+		wantBadResponse bool
 	}{
 		{name: "entry repeated on the next page", fault: &cloudflaresim.Fault{Kind: cloudflaresim.FaultDuplicateEntry, Count: 3}},
-		{name: "empty page too early", fault: &cloudflaresim.Fault{Kind: cloudflaresim.FaultEmptyPage}},
+		{name: "empty page too early", fault: &cloudflaresim.Fault{Kind: cloudflaresim.FaultEmptyPage}, wantBadResponse: true},
 		{name: "entries inserted while paging", insertWhilePaging: true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var env *testEnv
-			var events, behind, ahead []cloudflaresim.LoginEvent
-			insert := func(prefix string, after cloudflaresim.LoginEvent) (out []cloudflaresim.LoginEvent) {
-				for i := range 5 {
-					e := cloudflaresim.LoginEvent{ID: fmt.Sprintf("%s-%d", prefix, i), When: after.When.Add(time.Second),
-						Success: true, ActorEmail: "late@example.com", ActorType: "user"}
-					env.sim.AppendLogin(env.sim.Accounts()[0].ID, e)
-					out = append(out, e)
-				}
-				return out
-			}
-			env = newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withConfig(func(cfg *Config) { cfg.Logins.PageSize = 20 }),
-				beforeConsume(func(_ context.Context, call int) error {
-					if tt.insertWhilePaging && call == 1 { // the first page (entries 0-19) is being consumed
-						behind = insert("behind", events[2])
-						ahead = insert("ahead", events[50])
+	for _, source := range []string{loginSourceV1, loginSourceV2} {
+		for _, tt := range tests {
+			t.Run(source+"/"+tt.name, func(t *testing.T) {
+				var env *testEnv
+				var events, behind, ahead []cloudflaresim.LoginEvent
+				insert := func(prefix string, after cloudflaresim.LoginEvent) (out []cloudflaresim.LoginEvent) {
+					for i := range 5 {
+						e := cloudflaresim.LoginEvent{ID: fmt.Sprintf("%s-%d", prefix, i), When: after.When.Add(time.Second),
+							Success: true, ActorEmail: "late@example.com", ActorType: "user"}
+						env.sim.AppendLogin(env.sim.Accounts()[0].ID, e)
+						out = append(out, e)
 					}
-					return nil
-				}))
-			sim, account := env.sim, env.sim.Accounts()[0].ID
-			events = appendLogins(sim, account, 95, env.clock.Now().Add(-3*time.Hour), time.Minute, func(int) bool { return false })
-			if tt.fault != nil {
-				tt.fault.Endpoint = cloudflaresim.EndpointAuditLogs
-				sim.InjectFault(*tt.fault)
-			}
+					return out
+				}
+				env = newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withConfig(func(cfg *Config) {
+					cfg.Logins.PageSize = 20
+					cfg.Logins.Source = source
+				}),
+					beforeConsume(func(_ context.Context, call int) error {
+						if tt.insertWhilePaging && call == 1 { // the first page (entries 0-19) is being consumed
+							behind = insert("behind", events[2])
+							ahead = insert("ahead", events[50])
+						}
+						return nil
+					}))
+				sim, account := env.sim, env.sim.Accounts()[0].ID
+				events = appendLogins(sim, account, 95, env.clock.Now().Add(-3*time.Hour), time.Minute, func(int) bool { return false })
+				if tt.fault != nil {
+					fault := *tt.fault
+					fault.Endpoint = cloudflaresim.EndpointAuditLogs
+					if source == loginSourceV2 {
+						fault.Endpoint = cloudflaresim.EndpointAuditLogsV2
+					}
+					sim.InjectFault(fault)
+				}
 
-			require.NoError(t, env.r.pollLogins(context.Background()))
-			env.clock.Advance(time.Minute)
-			require.NoError(t, env.r.pollLogins(context.Background()))
+				err := env.r.pollLogins(context.Background())
+				if tt.wantBadResponse {
+					kind, _ := cloudflare.KindOf(err)
+					require.Equal(t, cloudflare.KindBadResponse, kind, "first poll: %v", err)
+				} else {
+					require.NoError(t, err)
+				}
+				env.clock.Advance(time.Minute)
+				require.NoError(t, env.r.pollLogins(context.Background()))
 
-			want := append(eventIDs(events), eventIDs(ahead)...)
-			assert.ElementsMatch(t, want, emittedLoginIDs(env.sink))
-			// What was not emitted is exactly what was inserted behind the reader.
-			require.Len(t, sim.Logins(account), len(want)+len(behind))
-		})
+				var want []string
+				for _, id := range append(eventIDs(events), eventIDs(ahead)...) {
+					want = append(want, uidOf(source, id))
+				}
+				assert.ElementsMatch(t, want, emittedLoginIDs(env.sink))
+				// What was not emitted is exactly what was inserted behind the reader.
+				require.Len(t, sim.Logins(account), len(want)+len(behind))
+			})
+		}
 	}
 }
 

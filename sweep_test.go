@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 )
 
@@ -250,4 +251,75 @@ func TestCheckpointFromBeforeSweepsIsNotSweptFromTheStart(t *testing.T) {
 
 	require.NoError(t, e.r.pollLogins(context.Background()))
 	assert.Equal(t, map[string]int{late.ID: 1}, uidCounts(records(e.sink.AllLogs())), "only the late one, from within the window")
+}
+
+// TestEarlyEmptyPageDoesNotEndASweep: a page that comes back empty too early
+// in a sweep fails the sweep as a bad response instead of ending it as
+// complete, so the sweep's time and lower bound stay, and the next poll
+// sweeps again: a late arrival older than the next sweep's lower bound is
+// emitted exactly once, on either source.
+// Mutations caught: ListLogins with `total = -1` for every page (v1) and
+// ListLoginsV2 without its empty-page check (v2): the sweep ends as
+// complete, SweepFrom moves past the late arrival, and it is never emitted.
+func TestEarlyEmptyPageDoesNotEndASweep(t *testing.T) {
+	for _, source := range []string{loginSourceV1, loginSourceV2} {
+		t.Run(source, func(t *testing.T) {
+			var e *testEnv
+			armed := false // the next page consumed arms an empty page for the request after it
+			e = newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withConfig(func(cfg *Config) {
+				cfg.Users.Enabled = false
+				cfg.Logins.PageSize = 5
+				cfg.Logins.Source = source
+			}), beforeConsume(func(context.Context, int) error {
+				if armed {
+					armed = false
+					endpoint := cloudflaresim.EndpointAuditLogs
+					if source == loginSourceV2 {
+						endpoint = cloudflaresim.EndpointAuditLogsV2
+					}
+					e.sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultEmptyPage, Endpoint: endpoint})
+				}
+				return nil
+			}))
+			clock, sim, r, sink := e.clock, e.sim, e.r, e.sink
+			account := sim.Accounts()[0].ID
+			window, sweepEvery := e.cfg.Logins.LateArrivalWindow, e.cfg.Logins.LateArrivalSweep
+			t0 := clock.Now()
+			appendLogins(sim, account, 12, t0.Add(-window+30*time.Second), 30*time.Second, func(int) bool { return false })
+			require.NoError(t, r.pollLogins(context.Background()))
+
+			// In the first sweep's range, and older than the second sweep's
+			// lower bound: only the first sweep can find it.
+			late := lateLogin("late-0000-4000-8000-000000000001", t0.Add(-window+time.Minute), t0.Add(2*time.Minute))
+			sim.AppendLogin(account, late)
+			newLogin := func(step int) {
+				sim.AppendLogin(account, lateLogin(fmt.Sprintf("new-%02d", step), clock.Now().Add(-10*time.Second), time.Time{}))
+			}
+			minutes := int(sweepEvery / time.Minute)
+			for step := 1; step < minutes; step++ {
+				clock.Advance(time.Minute)
+				newLogin(step)
+				require.NoError(t, r.pollLogins(context.Background()))
+			}
+			// The sweep is due: the poll's new login is consumed, then the
+			// sweep's first page comes back empty.
+			clock.Advance(time.Minute)
+			newLogin(minutes)
+			armed = true
+			err := r.pollLogins(context.Background())
+			kind, _ := cloudflare.KindOf(err)
+			require.Equal(t, cloudflare.KindBadResponse, kind, "the sweep with the empty page: %v", err)
+			assert.Zero(t, uidCounts(records(sink.AllLogs()))[uidOf(source, late.ID)], "not found yet")
+
+			for step := minutes + 1; step <= 3*minutes; step++ { // through two more sweeps
+				clock.Advance(time.Minute)
+				newLogin(step)
+				require.NoError(t, r.pollLogins(context.Background()))
+			}
+			counts := uidCounts(records(sink.AllLogs()))
+			for _, login := range sim.Logins(account) {
+				assert.Equal(t, 1, counts[uidOf(source, login.ID)], login.ID)
+			}
+		})
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"testing"
 	"time"
 
@@ -13,16 +12,6 @@ import (
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 )
-
-// usageFaults are randomFaults but FaultEmptyPage: an empty page in the
-// middle of a listing makes the receiver read the entries it hid after newer
-// ones (v2 follows the page's cursor past them and a sweep finds them; on v1
-// it can end a sweep early), and a login read out of time order is judged
-// against the networks seen before it was read. That reordering is a paging
-// matter, outside what this test compares.
-var usageFaults = slices.DeleteFunc(slices.Clone(randomFaults), func(f cloudflaresim.Fault) bool {
-	return f.Kind == cloudflaresim.FaultEmptyPage
-})
 
 // TestRandomizedFaultsKeepUsageInsight runs a seeded scenario of member
 // logins from a few networks, member changes, dormancy and reactivation
@@ -125,7 +114,7 @@ func runUsageScenario(t *testing.T, source string, faults bool) usageRun {
 			}
 		}
 		for range chaos.IntN(3) {
-			fault := usageFaults[chaos.IntN(len(usageFaults))]
+			fault := randomFaults[chaos.IntN(len(randomFaults))]
 			if fault.Kind == cloudflaresim.FaultRateLimited {
 				fault.RetryAfter = time.Millisecond
 			}

@@ -5,11 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/cloudflare/cloudflare-go/v7/option"
 	"github.com/cloudflare/cloudflare-go/v7/packages/pagination"
 	"github.com/cloudflare/cloudflare-go/v7/zero_trust"
 )
@@ -56,22 +54,15 @@ func AccessRequestStamp(e *AccessRequest) (string, time.Time) { return e.Key, e.
 // ListAccessRequests pages through the Access authentication log of
 // [q.Since, q.Before) oldest first, as loginPaging describes: the endpoint
 // answers a bare array without result_info, so each request starts at the
-// newest created_at of the page before it. since and until are sent with
-// nanoseconds; limit is the page size.
+// newest created_at of the page before it, and a page that comes back empty
+// too early cannot be told from the end of the range. since and until are
+// sent with nanoseconds; limit is the page size.
 func (c *client) ListAccessRequests(ctx context.Context, q LoginQuery, fn func(page []AccessRequest) error) error {
 	var params zero_trust.AccessLogAccessRequestListParams
 	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
-	until := q.Before.UTC().Format(time.RFC3339Nano)
-	limit := strconv.Itoa(q.PageSize)
-	fetch := func(ctx context.Context, at loginPageRequest) (entries []AccessRequest, err error) {
+	fetch := func(ctx context.Context, at loginPageRequest) (entries []AccessRequest, total int, err error) {
 		err = c.call(ctx, EndpointAccessRequests, func() error {
-			res, err := c.accessRequests.List(ctx, params,
-				option.WithQuery("direction", "asc"),
-				option.WithQuery("since", at.since.UTC().Format(time.RFC3339Nano)),
-				option.WithQuery("until", until),
-				option.WithQuery("limit", limit),
-				option.WithQuery("page", strconv.Itoa(at.page)),
-			)
+			res, err := c.accessRequests.List(ctx, params, timePageOptions(at, "until", q.Before, "limit", q.PageSize)...)
 			if err != nil {
 				return err
 			}
@@ -81,7 +72,7 @@ func (c *client) ListAccessRequests(ctx context.Context, q LoginQuery, fn func(p
 			}
 			return nil
 		})
-		return entries, err
+		return entries, -1, err // no result_info: the range's size is unknown
 	}
 	return listByTime(ctx, c, EndpointAccessRequests, q, newLoginPaging(q.Since, q.PageSize, AccessRequestStamp), fetch, fn)
 }

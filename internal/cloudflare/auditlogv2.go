@@ -115,8 +115,9 @@ func DecodeV2Entry(raw json.RawMessage) (AuditEntry, error) {
 // oldest first, by cursor, handing each page to fn. It sends
 // action_type=login unless q.Unfiltered; the caller keeps only entries that
 // IsV2Login accepts either way. An absent or empty cursor ends the listing;
-// a cursor the API has given before, or more than maxPages pages, fails it
-// as a bad response.
+// a page without entries that still gives a cursor (the entries it hid
+// would be passed over), a cursor the API has given before, or more than
+// maxPages pages fail it as a bad response.
 func (c *client) ListLoginsV2(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error {
 	var params accounts.LogAuditListParams
 	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
@@ -151,6 +152,9 @@ func (c *client) ListLoginsV2(ctx context.Context, q LoginQuery, fn func(page []
 		})
 		if err != nil {
 			return err
+		}
+		if len(entries) == 0 && next != "" {
+			return pagingError(EndpointAuditLogsV2, "account "+q.AccountID+": an empty page gave a cursor to a next page; the next poll resumes from the checkpoint")
 		}
 		if err := fn(entries); err != nil {
 			return err

@@ -155,6 +155,25 @@ func TestListLoginsV2RefusesARepeatedCursor(t *testing.T) {
 	})
 }
 
+// TestListLoginsV2RefusesAnEmptyPageWithACursor: a page without entries
+// that still points to a next page hid what lay between; following its
+// cursor would pass over them, so the listing fails as a bad response
+// naming the account, before the next page is asked for.
+func TestListLoginsV2RefusesAnEmptyPageWithACursor(t *testing.T) {
+	pages := map[string]string{
+		"":   v2Body(`{"count":"2","cursor":"c1"}`, v2Entry("a", "2026-11-28T08:10:00Z"), v2Entry("b", "2026-11-28T08:20:00Z")),
+		"c1": v2Body(`{"count":"0","cursor":"c2"}`),
+		"c2": v2Body(`{"count":"1"}`, v2Entry("e", "2026-11-28T08:50:00Z")),
+	}
+	ids, srv, err := listV2(t, pages, v2Query)
+	require.Error(t, err)
+	kind, _ := KindOf(err)
+	assert.Equal(t, KindBadResponse, kind)
+	assert.Contains(t, err.Error(), "account acc: an empty page gave a cursor")
+	assert.Equal(t, []string{"a", "b"}, ids)
+	assert.Len(t, srv.queries, 2)
+}
+
 // TestListLoginsV2FilterRejected: a 400 to the login filter is told apart,
 // counted under audit_logs_v2, so that the caller can fall back.
 func TestListLoginsV2FilterRejected(t *testing.T) {

@@ -2,6 +2,7 @@ package cloudflare // import "github.com/otel-cloudflare/cloudflareidentityrecei
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -99,10 +100,11 @@ func newLoginPaging[E any](since time.Time, pageSize int, stamp func(*E) (string
 // AuditStamp is the id and time of an audit entry.
 func AuditStamp(e *AuditEntry) (string, time.Time) { return e.ID, e.When }
 
-// advance takes the response to the request p.next and returns the entries
-// not handed out before, whether the listing is complete, or an error when
-// the API makes no progress.
-func (p *loginPaging[E]) advance(entries []E) (fresh []E, done bool, err error) {
+// advance takes the response to the request p.next, its entries and the
+// number of entries it says [since, before) holds (-1 when it does not say),
+// and returns the entries not handed out before, whether the listing is
+// complete, or an error when the API makes no progress or contradicts itself.
+func (p *loginPaging[E]) advance(entries []E, total int) (fresh []E, done bool, err error) {
 	ids := make([]string, len(entries))
 	times := make([]time.Time, len(entries))
 	for i := range entries {
@@ -121,6 +123,13 @@ func (p *loginPaging[E]) advance(entries []E) (fresh []E, done bool, err error) 
 		}
 	}
 	if len(entries) < p.pageSize {
+		// A short page ends the listing, unless the same response counts
+		// more entries in the range: then it hid some (an early empty page),
+		// and ending here would mark the range read.
+		if shown := (p.next.page-1)*p.pageSize + len(entries); total > shown {
+			return nil, false, fmt.Errorf("the page starting at %s, page %d, ends the range after %d entries, but its result_info.total_count is %d",
+				p.next.since.UTC().Format(time.RFC3339Nano), p.next.page, shown, total)
+		}
 		return fresh, true, nil
 	}
 
@@ -149,31 +158,58 @@ func (p *loginPaging[E]) advance(entries []E) (fresh []E, done bool, err error) 
 func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error {
 	var params audit_logs.AuditLogListParams
 	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
-	before := q.Before.UTC().Format(time.RFC3339Nano)
-	perPage := strconv.Itoa(q.PageSize)
-	fetch := func(ctx context.Context, at loginPageRequest) (entries []AuditEntry, err error) {
+	fetch := func(ctx context.Context, at loginPageRequest) (entries []AuditEntry, total int, err error) {
 		err = c.call(ctx, EndpointAuditLogs, func() error {
 			// The page is decoded here (DecodeAuditPage), once, rather than by the
 			// SDK's reflective decoder and then again for the log body.
 			var body []byte
-			_, err := c.auditLogs.List(ctx, params,
+			_, err := c.auditLogs.List(ctx, params, append(timePageOptions(at, "before", q.Before, "per_page", q.PageSize),
 				option.WithQuery("action.type", "login"),
-				option.WithQuery("direction", "asc"),
-				option.WithQuery("since", at.since.UTC().Format(time.RFC3339Nano)),
-				option.WithQuery("before", before),
-				option.WithQuery("per_page", perPage),
-				option.WithQuery("page", strconv.Itoa(at.page)),
 				option.WithResponseBodyInto(&body),
-			)
+			)...)
 			if err != nil {
 				return err
 			}
-			entries, err = DecodeAuditPage(body)
-			return err
+			if entries, err = DecodeAuditPage(body); err != nil {
+				return err
+			}
+			total = -1
+			if len(entries) < q.PageSize { // only a short page needs the count
+				total = auditTotalCount(body)
+			}
+			return nil
 		})
-		return entries, err
+		return entries, total, err
 	}
 	return listByTime(ctx, c, EndpointAuditLogs, q, newLoginPaging(q.Since, q.PageSize, AuditStamp), fetch, fn)
+}
+
+// timePageOptions are the query of the request at of a time-ordered login
+// log: oldest first, from at.since (with nanoseconds) to end, sent as endKey,
+// size entries a page, sent as sizeKey.
+func timePageOptions(at loginPageRequest, endKey string, end time.Time, sizeKey string, size int) []option.RequestOption {
+	return []option.RequestOption{
+		option.WithQuery("direction", "asc"),
+		option.WithQuery("since", at.since.UTC().Format(time.RFC3339Nano)),
+		option.WithQuery(endKey, end.UTC().Format(time.RFC3339Nano)),
+		option.WithQuery(sizeKey, strconv.Itoa(size)),
+		option.WithQuery("page", strconv.Itoa(at.page)),
+	}
+}
+
+// auditTotalCount reads result_info.total_count of an audit log page: the
+// number of entries in the whole range [since, before), or -1 when the
+// response does not give it as a number.
+func auditTotalCount(body []byte) int {
+	var page struct {
+		ResultInfo struct {
+			TotalCount *int `json:"total_count"`
+		} `json:"result_info"`
+	}
+	if json.Unmarshal(body, &page) != nil || page.ResultInfo.TotalCount == nil {
+		return -1
+	}
+	return *page.ResultInfo.TotalCount
 }
 
 // listByTime hands fn the pages of one account's login log that paging
@@ -181,20 +217,21 @@ func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []Au
 // one is already being fetched and decoded: a backfill then takes as long as
 // the rate limit forces, not that plus the time to map every page.
 func listByTime[E any](ctx context.Context, c *client, endpoint string, q LoginQuery, paging *loginPaging[E],
-	fetch func(ctx context.Context, at loginPageRequest) ([]E, error), fn func(page []E) error,
+	fetch func(ctx context.Context, at loginPageRequest) (entries []E, total int, err error), fn func(page []E) error,
 ) error {
 	type fetched struct {
 		entries []E
+		total   int
 		err     error
 	}
 	prefetchCtx, cancelPrefetch := context.WithCancel(ctx)
 	defer cancelPrefetch()
-	entries, err := fetch(ctx, paging.next)
+	entries, total, err := fetch(ctx, paging.next)
 	for pages := 1; ; pages++ {
 		if err != nil {
 			return err
 		}
-		fresh, done, err := paging.advance(entries)
+		fresh, done, err := paging.advance(entries, total)
 		if err != nil {
 			return pagingError(endpoint, "account "+q.AccountID+": "+err.Error())
 		}
@@ -206,8 +243,8 @@ func listByTime[E any](ctx context.Context, c *client, endpoint string, q LoginQ
 		if !done && !turnOver {
 			prefetch = make(chan fetched, 1)
 			go func(at loginPageRequest) {
-				entries, err := fetch(prefetchCtx, at)
-				prefetch <- fetched{entries, err}
+				entries, total, err := fetch(prefetchCtx, at)
+				prefetch <- fetched{entries, total, err}
 			}(paging.next)
 		}
 		if err := fn(fresh); err != nil {
@@ -224,6 +261,6 @@ func listByTime[E any](ctx context.Context, c *client, endpoint string, q LoginQ
 			return ErrMorePages
 		}
 		next := <-prefetch
-		entries, err = next.entries, next.err
+		entries, total, err = next.entries, next.total, next.err
 	}
 }

@@ -30,6 +30,7 @@ func TestLoginPagingByTime(t *testing.T) {
 	}
 	type step struct {
 		page      []AuditEntry
+		total     int // the response's total_count; 0 in steps where it says nothing that matters
 		wantFresh []string
 		wantDone  bool
 		wantNext  loginPageRequest
@@ -69,12 +70,32 @@ func TestLoginPagingByTime(t *testing.T) {
 				wantNext: loginPageRequest{since: t0.Add(5 * time.Minute), page: 2}},
 			{page: []AuditEntry{at("a", 5), at("b", 5), at("c", 5)}, wantErr: "page 2, repeats"},
 		}},
+		{name: "an early empty page that total_count contradicts fails", steps: []step{
+			{page: []AuditEntry{at("a", 1), at("b", 2), at("c", 3)}, total: 5, wantFresh: []string{"a", "b", "c"},
+				wantNext: loginPageRequest{since: t0.Add(3 * time.Minute), page: 1}},
+			{page: nil, total: 3, wantErr: "ends the range after 0 entries, but its result_info.total_count is 3"},
+		}},
+		{name: "a short page of an instant's page numbers counts the pages before it", steps: []step{
+			{page: []AuditEntry{at("a", 5), at("b", 5), at("c", 5)}, wantFresh: []string{"a", "b", "c"},
+				wantNext: loginPageRequest{since: t0.Add(5 * time.Minute), page: 1}},
+			{page: []AuditEntry{at("a", 5), at("b", 5), at("c", 5)}, wantFresh: []string{},
+				wantNext: loginPageRequest{since: t0.Add(5 * time.Minute), page: 2}},
+			{page: []AuditEntry{at("d", 5)}, total: 4, wantFresh: []string{"d"}, wantDone: true},
+		}},
+		{name: "a short page that total_count agrees with, or without total_count, ends the range", steps: []step{
+			{page: []AuditEntry{at("a", 1), at("b", 2), at("c", 3)}, total: 4, wantFresh: []string{"a", "b", "c"},
+				wantNext: loginPageRequest{since: t0.Add(3 * time.Minute), page: 1}},
+			{page: []AuditEntry{at("c", 3)}, total: 1, wantFresh: []string{}, wantDone: true},
+		}},
+		{name: "without total_count an empty page ends the range", steps: []step{
+			{page: nil, total: -1, wantFresh: []string{}, wantDone: true},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			paging := newLoginPaging(t0, 3, AuditStamp)
 			for i, s := range tt.steps {
-				fresh, done, err := paging.advance(s.page)
+				fresh, done, err := paging.advance(s.page, s.total)
 				if s.wantErr != "" {
 					require.Error(t, err, "step %d", i)
 					assert.Contains(t, err.Error(), s.wantErr)

@@ -43,7 +43,10 @@ const (
 	// older than since (v2: from its second page on).
 	FaultDuplicateEntry
 	// FaultEmptyPage (audit logs, Access requests) answers an empty page
-	// although entries remain.
+	// although entries remain. The rest of the response is what the range
+	// holds, as Cloudflare would send it: v1's result_info.total_count
+	// counts the range's entries, v2 gives the cursor of the next page when
+	// one follows; the Access log's bare array tells nothing more.
 	FaultEmptyPage
 	// FaultIgnorePaging (audit logs, Access requests) answers every request with the first
 	// page of the account's whole log, whatever its since and page (v2: its

@@ -213,13 +213,22 @@ func TestFaultTargeting(t *testing.T) {
 	assert.Equal(t, http.StatusOK, status("/accounts"))
 }
 
-func TestAuditLogFaults(t *testing.T) {
+// fiveLoginsBase is the time of login "0" of serverWithFiveLogins.
+var fiveLoginsBase = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+// serverWithFiveLogins serves one account whose log holds logins "0" to "4",
+// a second apart from fiveLoginsBase.
+func serverWithFiveLogins(t *testing.T) (*Server, string) {
 	s := startServer(t, Config{Accounts: 1, Now: NewManualClock(testStart).Now})
 	acct := s.Accounts()[0].ID
-	base := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	for i := range 5 {
-		s.AppendLogin(acct, LoginEvent{ID: strconv.Itoa(i), When: base.Add(time.Duration(i) * time.Second)})
+		s.AppendLogin(acct, LoginEvent{ID: strconv.Itoa(i), When: fiveLoginsBase.Add(time.Duration(i) * time.Second)})
 	}
+	return s, acct
+}
+
+func TestAuditLogFaults(t *testing.T) {
+	s, acct := serverWithFiveLogins(t)
 	page := func(n int) []string {
 		q := map[string]string{"direction": "asc", "per_page": "2", "page": strconv.Itoa(n)}
 		return auditIDs(auditPage(t, s, acct, q))
@@ -231,7 +240,7 @@ func TestAuditLogFaults(t *testing.T) {
 	assert.Equal(t, []string{"1", "2", "3"}, page(2))
 	assert.Equal(t, []string{"2", "3"}, page(2), "applied once")
 	s.InjectFault(Fault{Kind: FaultDuplicateEntry})
-	since := map[string]string{"direction": "asc", "per_page": "2", "page": "1", "since": base.Add(2 * time.Second).Format(time.RFC3339)}
+	since := map[string]string{"direction": "asc", "per_page": "2", "page": "1", "since": fiveLoginsBase.Add(2 * time.Second).Format(time.RFC3339)}
 	assert.Equal(t, []string{"1", "2", "3"}, auditIDs(auditPage(t, s, acct, since)), "page 1: the newest entry before since")
 
 	s.InjectFault(Fault{Kind: FaultEmptyPage, Endpoint: ""})
@@ -239,4 +248,44 @@ func TestAuditLogFaults(t *testing.T) {
 	assert.Equal(t, http.StatusOK, res.StatusCode, "audit-only faults skip other endpoints")
 	assert.Equal(t, []string{}, page(1))
 	assert.Equal(t, []string{"0", "1"}, page(1))
+}
+
+// TestEmptyPageFaultTellsWhatTheRangeHolds: an early empty page hides the
+// page's entries only; the rest of the response is what Cloudflare sends for
+// the range: v1's result_info still counts the range's entries, and v2 still
+// gives the cursor of the page after it. The Access log's bare array has
+// nothing more to tell.
+// Mutation caught: loginPage zeroing total along with the events
+// (`events, total = nil, 0`): v1's total_count is 0 and v2 gives no cursor.
+func TestEmptyPageFaultTellsWhatTheRangeHolds(t *testing.T) {
+	s, acct := serverWithFiveLogins(t)
+	tests := []struct {
+		name, path     string
+		endpoint       Endpoint
+		wantTotalCount int
+		wantCursor     bool
+	}{
+		{name: "v1", path: "/accounts/" + acct + "/audit_logs?direction=asc&per_page=2&page=1",
+			endpoint: EndpointAuditLogs, wantTotalCount: 5},
+		{name: "v2", path: "/accounts/" + acct + "/logs/audit?direction=asc&limit=2&since=2026-10-01&before=2026-12-01",
+			endpoint: EndpointAuditLogsV2, wantCursor: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s.InjectFault(Fault{Kind: FaultEmptyPage, Endpoint: tt.endpoint})
+			res, body := get(t, s, tt.path, testToken)
+			var page struct {
+				Result     []json.RawMessage `json:"result"`
+				ResultInfo struct {
+					TotalCount int    `json:"total_count"`
+					Cursor     string `json:"cursor"`
+				} `json:"result_info"`
+			}
+			require.Equal(t, http.StatusOK, res.StatusCode, string(body))
+			require.NoError(t, json.Unmarshal(body, &page))
+			assert.Empty(t, page.Result)
+			assert.Equal(t, tt.wantTotalCount, page.ResultInfo.TotalCount)
+			assert.Equal(t, tt.wantCursor, page.ResultInfo.Cursor != "")
+		})
+	}
 }
