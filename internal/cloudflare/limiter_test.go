@@ -170,3 +170,32 @@ func TestParseBudget(t *testing.T) {
 		})
 	}
 }
+
+func TestLimiterSpreadsOnlyWhenOthersUseTheToken(t *testing.T) {
+	// Quota 100, reserve 20; the first request's answer arrives after two
+	// more went out, so only the first is in the server's count.
+	tests := []struct {
+		name      string
+		remaining int
+		wantWait  time.Duration
+	}{
+		{name: "only our request counted: no spreading", remaining: 99, wantWait: 0},
+		{name: "one request of someone else's: 76 usable over 10 s", remaining: 98, wantWait: 10 * time.Second / 76},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := &virtualClock{now: time.Unix(1_700_000_000, 0)}
+			l := NewLimiter(1000, time.Minute).WithReserve(0.2).WithClock(clock.Now, clock.Sleep)
+			first, _, err := l.Wait(context.Background(), nil)
+			require.NoError(t, err)
+			for range 2 {
+				_, _, err = l.Wait(context.Background(), nil)
+				require.NoError(t, err)
+			}
+			l.Observe(first, rateLimitHeaders(tt.remaining, 10, 100, 60))
+			_, waited, err := l.Wait(context.Background(), nil)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantWait, waited)
+		})
+	}
+}
