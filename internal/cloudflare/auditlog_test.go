@@ -26,6 +26,9 @@ func TestDecodeAuditPage(t *testing.T) {
 		{name: "unknown envelope member", page: `{"result":[` + usualEntry + `],"new_member":1}`, usualShape: true},
 		{name: "extra field in an entry", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"zone":{"name":"example.com"}}]}`},
 		{name: "null field", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"resource":{"id":"o","type":null}}]}`},
+		{name: "null in place of a value", page: `{"result":[` + strings.Replace(usualEntry, `"type":"account"`, `"type":null`, 1) + `]}`},
+		{name: "null in place of an object", page: `{"result":[` + strings.Replace(usualEntry, `"owner":{"id":"o"}`, `"owner":null`, 1) + `]}`},
+		{name: "field missing", page: `{"result":[` + strings.Replace(usualEntry, `"owner":{"id":"o"},`, ``, 1) + `]}`},
 		{name: "null raw value stays usual", page: `{"result":[` + strings.Replace(usualEntry, `"newValue":""`, `"newValue":null`, 1) + `]}`, usualShape: true},
 		// encoding/json would read these keys into the usual shape's fields, and the
 		// log body built from the fields would lose or change them.
