@@ -142,8 +142,11 @@ func putAuditRecord(body pcommon.Map, entry *cloudflare.AuditEntry) {
 	actor.PutStr("type", r.Actor.Type)
 	body.PutStr("interface", r.Interface)
 	if entry.Metadata != nil {
-		// FromRaw only fails on value types JSON cannot produce.
-		_ = body.PutEmptyMap("metadata").FromRaw(entry.Metadata)
+		metadata := body.PutEmptyMap("metadata")
+		metadata.EnsureCapacity(len(entry.Metadata))
+		for _, field := range entry.Metadata {
+			metadata.PutStr(field.Key, field.Value) // a repeated key keeps its last value, as in a map
+		}
 	} else {
 		putRawJSON(body, "metadata", r.Metadata)
 	}

@@ -163,12 +163,52 @@ func entryFromRecord(r *AuditRecord) AuditEntry {
 		Record:     r,
 	}
 	entry.When, _ = time.Parse(time.RFC3339Nano, r.When)
-	// Only a non-empty object can carry a user agent; it is decoded once, for
-	// the user agent and the log body.
-	if len(r.Metadata) > 2 && r.Metadata[0] == '{' && json.Unmarshal(r.Metadata, &entry.Metadata) == nil {
-		entry.UserAgent = stringAt(entry.Metadata, "user_agent")
+	// Only a non-empty object can carry a user agent. The usual metadata,
+	// strings only, is read once, for the user agent and the log body.
+	if len(r.Metadata) > 2 && r.Metadata[0] == '{' {
+		if fields, ok := flatStrings(r.Metadata); ok {
+			entry.Metadata = fields
+			entry.UserAgent = lastValue(fields, "user_agent")
+		} else {
+			var metadata map[string]any
+			_ = json.Unmarshal(r.Metadata, &metadata)
+			entry.UserAgent = stringAt(metadata, "user_agent")
+		}
 	}
 	return entry
+}
+
+// flatStrings reads an object whose keys and values are strings
+// without escape sequences. Its keys and values share one copy of raw.
+func flatStrings(raw []byte) ([]MetadataField, bool) {
+	text := string(raw)
+	// at is where b, a slice of raw's array, starts in text.
+	at := func(b []byte) string {
+		start := cap(raw) - cap(b)
+		return text[start : start+len(b)]
+	}
+	var fields []MetadataField
+	s := keyScanner{b: raw}
+	ok := s.object(func(key []byte) bool {
+		s.ws()
+		value, ok := s.str()
+		if key == nil || !ok || value == nil {
+			return false
+		}
+		fields = append(fields, MetadataField{Key: at(key), Value: at(value)})
+		return true
+	})
+	return fields, ok
+}
+
+// lastValue is the value of key, the last one given as when decoding into a map.
+func lastValue(fields []MetadataField, key string) string {
+	for i := len(fields) - 1; i >= 0; i-- {
+		if fields[i].Key == key {
+			return fields[i].Value
+		}
+	}
+	return ""
 }
 
 func stringAt(object map[string]any, key string) string {
