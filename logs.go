@@ -129,32 +129,35 @@ func appendLoginRecord(records plog.LogRecordSlice, entry *cloudflare.AuditEntry
 func putAuditRecord(body pcommon.Map, entry *cloudflare.AuditEntry) {
 	r := entry.Record
 	body.EnsureCapacity(10)
-	body.PutStr("id", *r.ID)
+	body.PutStr("id", r.ID)
 	action := body.PutEmptyMap("action")
 	action.EnsureCapacity(2)
-	action.PutBool("result", *r.Action.Result)
-	action.PutStr("type", *r.Action.Type)
+	action.PutBool("result", r.Action.Result)
+	action.PutStr("type", r.Action.Type)
 	actor := body.PutEmptyMap("actor")
 	actor.EnsureCapacity(4)
-	actor.PutStr("email", *r.Actor.Email)
-	actor.PutStr("id", *r.Actor.ID)
-	actor.PutStr("ip", *r.Actor.IP)
-	actor.PutStr("type", *r.Actor.Type)
-	body.PutStr("interface", *r.Interface)
+	actor.PutStr("email", r.Actor.Email)
+	actor.PutStr("id", r.Actor.ID)
+	actor.PutStr("ip", r.Actor.IP)
+	actor.PutStr("type", r.Actor.Type)
+	body.PutStr("interface", r.Interface)
 	if entry.Metadata != nil {
-		// FromRaw only fails on value types JSON cannot produce.
-		_ = body.PutEmptyMap("metadata").FromRaw(entry.Metadata)
+		metadata := body.PutEmptyMap("metadata")
+		metadata.EnsureCapacity(len(entry.Metadata))
+		for _, field := range entry.Metadata {
+			metadata.PutStr(field.Key, field.Value) // a repeated key keeps its last value, as in a map
+		}
 	} else {
 		putRawJSON(body, "metadata", r.Metadata)
 	}
 	putRawJSON(body, "newValue", r.NewValue)
 	putRawJSON(body, "oldValue", r.OldValue)
-	body.PutEmptyMap("owner").PutStr("id", *r.Owner.ID)
+	body.PutEmptyMap("owner").PutStr("id", r.Owner.ID)
 	resource := body.PutEmptyMap("resource")
 	resource.EnsureCapacity(2)
-	resource.PutStr("id", *r.Resource.ID)
-	resource.PutStr("type", *r.Resource.Type)
-	body.PutStr("when", *r.When)
+	resource.PutStr("id", r.Resource.ID)
+	resource.PutStr("type", r.Resource.Type)
+	body.PutStr("when", r.When)
 }
 
 // putRawJSON puts a JSON value; the common empty string and empty object

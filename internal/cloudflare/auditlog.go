@@ -10,56 +10,48 @@ import (
 )
 
 // AuditRecord is an audit log entry in its usual wire shape: every field
-// present, none null, no other field. Such an entry is decoded once, here,
-// and its log body is built from these fields; any other entry keeps its raw
-// JSON (AuditEntry.Raw) and the body is decoded from that. The values of
+// present, none null but metadata, newValue and oldValue, no other field
+// (keyScanner.usualEntry checks the shape, as encoding/json leaves a missing
+// or null field at its zero value). Such an entry is decoded once, here, and
+// its log body is built from these fields; any other entry keeps its raw JSON
+// (AuditEntry.Raw) and the body is decoded from that. The values of
 // metadata, newValue and oldValue are kept raw, as they vary by action.
 type AuditRecord struct {
-	ID        *string              `json:"id"`
-	Action    *AuditRecordAction   `json:"action"`
-	Actor     *AuditRecordActor    `json:"actor"`
-	Interface *string              `json:"interface"`
-	Metadata  json.RawMessage      `json:"metadata"`
-	NewValue  json.RawMessage      `json:"newValue"`
-	OldValue  json.RawMessage      `json:"oldValue"`
-	Owner     *AuditRecordOwner    `json:"owner"`
-	Resource  *AuditRecordResource `json:"resource"`
-	When      *string              `json:"when"`
+	ID        string              `json:"id"`
+	Action    AuditRecordAction   `json:"action"`
+	Actor     AuditRecordActor    `json:"actor"`
+	Interface string              `json:"interface"`
+	Metadata  json.RawMessage     `json:"metadata"`
+	NewValue  json.RawMessage     `json:"newValue"`
+	OldValue  json.RawMessage     `json:"oldValue"`
+	Owner     AuditRecordOwner    `json:"owner"`
+	Resource  AuditRecordResource `json:"resource"`
+	When      string              `json:"when"`
 }
 
 // AuditRecordAction is the action of an audit log entry.
 type AuditRecordAction struct {
-	Result *bool   `json:"result"`
-	Type   *string `json:"type"`
+	Result bool   `json:"result"`
+	Type   string `json:"type"`
 }
 
 // AuditRecordActor is who performed the action.
 type AuditRecordActor struct {
-	Email *string `json:"email"`
-	ID    *string `json:"id"`
-	IP    *string `json:"ip"`
-	Type  *string `json:"type"`
+	Email string `json:"email"`
+	ID    string `json:"id"`
+	IP    string `json:"ip"`
+	Type  string `json:"type"`
 }
 
 // AuditRecordOwner is the owner of the audit log entry.
 type AuditRecordOwner struct {
-	ID *string `json:"id"`
+	ID string `json:"id"`
 }
 
 // AuditRecordResource is what the action was performed on.
 type AuditRecordResource struct {
-	ID   *string `json:"id"`
-	Type *string `json:"type"`
-}
-
-// complete reports whether every field was present and not null.
-func (r *AuditRecord) complete() bool {
-	return r.ID != nil && r.Interface != nil && r.When != nil &&
-		r.Metadata != nil && r.NewValue != nil && r.OldValue != nil &&
-		r.Action != nil && r.Action.Result != nil && r.Action.Type != nil &&
-		r.Actor != nil && r.Actor.Email != nil && r.Actor.ID != nil && r.Actor.IP != nil && r.Actor.Type != nil &&
-		r.Owner != nil && r.Owner.ID != nil &&
-		r.Resource != nil && r.Resource.ID != nil && r.Resource.Type != nil
+	ID   string `json:"id"`
+	Type string `json:"type"`
 }
 
 // auditPage is a list response whose every entry has the usual shape. The
@@ -83,7 +75,7 @@ func DecodeAuditPage(body []byte) ([]AuditEntry, error) {
 	var page auditPage
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if dec.Decode(&page) == nil && allComplete(page.Result) && exactPageKeys(body) {
+	if dec.Decode(&page) == nil && exactPageKeys(body) {
 		entries := make([]AuditEntry, len(page.Result))
 		for i := range page.Result {
 			entries[i] = entryFromRecord(&page.Result[i])
@@ -107,22 +99,13 @@ func DecodeAuditPage(body []byte) ([]AuditEntry, error) {
 	return entries, nil
 }
 
-func allComplete(records []AuditRecord) bool {
-	for i := range records {
-		if !records[i].complete() {
-			return false
-		}
-	}
-	return true
-}
-
 // DecodeAuditEntry decodes one audit log entry: through AuditRecord when it
 // has the usual shape, else leniently from its JSON object.
 func DecodeAuditEntry(raw json.RawMessage) (AuditEntry, error) {
 	var record AuditRecord
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	if dec.Decode(&record) == nil && record.complete() && exactEntryKeys(raw) {
+	if dec.Decode(&record) == nil && exactEntryKeys(raw) {
 		return entryFromRecord(&record), nil
 	}
 	var object map[string]any
@@ -169,23 +152,63 @@ const contentKeyPrefix = "sha256:"
 
 func entryFromRecord(r *AuditRecord) AuditEntry {
 	entry := AuditEntry{
-		ID:         *r.ID,
-		ActionType: *r.Action.Type,
-		Success:    *r.Action.Result,
-		ActorID:    *r.Actor.ID,
-		ActorEmail: *r.Actor.Email,
-		ActorIP:    *r.Actor.IP,
-		ActorType:  *r.Actor.Type,
-		Interface:  *r.Interface,
+		ID:         r.ID,
+		ActionType: r.Action.Type,
+		Success:    r.Action.Result,
+		ActorID:    r.Actor.ID,
+		ActorEmail: r.Actor.Email,
+		ActorIP:    r.Actor.IP,
+		ActorType:  r.Actor.Type,
+		Interface:  r.Interface,
 		Record:     r,
 	}
-	entry.When, _ = time.Parse(time.RFC3339Nano, *r.When)
-	// Only a non-empty object can carry a user agent; it is decoded once, for
-	// the user agent and the log body.
-	if len(r.Metadata) > 2 && r.Metadata[0] == '{' && json.Unmarshal(r.Metadata, &entry.Metadata) == nil {
-		entry.UserAgent = stringAt(entry.Metadata, "user_agent")
+	entry.When, _ = time.Parse(time.RFC3339Nano, r.When)
+	// Only a non-empty object can carry a user agent. The usual metadata,
+	// strings only, is read once, for the user agent and the log body.
+	if len(r.Metadata) > 2 && r.Metadata[0] == '{' {
+		if fields, ok := flatStrings(r.Metadata); ok {
+			entry.Metadata = fields
+			entry.UserAgent = lastValue(fields, "user_agent")
+		} else {
+			var metadata map[string]any
+			_ = json.Unmarshal(r.Metadata, &metadata)
+			entry.UserAgent = stringAt(metadata, "user_agent")
+		}
 	}
 	return entry
+}
+
+// flatStrings reads an object whose keys and values are strings
+// without escape sequences. Its keys and values share one copy of raw.
+func flatStrings(raw []byte) ([]MetadataField, bool) {
+	text := string(raw)
+	// at is where b, a slice of raw's array, starts in text.
+	at := func(b []byte) string {
+		start := cap(raw) - cap(b)
+		return text[start : start+len(b)]
+	}
+	var fields []MetadataField
+	s := keyScanner{b: raw}
+	ok := s.object(func(key []byte) bool {
+		s.ws()
+		value, ok := s.str()
+		if key == nil || !ok || value == nil {
+			return false
+		}
+		fields = append(fields, MetadataField{Key: at(key), Value: at(value)})
+		return true
+	})
+	return fields, ok
+}
+
+// lastValue is the value of key, the last one given as when decoding into a map.
+func lastValue(fields []MetadataField, key string) string {
+	for i := len(fields) - 1; i >= 0; i-- {
+		if fields[i].Key == key {
+			return fields[i].Value
+		}
+	}
+	return ""
 }
 
 func stringAt(object map[string]any, key string) string {
@@ -248,14 +271,15 @@ func (s *keyScanner) usualEntry() bool {
 			return s.exactObject(ownerKeys, nil)
 		case "resource":
 			return s.exactObject(resourceKeys, nil)
+		case "metadata", "newValue", "oldValue":
+			return s.skip() // kept raw, null included
 		}
-		return s.skip()
+		return s.notNull()
 	})
 }
 
-// exactObject reads an object whose keys are among keys, each at most once,
-// in any order (that each is present, AuditRecord.complete has checked).
-// value reads the value of a key; nil skips every value.
+// exactObject reads an object whose keys are exactly keys, each once, in any
+// order. value reads the value of a key; nil reads a value that is not null.
 func (s *keyScanner) exactObject(keys []string, value func(key string) bool) bool {
 	var seen uint32
 	return s.object(func(key []byte) bool {
@@ -265,10 +289,19 @@ func (s *keyScanner) exactObject(keys []string, value func(key string) bool) boo
 		}
 		seen |= 1 << k
 		if value == nil {
-			return s.skip()
+			return s.notNull()
 		}
 		return value(keys[k])
-	})
+	}) && seen == 1<<len(keys)-1
+}
+
+// notNull reads a value that is not null: encoding/json would leave its
+// field at the zero value, as if it were missing.
+func (s *keyScanner) notNull() bool {
+	if s.ws(); s.peek() == 'n' {
+		return false
+	}
+	return s.skip()
 }
 
 func keyIndex(keys []string, key []byte) int {

@@ -26,6 +26,9 @@ func TestDecodeAuditPage(t *testing.T) {
 		{name: "unknown envelope member", page: `{"result":[` + usualEntry + `],"new_member":1}`, usualShape: true},
 		{name: "extra field in an entry", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"zone":{"name":"example.com"}}]}`},
 		{name: "null field", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"resource":{"id":"o","type":null}}]}`},
+		{name: "null in place of a value", page: `{"result":[` + strings.Replace(usualEntry, `"type":"account"`, `"type":null`, 1) + `]}`},
+		{name: "null in place of an object", page: `{"result":[` + strings.Replace(usualEntry, `"owner":{"id":"o"}`, `"owner":null`, 1) + `]}`},
+		{name: "field missing", page: `{"result":[` + strings.Replace(usualEntry, `"owner":{"id":"o"},`, ``, 1) + `]}`},
 		{name: "null raw value stays usual", page: `{"result":[` + strings.Replace(usualEntry, `"newValue":""`, `"newValue":null`, 1) + `]}`, usualShape: true},
 		// encoding/json would read these keys into the usual shape's fields, and the
 		// log body built from the fields would lose or change them.
@@ -57,4 +60,32 @@ func TestDecodeAuditPageErrors(t *testing.T) {
 	entries, err := DecodeAuditPage([]byte(`{"result":[]}`))
 	require.NoError(t, err)
 	assert.Empty(t, entries)
+}
+
+func TestAuditEntryMetadata(t *testing.T) {
+	tests := []struct {
+		name          string
+		metadata      string
+		wantUserAgent string
+		wantFields    []MetadataField // nil: the log body decodes the raw metadata
+	}{
+		{name: "strings", metadata: `{"user_agent":"Mozilla/5.0","ray":"r1"}`, wantUserAgent: "Mozilla/5.0",
+			wantFields: []MetadataField{{Key: "user_agent", Value: "Mozilla/5.0"}, {Key: "ray", Value: "r1"}}},
+		{name: "repeated key: the last value, as in a map", metadata: `{"user_agent":"a","user_agent":"b"}`, wantUserAgent: "b",
+			wantFields: []MetadataField{{Key: "user_agent", Value: "a"}, {Key: "user_agent", Value: "b"}}},
+		{name: "escaped value", metadata: `{"user_agent":"Mozilla\/5.0"}`, wantUserAgent: "Mozilla/5.0"},
+		{name: "escaped key", metadata: `{"user\u005fagent":"Mozilla/5.0"}`, wantUserAgent: "Mozilla/5.0"},
+		{name: "not a string", metadata: `{"user_agent":"Mozilla/5.0","attempts":2}`, wantUserAgent: "Mozilla/5.0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page := `{"result":[` + strings.Replace(usualEntry, `{"user_agent":"Mozilla/5.0"}`, tt.metadata, 1) + `]}`
+			entries, err := DecodeAuditPage([]byte(page))
+			require.NoError(t, err)
+			require.Len(t, entries, 1)
+			require.NotNil(t, entries[0].Record)
+			assert.Equal(t, tt.wantUserAgent, entries[0].UserAgent)
+			assert.Equal(t, tt.wantFields, entries[0].Metadata)
+		})
+	}
 }

@@ -12,9 +12,10 @@ import (
 // request back while the server has asked for a pause (a 429's Retry-After),
 // and, once responses carry Cloudflare's rate-limit headers, paces requests by
 // them: the token's budget is shared with its owner's dashboard and other API
-// use, so a reserve of the server's quota is left to them and the rest is
-// spread over the time until the server frees budget again. One Limiter is
-// shared by every call made with one token.
+// use, so a reserve of the server's quota is left to them and, while the
+// server counts requests that are not ours, the rest is spread over the time
+// until the server frees budget again. One Limiter is shared by every call
+// made with one token.
 type Limiter struct {
 	mu          sync.Mutex
 	window      time.Duration
@@ -33,6 +34,9 @@ type Limiter struct {
 	serverKnown  bool
 	serverAt     time.Time
 	serverTicket Ticket
+	// Whether the server's count held requests other than ours: someone
+	// else uses the token, and the budget is spread to leave them room.
+	othersUse bool
 }
 
 // Ticket numbers a request let through by Wait; Observe takes it back with
@@ -112,9 +116,11 @@ func (l *Limiter) readyAt(now time.Time) time.Time {
 		paced = l.lastSend.Add(l.serverSpacing())
 	case usable <= 0:
 		paced = resetAt
-	default:
+	case l.othersUse:
 		paced = l.lastSend.Add(resetAt.Sub(now) / time.Duration(usable))
 	}
+	// Alone on the token, the usable budget goes as fast as the client's own
+	// window allows: spreading it would only delay the last request.
 	if paced.After(readyAt) {
 		readyAt = paced
 	}
@@ -157,6 +163,22 @@ func (l *Limiter) Observe(ticket Ticket, h http.Header) {
 		budget.window = l.server.window
 	}
 	l.server, l.serverKnown, l.serverAt, l.serverTicket = budget, true, now, ticket
+	// Ours in the server's count: sent within its window, up to the ticket's
+	// request. Sends the ring no longer holds count as someone else's, which
+	// errs towards spreading.
+	ours := l.sentSince(now.Add(-budget.window)) - int(l.booked-ticket)
+	l.othersUse = budget.quota-budget.remaining > ours
+}
+
+// sentSince counts the requests the ring holds sent after t.
+func (l *Limiter) sentSince(t time.Time) int {
+	n := 0
+	for _, at := range l.sent {
+		if !at.IsZero() && at.After(t) {
+			n++
+		}
+	}
+	return n
 }
 
 // PauseFor holds every request back for d from now. It reports whether this

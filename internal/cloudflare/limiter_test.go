@@ -66,8 +66,11 @@ func rateLimitHeaders(remaining, reset, quota, window int) http.Header {
 
 func TestLimiterPacesByServerHeaders(t *testing.T) {
 	// Quota 100 with a reserve of 0.2: 20 requests are left to people.
+	// inFlight requests go out after the first, before its answer: the
+	// server's count holds only the first of ours.
 	tests := []struct {
 		name      string
+		inFlight  int
 		remaining int
 		reset     int
 		wantWait  time.Duration
@@ -76,6 +79,8 @@ func TestLimiterPacesByServerHeaders(t *testing.T) {
 		{name: "60 left, 40 usable over 10 s", remaining: 60, reset: 10, wantWait: 250 * time.Millisecond},
 		{name: "only the reserve left: wait for the reset", remaining: 20, reset: 10, wantWait: 10 * time.Second},
 		{name: "locked out", remaining: 0, reset: 30, wantWait: 30 * time.Second},
+		{name: "only our requests counted: alone on the token, no spreading", inFlight: 2, remaining: 99, reset: 10, wantWait: 0},
+		{name: "one request of someone else's: 76 usable over 10 s", inFlight: 2, remaining: 98, reset: 10, wantWait: 10 * time.Second / 76},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +89,10 @@ func TestLimiterPacesByServerHeaders(t *testing.T) {
 			ticket, waited, err := l.Wait(context.Background(), nil)
 			require.NoError(t, err)
 			require.Zero(t, waited, "nothing known of the server yet")
+			for range tt.inFlight {
+				_, _, err = l.Wait(context.Background(), nil)
+				require.NoError(t, err)
+			}
 			l.Observe(ticket, rateLimitHeaders(tt.remaining, tt.reset, 100, 60))
 			_, waited, err = l.Wait(context.Background(), nil)
 			require.NoError(t, err)

@@ -46,9 +46,15 @@ type AuditEntry struct {
 	// Record is the entry when it has the usual shape; otherwise it is nil
 	// and Raw holds the entry exactly as Cloudflare sent it.
 	Record *AuditRecord
-	// Metadata is Record's metadata decoded, when it is a non-empty object.
-	Metadata map[string]any
+	// Metadata is Record's metadata, in the order sent, when it is a
+	// non-empty object of strings without escape sequences, as it usually is.
+	Metadata []MetadataField
 	Raw      json.RawMessage
+}
+
+// MetadataField is one member of an audit log entry's metadata.
+type MetadataField struct {
+	Key, Value string
 }
 
 // Token describes the API token, as the verify endpoints report it.
