@@ -75,13 +75,14 @@ type planWatch struct {
 }
 
 // check plans for accounts unless that count was planned for already.
-func (w *planWatch) check(cfg *Config, logger *zap.Logger, accounts int, memberPages float64) {
+// memberPages is asked only then: it walks the member directory of every account.
+func (w *planWatch) check(cfg *Config, logger *zap.Logger, accounts int, memberPages func() float64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.known && w.latest.accounts == accounts {
 		return
 	}
-	plan := planRequests(cfg, accounts, memberPages)
+	plan := planRequests(cfg, accounts, memberPages())
 	w.latest, w.known = plan, true
 	if plan.planned() <= plan.available {
 		return

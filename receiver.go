@@ -273,7 +273,7 @@ func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 			errs = append(errs, err)
 		} else {
 			listed = make([]string, 0, len(accounts))
-			r.plan.check(r.cfg, r.settings.Logger, len(accounts), r.members.pagesPerAccount())
+			r.plan.check(r.cfg, r.settings.Logger, len(accounts), r.members.pagesPerAccount)
 		}
 		due := make([]cloudflare.Account, 0, len(accounts))
 		for _, account := range accounts {
