@@ -100,6 +100,13 @@ type checkpointStore struct {
 	client storage.Client
 }
 
+// storageError is a failed read or write of the storage extension: unlike
+// a refusal of the pipeline, nothing else reports it.
+type storageError struct{ err error }
+
+func (e storageError) Error() string { return e.err.Error() }
+func (e storageError) Unwrap() error { return e.err }
+
 // loginCursorKey names the login checkpoint of one source: v1's keeps the
 // key it had before there were two sources.
 func loginCursorKey(source, accountID string) string {
@@ -115,7 +122,7 @@ func memberSnapshotKey(accountID string) string { return "members." + accountID 
 func (s *checkpointStore) load(ctx context.Context, key string, into any) (bool, error) {
 	data, err := s.client.Get(ctx, key)
 	if err != nil {
-		return false, fmt.Errorf("reading checkpoint %q: %w", key, err)
+		return false, storageError{fmt.Errorf("reading checkpoint %q: %w", key, err)}
 	}
 	if len(data) == 0 {
 		return false, nil
@@ -138,7 +145,7 @@ func (s *checkpointStore) save(ctx context.Context, key string, value any, also 
 		err = s.client.Batch(ctx, append([]*storage.Operation{storage.SetOperation(key, data)}, also...)...)
 	}
 	if err != nil {
-		return fmt.Errorf("writing checkpoint %q: %w", key, err)
+		return storageError{fmt.Errorf("writing checkpoint %q: %w", key, err)}
 	}
 	return nil
 }

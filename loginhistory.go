@@ -164,7 +164,7 @@ func (h *loginHistories) forget(ctx context.Context, accountID string, removed [
 		return nil
 	}
 	if err := h.store.client.Batch(ctx, ops...); err != nil {
-		return fmt.Errorf("deleting the login history of removed members: %w", err)
+		return storageError{fmt.Errorf("deleting the login history of removed members: %w", err)}
 	}
 	return nil
 }

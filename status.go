@@ -96,7 +96,7 @@ func (s *statusReporter) record(key statusKey, err error) {
 		if key.account != "" {
 			s.worked[key.stream] = true
 		}
-	case !fromAPI:
+	case !fromAPI && !errors.As(err, new(storageError)):
 		// The pipeline refused records: the exporters report their own status.
 	default:
 		s.failures[key]++
@@ -168,6 +168,9 @@ func sameCause(a, b error) bool {
 func remedy(err error) string {
 	var apiErr *cloudflare.APIError
 	if !errors.As(err, &apiErr) {
+		if errors.As(err, new(storageError)) {
+			return "the storage extension named by `storage` failed: check its backend (the file_storage directory, or the Redis of redis_storage); the receiver retries on every poll from the last checkpoint it stored"
+		}
 		return "the receiver retries on every poll"
 	}
 	switch apiErr.Kind {

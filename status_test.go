@@ -3,10 +3,12 @@ package cloudflareidentityreceiver
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
@@ -112,3 +114,27 @@ func TestEachStreamLogsItsOwnError(t *testing.T) {
 	assert.Contains(t, lines[1].ContextMap()["error"], "HTTP 401, code 1000")
 	assert.Contains(t, lines[1].Message, "the API token was refused")
 }
+
+// TestStorageFailureIsReported: a storage extension that cannot be read
+// (its Redis down, its directory gone) is an ERROR naming the storage and a
+// RecoverableError; before, it was taken for a refusal of the pipeline and
+// only logged at debug level.
+func TestStorageFailureIsReported(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 5, LoginSpan: time.Hour},
+		withStorage(), observeLogs(zapcore.ErrorLevel), withConfig(func(cfg *Config) { cfg.Users.Enabled = false }))
+	env.r.store.client = unreadableStorage{env.r.store.client}
+
+	for range 3 {
+		require.ErrorIs(t, env.r.pollLogins(context.Background()), assert.AnError)
+	}
+	lines := env.logs.All()
+	require.Len(t, lines, 1, "one ERROR per state change")
+	assert.Contains(t, lines[0].Message, "the storage extension named by `storage` failed")
+	assert.Equal(t, streamLogins, lines[0].ContextMap()["stream"])
+	assert.Equal(t, componentstatus.StatusRecoverableError, env.host.last())
+}
+
+// unreadableStorage is a storage client whose every read fails.
+type unreadableStorage struct{ storage.Client }
+
+func (unreadableStorage) Get(context.Context, string) ([]byte, error) { return nil, assert.AnError }
