@@ -39,11 +39,12 @@ var (
 	errPlainHTTPEndpoint  = errors.New("endpoint: http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); use https://, the API token goes with every request")
 	errUsersPollInterval  = fmt.Errorf("users.poll_interval: must be at least %s", minUsersPollInterval)
 	errSnapshotInterval   = errors.New("users.snapshot_interval: must be 0 (inventory on the first poll only) or at least users.poll_interval")
-	errLoginsPollInterval = fmt.Errorf("logins.poll_interval: must be at least %s", minLoginsPollInterval)
-	errInitialLookback    = fmt.Errorf("logins.initial_lookback: must be between 0 and %s (18 months, the audit log retention)", maxInitialLookback)
-	errLateArrivalWindow  = fmt.Errorf("logins.late_arrival_window: must be between 0 and %s (18 months, the audit log retention)", maxInitialLookback)
-	errLateArrivalSweep   = errors.New("logins.late_arrival_sweep: must be at least logins.poll_interval and at most logins.late_arrival_window (when the window is not 0)")
-	errPageSize           = fmt.Errorf("logins.page_size: must be between 1 and %d", maxPageSize)
+	loginsKeyErrors       = newWindowKeyErrors("logins", " (18 months, the audit log retention)")
+	errLoginsPollInterval = loginsKeyErrors.pollInterval
+	errInitialLookback    = loginsKeyErrors.initialLookback
+	errLateArrivalWindow  = loginsKeyErrors.lateArrivalWindow
+	errLateArrivalSweep   = loginsKeyErrors.lateArrivalSweep
+	errPageSize           = loginsKeyErrors.pageSize
 	errLoginSource        = fmt.Errorf("logins.source: must be %s (Audit Logs v1) or %s (Audit Logs v2)", loginSourceV1, loginSourceV2)
 	errDormantAfter       = fmt.Errorf("users.dormant_after: must be 0 (off) or between %s and %s; in hours, Go durations have no d unit: 90 days is 2160h", minUsageWindow, maxInitialLookback)
 	errNewAddressMemory   = fmt.Errorf("logins.new_address_memory: must be 0 (off) or between %s and %s; in hours, Go durations have no d unit: 30 days is 720h", minUsageWindow, maxInitialLookback)
@@ -54,11 +55,12 @@ var (
 	errRateLimitReserve   = fmt.Errorf("rate_limit.reserve: must be between 0 and %g (a share of Cloudflare's quota, e.g. 0.2 for 20%%)", maxRateLimitReserve)
 	errNothingEnabled     = errors.New("users.enabled, logins.enabled, access_logins.enabled, access_users.enabled: at least one stream must be enabled")
 
-	errAccessLoginsPollInterval = fmt.Errorf("access_logins.poll_interval: must be at least %s", minLoginsPollInterval)
-	errAccessInitialLookback    = fmt.Errorf("access_logins.initial_lookback: must be between 0 and %s", maxInitialLookback)
-	errAccessLateArrivalWindow  = fmt.Errorf("access_logins.late_arrival_window: must be between 0 and %s", maxInitialLookback)
-	errAccessLateArrivalSweep   = errors.New("access_logins.late_arrival_sweep: must be at least access_logins.poll_interval and at most access_logins.late_arrival_window (when the window is not 0)")
-	errAccessPageSize           = fmt.Errorf("access_logins.page_size: must be between 1 and %d", maxPageSize)
+	accessLoginsKeyErrors       = newWindowKeyErrors("access_logins", "")
+	errAccessLoginsPollInterval = accessLoginsKeyErrors.pollInterval
+	errAccessInitialLookback    = accessLoginsKeyErrors.initialLookback
+	errAccessLateArrivalWindow  = accessLoginsKeyErrors.lateArrivalWindow
+	errAccessLateArrivalSweep   = accessLoginsKeyErrors.lateArrivalSweep
+	errAccessPageSize           = accessLoginsKeyErrors.pageSize
 	errAccessUsersPollInterval  = fmt.Errorf("access_users.poll_interval: must be at least %s", minAccessUsersPollInterval)
 	errAccessSnapshotInterval   = errors.New("access_users.snapshot_interval: must be 0 (inventory on the first poll only) or at least access_users.poll_interval")
 	errMalformedAccountID       = errors.New("accounts: each entry must be a Cloudflare account ID (32 lowercase hex characters)")
@@ -199,13 +201,11 @@ func (cfg *Config) Validate() error {
 	if cfg.Users.SnapshotInterval != 0 && cfg.Users.SnapshotInterval < cfg.Users.PollInterval {
 		errs = append(errs, errSnapshotInterval)
 	}
-	errs = append(errs, cfg.Logins.validate(windowKeyErrors{errLoginsPollInterval, errInitialLookback,
-		errLateArrivalWindow, errLateArrivalSweep, errPageSize})...)
+	errs = append(errs, cfg.Logins.validate(loginsKeyErrors)...)
 	if cfg.Logins.Source != loginSourceV1 && cfg.Logins.Source != loginSourceV2 {
 		errs = append(errs, fmt.Errorf("%w: got %q", errLoginSource, cfg.Logins.Source))
 	}
-	errs = append(errs, cfg.AccessLogins.validate(windowKeyErrors{errAccessLoginsPollInterval, errAccessInitialLookback,
-		errAccessLateArrivalWindow, errAccessLateArrivalSweep, errAccessPageSize})...)
+	errs = append(errs, cfg.AccessLogins.validate(accessLoginsKeyErrors)...)
 	errs = append(errs, cfg.AccessUsers.validate()...)
 	errs = append(errs, cfg.validateUsage()...)
 	if cfg.RateLimit.RequestsPerWindow < 1 {
@@ -223,6 +223,19 @@ func (cfg *Config) Validate() error {
 // windowKeyErrors are the errors naming the keys of one stream read by time windows.
 type windowKeyErrors struct {
 	pollInterval, initialLookback, lateArrivalWindow, lateArrivalSweep, pageSize error
+}
+
+// newWindowKeyErrors builds the errors naming the window keys of the stream
+// whose keys start with prefix (logins, access_logins); retention follows the
+// upper bound in the initial_lookback and late_arrival_window messages.
+func newWindowKeyErrors(prefix, retention string) windowKeyErrors {
+	return windowKeyErrors{
+		pollInterval:      fmt.Errorf("%s.poll_interval: must be at least %s", prefix, minLoginsPollInterval),
+		initialLookback:   fmt.Errorf("%s.initial_lookback: must be between 0 and %s%s", prefix, maxInitialLookback, retention),
+		lateArrivalWindow: fmt.Errorf("%s.late_arrival_window: must be between 0 and %s%s", prefix, maxInitialLookback, retention),
+		lateArrivalSweep:  fmt.Errorf("%[1]s.late_arrival_sweep: must be at least %[1]s.poll_interval and at most %[1]s.late_arrival_window (when the window is not 0)", prefix),
+		pageSize:          fmt.Errorf("%s.page_size: must be between 1 and %d", prefix, maxPageSize),
+	}
 }
 
 // validate checks the keys of a stream read by time windows; keys names them.

@@ -105,21 +105,13 @@ func AccessRequestKey(rayID, createdAt, userEmail, appUID, action string) string
 }
 
 func (c *client) ListAccessUsers(ctx context.Context, accountID string) ([]AccessUser, error) {
-	return listAllPages(c, EndpointAccessUsers, accessUsersPerPage,
-		func(page int) ([]zero_trust.AccessUserListResponse, pagination.V4PagePaginationArrayResultInfo, error) {
+	return listAllPages(ctx, c, EndpointAccessUsers, accessUsersPerPage,
+		func(page int) (*pagination.V4PagePaginationArray[zero_trust.AccessUserListResponse], error) {
 			var params zero_trust.AccessUserListParams
 			params.AccountID.Value, params.AccountID.Present = accountID, true
 			params.Page.Value, params.Page.Present = int64(page), true
 			params.PerPage.Value, params.PerPage.Present = accessUsersPerPage, true
-			var res *pagination.V4PagePaginationArray[zero_trust.AccessUserListResponse]
-			err := c.call(ctx, EndpointAccessUsers, func() (err error) {
-				res, err = c.accessUsers.List(ctx, params)
-				return err
-			})
-			if err != nil {
-				return nil, pagination.V4PagePaginationArrayResultInfo{}, err
-			}
-			return res.Result, res.ResultInfo, nil
+			return c.accessUsers.List(ctx, params)
 		},
 		func(u *zero_trust.AccessUserListResponse) (AccessUser, string) { return NewAccessUser(u), u.ID })
 }

@@ -17,40 +17,24 @@ const (
 )
 
 func (c *client) ListAccounts(ctx context.Context) ([]Account, error) {
-	return listAllPages(c, EndpointAccounts, AccountsPerPage,
-		func(page int) ([]accounts.Account, pagination.V4PagePaginationArrayResultInfo, error) {
+	return listAllPages(ctx, c, EndpointAccounts, AccountsPerPage,
+		func(page int) (*pagination.V4PagePaginationArray[accounts.Account], error) {
 			var params accounts.AccountListParams
 			params.Page.Value, params.Page.Present = float64(page), true
 			params.PerPage.Value, params.PerPage.Present = AccountsPerPage, true
-			var res *pagination.V4PagePaginationArray[accounts.Account]
-			err := c.call(ctx, EndpointAccounts, func() (err error) {
-				res, err = c.accounts.List(ctx, params)
-				return err
-			})
-			if err != nil {
-				return nil, pagination.V4PagePaginationArrayResultInfo{}, err
-			}
-			return res.Result, res.ResultInfo, nil
+			return c.accounts.List(ctx, params)
 		},
 		func(a *accounts.Account) (Account, string) { return Account{ID: a.ID, Name: a.Name}, a.ID })
 }
 
 func (c *client) ListMembers(ctx context.Context, accountID string) ([]Member, error) {
-	return listAllPages(c, EndpointMembers, MembersPerPage,
-		func(page int) ([]shared.Member, pagination.V4PagePaginationArrayResultInfo, error) {
+	return listAllPages(ctx, c, EndpointMembers, MembersPerPage,
+		func(page int) (*pagination.V4PagePaginationArray[shared.Member], error) {
 			var params accounts.MemberListParams
 			params.AccountID.Value, params.AccountID.Present = accountID, true
 			params.Page.Value, params.Page.Present = float64(page), true
 			params.PerPage.Value, params.PerPage.Present = MembersPerPage, true
-			var res *pagination.V4PagePaginationArray[shared.Member]
-			err := c.call(ctx, EndpointMembers, func() (err error) {
-				res, err = c.members.List(ctx, params)
-				return err
-			})
-			if err != nil {
-				return nil, pagination.V4PagePaginationArrayResultInfo{}, err
-			}
-			return res.Result, res.ResultInfo, nil
+			return c.members.List(ctx, params)
 		},
 		func(m *shared.Member) (Member, string) { return NewMember(m), m.ID })
 }

@@ -21,9 +21,10 @@ const defaultMaxPages = 10_000
 // listAllPages reads a page-numbered list to its end: total_pages when the
 // response gives it, else the first short page. A page that repeats the
 // previous one (an API ignoring `page`) or more than maxPages pages fail the
-// call, so that a misbehaving list cannot loop for ever.
-func listAllPages[W, T any](c *client, endpoint string, perPage int,
-	fetch func(page int) ([]W, pagination.V4PagePaginationArrayResultInfo, error),
+// call, so that a misbehaving list cannot loop for ever. fetch sends the
+// request of one page; each goes through c.call for endpoint.
+func listAllPages[W, T any](ctx context.Context, c *client, endpoint string, perPage int,
+	fetch func(page int) (*pagination.V4PagePaginationArray[W], error),
 	convert func(*W) (T, string),
 ) ([]T, error) {
 	var out []T
@@ -32,10 +33,15 @@ func listAllPages[W, T any](c *client, endpoint string, perPage int,
 		if page > c.maxPages {
 			return nil, pagingError(endpoint, fmt.Sprintf("more than %d pages; the list does not end", c.maxPages))
 		}
-		items, info, err := fetch(page)
+		var res *pagination.V4PagePaginationArray[W]
+		err := c.call(ctx, endpoint, func() (err error) {
+			res, err = fetch(page)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
+		items, info := res.Result, res.ResultInfo
 		ids := make([]string, len(items))
 		for i := range items {
 			var item T
