@@ -169,7 +169,7 @@ func TestParseBudget(t *testing.T) {
 			want: serverBudget{remaining: 4}, ok: true},
 		{name: "legacy reset at a Unix time already past", header: header("X-RateLimit-Remaining", "5", "X-RateLimit-Reset", "1699999990"),
 			want: serverBudget{remaining: 5}, ok: true},
-		{name: "legacy zero limit and negative reset are left out", header: header("X-RateLimit-Limit", "0", "X-RateLimit-Remaining", "6", "X-RateLimit-Reset", "-5"),
+		{name: "legacy negative limit and negative reset are left out", header: header("X-RateLimit-Limit", "-1", "X-RateLimit-Remaining", "6", "X-RateLimit-Reset", "-5"),
 			want: serverBudget{remaining: 6}, ok: true},
 		{name: "no headers", header: header()},
 		{name: "garbage", header: header("Ratelimit", "soon", "X-RateLimit-Remaining", "many")},
