@@ -97,4 +97,21 @@ func TestPlanWithinBudgetDoesNotWarn(t *testing.T) {
 	require.NoError(t, e.r.pollLogins(context.Background()))
 	assert.Zero(t, e.logs.FilterMessageSnippet("need more requests").Len())
 	assert.Positive(t, sumMetric(t, e.tel, "otelcol_receiver_cloudflare_request_rate", attribute.String("rate", "planned")))
+
+	// Exactly at the budget still fits: 3 accounts polled every minute and
+	// the listing every five minutes plan 3.2 requests a minute, as many as
+	// 16 per 5 minutes allow.
+	atBudget := newTestEnv(t, cloudflaresim.Config{Accounts: 3, MembersPerAccount: 5}, observeLogs(zapcore.WarnLevel),
+		withVirtualWaits(), withConfig(func(cfg *Config) {
+			cfg.Users.Enabled = false
+			cfg.Logins.LateArrivalWindow = 0
+			cfg.Logins.PollInterval = time.Minute
+			cfg.RateLimit.RequestsPerWindow = 16
+			cfg.RateLimit.Window = 5 * time.Minute
+		}))
+	require.NoError(t, atBudget.r.pollLogins(context.Background()))
+	plan, ok := atBudget.r.plan.rates()
+	require.True(t, ok)
+	require.Equal(t, plan.available, plan.planned(), "the plan is exactly at the budget")
+	assert.Zero(t, atBudget.logs.FilterMessageSnippet("need more requests").Len())
 }

@@ -19,6 +19,11 @@ import (
 // The data comes from one generator and the faults from another, so both
 // runs see the same data; the new-address flags and the dormancy transitions
 // of the members present at the end must be the same, and no login lost.
+// From round 10 one login per account and round shows 3 minutes late, so that
+// only a sweep finds it, and an early empty page is queued three times over so
+// that it reaches sweeps too. Mutation caught: ListLogins's paging with the
+// total_count check never firing (an early empty page ends a v1 sweep as
+// complete): audit_logs loses late logins.
 func TestRandomizedFaultsKeepUsageInsight(t *testing.T) {
 	for _, source := range []string{loginSourceV1, loginSourceV2} {
 		t.Run(source, func(t *testing.T) {
@@ -80,6 +85,7 @@ func runUsageScenario(t *testing.T, source string, faults bool) usageRun {
 		}))
 	sim, clock, r := env.sim, env.clock, env.r
 	users := map[string][]cloudflaresim.Member{}
+	late := map[string]bool{} // uids of the logins shown late
 	keep := map[string]bool{}
 	for _, account := range sim.Accounts() {
 		for _, m := range sim.Members(account.ID)[:len(firstLogin)] {
@@ -109,6 +115,16 @@ func runUsageScenario(t *testing.T, source string, faults bool) usageRun {
 				sim.AppendLogin(account.ID, loginOf(users[account.ID][who], id, ip, clock.Now().Add(-time.Duration(20-i)*time.Second)))
 				run.generated[uidOf(source, id)] = true
 			}
+			if round >= firstLogin[0] {
+				// One login of the first member shows 3 minutes late, behind the
+				// checkpoint: only a sweep finds it (an early empty page must not
+				// end that sweep). Its network is used by no other login, and its
+				// flag, judged when it is read, is not compared.
+				id := fmt.Sprintf("use-%06d", len(run.generated))
+				sim.AppendLogin(account.ID, loginOf(users[account.ID][0], id, "198.51.100.1", clock.Now().Add(-3*time.Minute)))
+				run.generated[uidOf(source, id)] = true
+				late[uidOf(source, id)] = true
+			}
 			for range changesPerRound {
 				changeRandomMember(data, sim, account.ID, keep)
 			}
@@ -119,6 +135,9 @@ func runUsageScenario(t *testing.T, source string, faults bool) usageRun {
 				fault.RetryAfter = time.Millisecond
 			}
 			fault.Count = 1 + chaos.IntN(2)
+			if fault.Kind == cloudflaresim.FaultEmptyPage {
+				fault.Count *= 3 // past the polls, to the sweeps too
+			}
 			if faults {
 				sim.InjectFault(fault)
 				run.faultsInjected += fault.Count
@@ -147,7 +166,7 @@ func runUsageScenario(t *testing.T, source string, faults bool) usageRun {
 		}
 	}
 	for _, rec := range run.recs {
-		if flag, ok := rec.attrs[attrNewAddress].(bool); ok {
+		if flag, ok := rec.attrs[attrNewAddress].(bool); ok && !late[rec.uid] {
 			run.flags[rec.uid] = flag
 		}
 		// A member removed meanwhile may be gone before a run slowed by

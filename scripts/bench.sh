@@ -293,7 +293,8 @@ user's history is its own storage key, written with the login checkpoint of the 
 |---|---|---|
 | $(awk -v v="$bytes" 'BEGIN {printf "%.1f MiB", v/1048576}') | $(awk -v v="$per" 'BEGIN {printf "%.0f B", v}') | $(awk -v v="$heap" 'BEGIN {printf "%.1f MiB", v/1048576}') |
 
-Both grow linearly with the member count and are bounded by members x 32 networks.
+Measured at one member count only: each member's history holds at most 32 networks, so the stored size is
+bounded by the member count times one full history (the per-member figure above, taken at that bound).
 
 \`$cmd\` (median of $RUNS runs)
 
