@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -36,7 +38,47 @@ type loginCursor struct {
 	// read again (those at or after HighWater minus the window) to their time;
 	// an entry without a readable time is kept by the time of the poll that
 	// emitted it.
-	Emitted map[string]time.Time `json:"emitted"`
+	Emitted emittedIDs `json:"emitted"`
+}
+
+// emittedIDs maps entry ids to their times. It encodes as encoding/json
+// encodes such a map, but without reflection and without sorting the ids:
+// every page of a backfill stores the whole late-arrival window's ids.
+type emittedIDs map[string]time.Time
+
+func (e emittedIDs) MarshalJSON() ([]byte, error) {
+	if e == nil {
+		return []byte("null"), nil
+	}
+	out := make([]byte, 0, 64*len(e)+2)
+	out = append(out, '{')
+	for id, when := range e {
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = appendJSONString(out, id)
+		out = append(out, ':', '"')
+		var err error
+		if out, err = when.AppendText(out); err != nil {
+			return nil, err
+		}
+		out = append(out, '"')
+	}
+	return append(out, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string; only a string that needs
+// escaping goes through encoding/json.
+func appendJSONString(out []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			quoted, _ := json.Marshal(s) // a string always encodes
+			return append(out, quoted...)
+		}
+	}
+	out = append(out, '"')
+	out = append(out, s...)
+	return append(out, '"')
 }
 
 // before returns HighWater minus d, never before the first poll's lower
@@ -65,15 +107,17 @@ func (c *loginCursor) progress() time.Time {
 // ids that have fallen out of the window re-read by the next poll.
 func (c *loginCursor) accept(entries []entryStamp, lateArrivalWindow time.Duration, polled time.Time) {
 	if c.Emitted == nil {
-		c.Emitted = make(map[string]time.Time, len(entries))
+		c.Emitted = make(emittedIDs, len(entries))
 	}
 	for _, entry := range entries {
-		when := entry.when
+		// A copy: the id shares its memory with the whole page it came in
+		// (cloudflare.DecodeAuditPage), which it would otherwise keep alive.
+		id, when := strings.Clone(entry.id), entry.when
 		if when.IsZero() {
-			c.Emitted[entry.id] = polled
+			c.Emitted[id] = polled
 			continue
 		}
-		c.Emitted[entry.id] = when
+		c.Emitted[id] = when
 		if when.After(c.HighWater) {
 			c.HighWater = when
 		}

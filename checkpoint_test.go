@@ -2,6 +2,7 @@ package cloudflareidentityreceiver
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -59,4 +60,37 @@ func TestUnreadableCheckpointIsDiscarded(t *testing.T) {
 	require.NoError(t, r.pollUsers(context.Background()))
 	assert.Equal(t, map[string]int{eventLogin: 20, eventMember: 3}, countByEvent(records(env.sink.AllLogs())))
 	assert.Len(t, env.logs.FilterMessageSnippet("Discarding an unreadable").All(), 2)
+}
+
+// TestEmittedIDsEncodeAsAMap: the hand-written encoding of a cursor's
+// emitted ids decodes to what encoding/json's encoding of the same map
+// decodes to, whatever the ids hold.
+func TestEmittedIDsEncodeAsAMap(t *testing.T) {
+	at := time.Date(2026, 11, 27, 13, 34, 3, 123456789, time.UTC)
+	tests := []struct {
+		name    string
+		emitted emittedIDs
+	}{
+		{name: "nil", emitted: nil},
+		{name: "empty", emitted: emittedIDs{}},
+		{name: "usual ids", emitted: emittedIDs{"e1": at, "8f2b1c3a-5d7e-4f60-9a1b-2c3d4e5f6a7b": at.Add(time.Second)}},
+		{name: "ids that need escaping", emitted: emittedIDs{`a"b`: at, `a\b`: at, "tab\there": at, "<&>": at, "naïve": at, "\x00": at}},
+		{name: "times in another zone and without fraction", emitted: emittedIDs{
+			"zone": at.In(time.FixedZone("", -5*3600)), "whole": at.Truncate(time.Second)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			encoded, err := json.Marshal(loginCursor{Emitted: tt.emitted})
+			require.NoError(t, err)
+			want, err := json.Marshal(map[string]any{"high_water": time.Time{}, "emitted": map[string]time.Time(tt.emitted)})
+			require.NoError(t, err)
+			var got, expected loginCursor
+			require.NoError(t, json.Unmarshal(encoded, &got), string(encoded))
+			require.NoError(t, json.Unmarshal(want, &expected))
+			assert.Equal(t, expected, got)
+			assert.Len(t, got.Emitted, len(tt.emitted))
+		})
+	}
+	_, err := json.Marshal(emittedIDs{"far": time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	assert.Error(t, err, "a time encoding/json refuses is refused")
 }

@@ -117,6 +117,8 @@ func (h *loginHistories) put(accountID, user string, hist loginHistory) {
 	if h.pending[accountID] == nil {
 		h.pending[accountID] = map[string]*loginHistory{}
 	}
+	// A copy: user may share its memory with a whole page of logins.
+	user = strings.Clone(user)
 	h.byAccount[accountID][user] = &hist
 	h.pending[accountID][user] = &hist
 }

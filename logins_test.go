@@ -278,7 +278,7 @@ func TestUnseenLoginsKeepsToTheWindow(t *testing.T) {
 		login("inside", since.Add(time.Minute)),
 		{ID: "not-a-login", When: since.Add(time.Minute), ActionType: "user_update"},
 	}
-	cursor := &loginCursor{Emitted: map[string]time.Time{"emitted": since.Add(2 * time.Minute)}}
+	cursor := &loginCursor{Emitted: emittedIDs{"emitted": since.Add(2 * time.Minute)}}
 	var kept []string
 	for _, e := range unseenLogins(page, cursor, query, (&loginsStream{cfg: LoginsConfig{Source: loginSourceV1}}).isLogin, cloudflare.AuditStamp) {
 		kept = append(kept, e.ID)

@@ -1,7 +1,6 @@
 package cloudflare // import "github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -11,8 +10,8 @@ import (
 
 // AuditRecord is an audit log entry in its usual wire shape: every field
 // present, none null but metadata, newValue and oldValue, no other field
-// (keyScanner.usualEntry checks the shape, as encoding/json leaves a missing
-// or null field at its zero value). Such an entry is decoded once, here, and
+// (jsonScanner.usualEntry checks the shape, as encoding/json leaves a
+// missing or null field at its zero value). Such an entry is decoded once, here, and
 // its log body is built from these fields; any other entry keeps its raw JSON
 // (AuditEntry.Raw) and the body is decoded from that. The values of
 // metadata, newValue and oldValue are kept raw, as they vary by action.
@@ -54,32 +53,15 @@ type AuditRecordResource struct {
 	Type string `json:"type"`
 }
 
-// auditPage is a list response whose every entry has the usual shape. The
-// envelope's other members are named so that an unknown one is noticed.
-type auditPage struct {
-	Result     []AuditRecord   `json:"result"`
-	Success    json.RawMessage `json:"success"`
-	Errors     json.RawMessage `json:"errors"`
-	Messages   json.RawMessage `json:"messages"`
-	ResultInfo json.RawMessage `json:"result_info"`
-}
-
-// DecodeAuditPage decodes the body of an audit log list response. A page of
-// entries of the usual shape is decoded in one pass; otherwise each entry is
-// decoded on its own (DecodeAuditEntry). encoding/json matches keys without
-// regard to case and lets a repeated key overwrite or merge into the first,
-// so the usual shape also requires every key spelled exactly and once
-// (exactPageKeys): else an entry such as {"ID":..,"id":..} would lose a key
-// from its log body.
+// DecodeAuditPage decodes the body of an audit log list response. A page
+// whose envelope and entries all have the usual shape is read in one pass
+// (usualPage); otherwise each entry is decoded on its own (DecodeAuditEntry).
+// encoding/json matches keys without regard to case and lets a repeated key
+// overwrite or merge into the first, so the usual shape also requires every
+// key spelled exactly and once: else an entry such as {"ID":..,"id":..}
+// would lose a key from its log body.
 func DecodeAuditPage(body []byte) ([]AuditEntry, error) {
-	var page auditPage
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if dec.Decode(&page) == nil && exactPageKeys(body) {
-		entries := make([]AuditEntry, len(page.Result))
-		for i := range page.Result {
-			entries[i] = entryFromRecord(&page.Result[i])
-		}
+	if entries, ok := usualPage(body); ok {
 		return entries, nil
 	}
 	var lenient struct {
@@ -102,11 +84,10 @@ func DecodeAuditPage(body []byte) ([]AuditEntry, error) {
 // DecodeAuditEntry decodes one audit log entry: through AuditRecord when it
 // has the usual shape, else leniently from its JSON object.
 func DecodeAuditEntry(raw json.RawMessage) (AuditEntry, error) {
-	var record AuditRecord
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if dec.Decode(&record) == nil && exactEntryKeys(raw) {
-		return entryFromRecord(&record), nil
+	s := newJSONScanner(raw)
+	var usual usualRecord
+	if s.usualEntry(&usual) && s.end() {
+		return entryFromRecord(&usual), nil
 	}
 	var object map[string]any
 	if err := json.Unmarshal(raw, &object); err != nil {
@@ -150,7 +131,9 @@ func contentKey(object map[string]any) string {
 // contentKeyPrefix marks an id made by contentKey rather than sent by Cloudflare.
 const contentKeyPrefix = "sha256:"
 
-func entryFromRecord(r *AuditRecord) AuditEntry {
+// entryFromRecord is the entry of a record of the usual shape.
+func entryFromRecord(usual *usualRecord) AuditEntry {
+	r := &usual.record
 	entry := AuditEntry{
 		ID:         r.ID,
 		ActionType: r.Action.Type,
@@ -166,9 +149,9 @@ func entryFromRecord(r *AuditRecord) AuditEntry {
 	// Only a non-empty object can carry a user agent. The usual metadata,
 	// strings only, is read once, for the user agent and the log body.
 	if len(r.Metadata) > 2 && r.Metadata[0] == '{' {
-		if fields, ok := flatStrings(r.Metadata); ok {
-			entry.Metadata = fields
-			entry.UserAgent = lastValue(fields, "user_agent")
+		if usual.flatMetadata {
+			entry.Metadata = usual.metadata
+			entry.UserAgent = lastValue(usual.metadata, "user_agent")
 		} else {
 			var metadata map[string]any
 			_ = json.Unmarshal(r.Metadata, &metadata)
@@ -176,29 +159,6 @@ func entryFromRecord(r *AuditRecord) AuditEntry {
 		}
 	}
 	return entry
-}
-
-// flatStrings reads an object whose keys and values are strings
-// without escape sequences. Its keys and values share one copy of raw.
-func flatStrings(raw []byte) ([]MetadataField, bool) {
-	text := string(raw)
-	// at is where b, a slice of raw's array, starts in text.
-	at := func(b []byte) string {
-		start := cap(raw) - cap(b)
-		return text[start : start+len(b)]
-	}
-	var fields []MetadataField
-	s := keyScanner{b: raw}
-	ok := s.object(func(key []byte) bool {
-		s.ws()
-		value, ok := s.str()
-		if key == nil || !ok || value == nil {
-			return false
-		}
-		fields = append(fields, MetadataField{Key: at(key), Value: at(value)})
-		return true
-	})
-	return fields, ok
 }
 
 // lastValue is the value of key, the last one given as when decoding into a map.
@@ -226,237 +186,149 @@ var (
 	resourceKeys = []string{"id", "type"}
 )
 
-// exactPageKeys reports whether the envelope's members and the keys of every
-// entry in result are spelled exactly as the usual shape has them, none
-// twice. body starts with JSON that encoding/json has already accepted; what
-// follows it is not read, as the decoder does not read it either.
-func exactPageKeys(body []byte) bool {
-	s := keyScanner{b: body}
+// usualRecord is an entry of the usual shape as read, with its metadata when
+// that is an object of strings without escape sequences (flatMetadata).
+type usualRecord struct {
+	record       AuditRecord
+	metadata     []MetadataField
+	flatMetadata bool
+}
+
+// usualPage reads a page whose envelope members are the usual ones, each
+// once, and whose entries all have the usual shape; ok is false for any
+// other page, valid or not. Its strings share one copy of body.
+func usualPage(body []byte) (entries []AuditEntry, ok bool) {
+	s := newJSONScanner(body)
+	var records []usualRecord
 	var seen uint32
-	return s.object(func(key []byte) bool {
+	ok = s.object(func(key string, _ bool) bool {
 		k := keyIndex(envelopeKeys, key)
 		if k < 0 || seen&(1<<k) != 0 {
 			return false
 		}
 		seen |= 1 << k
 		if k != 0 {
-			return s.skip()
+			return s.value()
 		}
-		return s.array(s.usualEntry)
-	})
+		return s.array(func() bool {
+			records = append(records, usualRecord{})
+			return s.usualEntry(&records[len(records)-1])
+		})
+	}) && s.end()
+	if !ok {
+		return nil, false
+	}
+	entries = make([]AuditEntry, len(records))
+	for i := range records {
+		entries[i] = entryFromRecord(&records[i])
+	}
+	return entries, true
 }
 
-// exactEntryKeys is exactPageKeys for one entry.
-func exactEntryKeys(raw []byte) bool {
-	s := keyScanner{b: raw}
-	return s.usualEntry() && s.end()
-}
-
-// keyScanner walks JSON that is already known to be valid, checking the keys
-// of objects; it allocates nothing. A key with an escape sequence never
-// matches: such an entry takes the lenient path.
-type keyScanner struct {
-	b []byte
-	i int
-}
-
-func (s *keyScanner) usualEntry() bool {
-	return s.exactObject(recordKeys, func(key string) bool {
+// usualEntry reads an entry of the usual shape: every field present, none
+// null but metadata, newValue and oldValue (encoding/json would leave a
+// missing or null field at its zero value), no other field.
+func (s *jsonScanner) usualEntry(into *usualRecord) bool {
+	r := &into.record
+	return s.exactObject(recordKeys, func(key string) (ok bool) {
 		switch key {
+		case "id":
+			r.ID, ok = s.str()
 		case "action":
-			return s.exactObject(actionKeys, nil)
+			return s.exactObject(actionKeys, func(key string) (ok bool) {
+				if key == "result" {
+					r.Action.Result, ok = s.boolean()
+					return ok
+				}
+				r.Action.Type, ok = s.str()
+				return ok
+			})
 		case "actor":
-			return s.exactObject(actorKeys, nil)
+			return s.exactObject(actorKeys, func(key string) (ok bool) {
+				switch key {
+				case "email":
+					r.Actor.Email, ok = s.str()
+				case "id":
+					r.Actor.ID, ok = s.str()
+				case "ip":
+					r.Actor.IP, ok = s.str()
+				default:
+					r.Actor.Type, ok = s.str()
+				}
+				return ok
+			})
+		case "interface":
+			r.Interface, ok = s.str()
+		case "metadata":
+			if r.Metadata, ok = s.raw(); ok {
+				metadata := jsonScanner{b: s.b, text: s.text, i: s.i - len(r.Metadata)}
+				into.metadata, into.flatMetadata = metadata.flatStrings()
+			}
+		case "newValue":
+			r.NewValue, ok = s.raw()
+		case "oldValue":
+			r.OldValue, ok = s.raw()
 		case "owner":
-			return s.exactObject(ownerKeys, nil)
+			return s.exactObject(ownerKeys, func(string) (ok bool) {
+				r.Owner.ID, ok = s.str()
+				return ok
+			})
 		case "resource":
-			return s.exactObject(resourceKeys, nil)
-		case "metadata", "newValue", "oldValue":
-			return s.skip() // kept raw, null included
+			return s.exactObject(resourceKeys, func(key string) (ok bool) {
+				if key == "id" {
+					r.Resource.ID, ok = s.str()
+					return ok
+				}
+				r.Resource.Type, ok = s.str()
+				return ok
+			})
+		case "when":
+			r.When, ok = s.str()
 		}
-		return s.notNull()
+		return ok
 	})
 }
 
 // exactObject reads an object whose keys are exactly keys, each once, in any
-// order. value reads the value of a key; nil reads a value that is not null.
-func (s *keyScanner) exactObject(keys []string, value func(key string) bool) bool {
+// order; value reads the value of each.
+func (s *jsonScanner) exactObject(keys []string, value func(key string) bool) bool {
 	var seen uint32
-	return s.object(func(key []byte) bool {
+	return s.object(func(key string, _ bool) bool {
 		k := keyIndex(keys, key)
 		if k < 0 || seen&(1<<k) != 0 {
 			return false
 		}
 		seen |= 1 << k
-		if value == nil {
-			return s.notNull()
-		}
 		return value(keys[k])
 	}) && seen == 1<<len(keys)-1
 }
 
-// notNull reads a value that is not null: encoding/json would leave its
-// field at the zero value, as if it were missing.
-func (s *keyScanner) notNull() bool {
-	if s.ws(); s.peek() == 'n' {
-		return false
+// flatStrings reads an object whose keys and values are strings without
+// escape sequences, in the order given, repeats included.
+func (s *jsonScanner) flatStrings() ([]MetadataField, bool) {
+	var fields []MetadataField
+	ok := s.object(func(key string, plain bool) bool {
+		s.ws()
+		start, end, plainValue, ok := s.stringSpan()
+		if !plain || !ok || !plainValue {
+			return false
+		}
+		fields = append(fields, MetadataField{Key: key, Value: s.text[start:end]})
+		return true
+	})
+	if !ok {
+		return nil, false
 	}
-	return s.skip()
+	return fields, true
 }
 
-func keyIndex(keys []string, key []byte) int {
+// keyIndex is the index of key in keys, -1 when it is not there. A key
+// with an escape sequence comes undecoded, so it is never one of them.
+func keyIndex(keys []string, key string) int {
 	for k, name := range keys {
-		if string(key) == name {
+		if key == name {
 			return k
 		}
 	}
 	return -1
 }
-
-// object reads an object, calling member with each key (its raw bytes, or
-// nil when escaped) and the scanner at its value, which member must read.
-func (s *keyScanner) object(member func(key []byte) bool) bool {
-	if s.ws(); s.peek() != '{' {
-		return false
-	}
-	s.i++
-	if s.ws(); s.peek() == '}' {
-		s.i++
-		return true
-	}
-	for {
-		s.ws()
-		key, ok := s.str()
-		if !ok {
-			return false
-		}
-		if s.ws(); s.peek() != ':' {
-			return false
-		}
-		s.i++
-		if !member(key) {
-			return false
-		}
-		s.ws()
-		switch s.peek() {
-		case ',':
-			s.i++
-		case '}':
-			s.i++
-			return true
-		default:
-			return false
-		}
-	}
-}
-
-// array reads an array, calling elem with the scanner at each element.
-func (s *keyScanner) array(elem func() bool) bool {
-	if s.ws(); s.peek() != '[' {
-		return false
-	}
-	s.i++
-	if s.ws(); s.peek() == ']' {
-		s.i++
-		return true
-	}
-	for {
-		if !elem() {
-			return false
-		}
-		s.ws()
-		switch s.peek() {
-		case ',':
-			s.i++
-		case ']':
-			s.i++
-			return true
-		default:
-			return false
-		}
-	}
-}
-
-// str reads a string and returns its raw content, or nil when it holds an
-// escape sequence.
-func (s *keyScanner) str() ([]byte, bool) {
-	if s.peek() != '"' {
-		return nil, false
-	}
-	start, escaped := s.i+1, false
-	for j := start; j < len(s.b); j++ {
-		switch s.b[j] {
-		case '\\':
-			escaped = true
-			j++
-		case '"':
-			s.i = j + 1
-			if escaped {
-				return nil, true
-			}
-			return s.b[start:j], true
-		}
-	}
-	return nil, false
-}
-
-// skip reads any value.
-func (s *keyScanner) skip() bool {
-	s.ws()
-	switch s.peek() {
-	case '"':
-		_, ok := s.str()
-		return ok
-	case '{', '[':
-		depth := 0
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
-			case '"':
-				if _, ok := s.str(); !ok {
-					return false
-				}
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					s.i++
-					return true
-				}
-			}
-			s.i++
-		}
-		return false
-	case 0:
-		return false
-	}
-	// A number, true, false or null.
-	start := s.i
-	for s.i < len(s.b) && !isDelimiter(s.b[s.i]) {
-		s.i++
-	}
-	return s.i > start
-}
-
-// end reports whether nothing but white space is left.
-func (s *keyScanner) end() bool {
-	s.ws()
-	return s.i == len(s.b)
-}
-
-func (s *keyScanner) ws() {
-	for s.i < len(s.b) && isSpace(s.b[s.i]) {
-		s.i++
-	}
-}
-
-func (s *keyScanner) peek() byte {
-	if s.i < len(s.b) {
-		return s.b[s.i]
-	}
-	return 0
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func isDelimiter(c byte) bool { return isSpace(c) || c == ',' || c == '}' || c == ']' }

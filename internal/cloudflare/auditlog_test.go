@@ -42,6 +42,9 @@ func TestDecodeAuditPage(t *testing.T) {
 		{name: "object given twice", page: `{"result":[` + usualEntry[:len(usualEntry)-1] + `,"action":{"type":"login"}}]}`},
 		{name: "key with an escape", page: `{"result":[` + strings.Replace(usualEntry, `"interface"`, `"\u0069nterface"`, 1) + `]}`},
 		{name: "envelope key in another case", page: `{"Result":[` + usualEntry + `]}`, usualShape: true},
+		// encoding/json keeps the last of a repeated envelope member.
+		{name: "envelope key given twice", page: `{"result":[` + strings.Replace(usualEntry, `"e1"`, `"e0"`, 1) + `],"result":[` + usualEntry + `]}`, usualShape: true},
+		{name: "escaped value stays usual", page: `{"result":[` + strings.Replace(usualEntry, `a@example.com`, `a\u0040example.com`, 1) + `]}`, usualShape: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,7 +65,8 @@ func TestDecodeAuditPage(t *testing.T) {
 }
 
 func TestDecodeAuditPageErrors(t *testing.T) {
-	for _, page := range []string{`<html>`, `{"result":[1]}`, `{"result":[null]}`, `{"result":{"a":1}}`} {
+	for _, page := range []string{`<html>`, `{"result":[1]}`, `{"result":[null]}`, `{"result":{"a":1}}`,
+		`{"result":[` + usualEntry + `]} trailing`, `{"result":[` + usualEntry + `],}`} {
 		_, err := DecodeAuditPage([]byte(page))
 		assert.Error(t, err, page)
 	}
