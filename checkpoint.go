@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -41,45 +40,8 @@ type loginCursor struct {
 	Emitted emittedIDs `json:"emitted"`
 }
 
-// emittedIDs maps entry ids to their times. It encodes as encoding/json
-// encodes such a map, but without reflection and without sorting the ids:
-// every page of a backfill stores the whole late-arrival window's ids.
+// emittedIDs maps entry ids to their times.
 type emittedIDs map[string]time.Time
-
-func (e emittedIDs) MarshalJSON() ([]byte, error) {
-	if e == nil {
-		return []byte("null"), nil
-	}
-	out := make([]byte, 0, 64*len(e)+2)
-	out = append(out, '{')
-	for id, when := range e {
-		if len(out) > 1 {
-			out = append(out, ',')
-		}
-		out = appendJSONString(out, id)
-		out = append(out, ':', '"')
-		var err error
-		if out, err = when.AppendText(out); err != nil {
-			return nil, err
-		}
-		out = append(out, '"')
-	}
-	return append(out, '}'), nil
-}
-
-// appendJSONString appends s as a JSON string; only a string that needs
-// escaping goes through encoding/json.
-func appendJSONString(out []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			quoted, _ := json.Marshal(s) // a string always encodes
-			return append(out, quoted...)
-		}
-	}
-	out = append(out, '"')
-	out = append(out, s...)
-	return append(out, '"')
-}
 
 // before returns HighWater minus d, never before the first poll's lower
 // bound; Start while nothing was accepted.
@@ -179,7 +141,7 @@ func (s *checkpointStore) load(ctx context.Context, key string, into any) (bool,
 
 // save writes value as the checkpoint under key, in one batch with also.
 func (s *checkpointStore) save(ctx context.Context, key string, value any, also ...*storage.Operation) error {
-	data, err := json.Marshal(value)
+	data, err := encodeCheckpoint(value)
 	if err != nil {
 		return fmt.Errorf("encoding checkpoint %q: %w", key, err)
 	}

@@ -62,35 +62,53 @@ func TestUnreadableCheckpointIsDiscarded(t *testing.T) {
 	assert.Len(t, env.logs.FilterMessageSnippet("Discarding an unreadable").All(), 2)
 }
 
-// TestEmittedIDsEncodeAsAMap: the hand-written encoding of a cursor's
-// emitted ids decodes to what encoding/json's encoding of the same map
-// decodes to, whatever the ids hold.
-func TestEmittedIDsEncodeAsAMap(t *testing.T) {
+// TestCheckpointsEncodeAsEncodingJSONWould: the login cursor and the login
+// history, which encode themselves, decode to what encoding/json's encoding
+// of the same values decodes to, whatever their ids and times hold.
+// Mutations caught: appendJSONString without its check for '"' (or '\\');
+// the cursor's appendJSON writing last_sweep when zero, or dropping the comma
+// between emitted ids; a history's networks without their "t".
+func TestCheckpointsEncodeAsEncodingJSONWould(t *testing.T) {
 	at := time.Date(2026, 11, 27, 13, 34, 3, 123456789, time.UTC)
-	tests := []struct {
-		name    string
-		emitted emittedIDs
-	}{
-		{name: "nil", emitted: nil},
-		{name: "empty", emitted: emittedIDs{}},
-		{name: "usual ids", emitted: emittedIDs{"e1": at, "8f2b1c3a-5d7e-4f60-9a1b-2c3d4e5f6a7b": at.Add(time.Second)}},
-		{name: "ids that need escaping", emitted: emittedIDs{`a"b`: at, `a\b`: at, "tab\there": at, "<&>": at, "naïve": at, "\x00": at}},
-		{name: "times in another zone and without fraction", emitted: emittedIDs{
-			"zone": at.In(time.FixedZone("", -5*3600)), "whole": at.Truncate(time.Second)}},
+	cursors := []loginCursor{
+		{},
+		{HighWater: at, Emitted: emittedIDs{}},
+		{Start: at.Add(-time.Hour), HighWater: at, LastSweep: at, SweepFrom: at.Add(-10 * time.Minute),
+			Emitted: emittedIDs{"e1": at, "8f2b1c3a-5d7e-4f60-9a1b-2c3d4e5f6a7b": at.Add(time.Second)}},
+		{HighWater: at, Emitted: emittedIDs{`a"b`: at, `a\b`: at, "tab\there": at, "<&>": at, "naïve": at, "\x00": at}},
+		{Start: at.In(time.FixedZone("", -5*3600)), HighWater: at.Truncate(time.Second), Emitted: emittedIDs{"whole": at.Truncate(time.Second)}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			encoded, err := json.Marshal(loginCursor{Emitted: tt.emitted})
-			require.NoError(t, err)
-			want, err := json.Marshal(map[string]any{"high_water": time.Time{}, "emitted": map[string]time.Time(tt.emitted)})
-			require.NoError(t, err)
-			var got, expected loginCursor
-			require.NoError(t, json.Unmarshal(encoded, &got), string(encoded))
-			require.NoError(t, json.Unmarshal(want, &expected))
-			assert.Equal(t, expected, got)
-			assert.Len(t, got.Emitted, len(tt.emitted))
-		})
+	for _, cursor := range cursors {
+		encoded, err := encodeCheckpoint(&cursor)
+		require.NoError(t, err)
+		// The same fields without the cursor's encoder: encoding/json's reflection.
+		type plainCursor struct {
+			Start     time.Time  `json:"start,omitzero"`
+			HighWater time.Time  `json:"high_water"`
+			LastSweep time.Time  `json:"last_sweep,omitzero"`
+			SweepFrom time.Time  `json:"sweep_from,omitzero"`
+			Emitted   emittedIDs `json:"emitted"`
+		}
+		want, err := json.Marshal(plainCursor(cursor))
+		require.NoError(t, err)
+		assert.JSONEq(t, string(want), string(encoded))
 	}
-	_, err := json.Marshal(emittedIDs{"far": time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	histories := []loginHistory{
+		{},
+		{LastLogin: at},
+		{LastLogin: at, Networks: []networkSeen{{Network: "192.0.2.0/24", Seen: at.UnixNano()}, {Network: "2001:db8::/56", Seen: 1}}},
+		{LastLogin: at, Networks: []networkSeen{{Network: `odd"network`, Seen: -1}}},
+	}
+	for _, hist := range histories {
+		encoded, err := encodeCheckpoint(&hist)
+		require.NoError(t, err)
+		want, err := json.Marshal(struct {
+			LastLogin time.Time     `json:"last_login"`
+			Networks  []networkSeen `json:"networks,omitempty"`
+		}(hist))
+		require.NoError(t, err)
+		assert.JSONEq(t, string(want), string(encoded))
+	}
+	_, err := encodeCheckpoint(&loginCursor{HighWater: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
 	assert.Error(t, err, "a time encoding/json refuses is refused")
 }

@@ -2,7 +2,6 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -134,8 +133,8 @@ func (h *loginHistories) writes(accountID string) ([]*storage.Operation, func())
 	}
 	ops := make([]*storage.Operation, 0, len(pending))
 	for user, hist := range pending {
-		// A struct of a time and strings always encodes.
-		data, _ := json.Marshal(hist)
+		// Its times were read as RFC 3339, so they always encode.
+		data, _ := hist.appendJSON(nil)
 		ops = append(ops, storage.SetOperation(loginHistoryKey(accountID, user), data))
 	}
 	return ops, func() {
