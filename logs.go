@@ -93,7 +93,7 @@ func appendLoginRecord(records plog.LogRecordSlice, entry *cloudflare.AuditEntry
 	}
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(observed))
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(13)
+	attrs.EnsureCapacity(14) // every attribute below, and the new-address verdict annotate adds
 	attrs.PutStr(string(semconv.LogRecordUIDKey), entry.ID)
 	putNonEmpty(attrs, string(semconv.UserIDKey), entry.ActorID)
 	putNonEmpty(attrs, string(semconv.UserEmailKey), entry.ActorEmail)
