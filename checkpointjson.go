@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/jsonappend"
 )
 
 // The checkpoints written with every page of logins encode themselves: a
@@ -81,7 +82,7 @@ func (h *loginHistory) appendJSON(out []byte) ([]byte, error) {
 				out = append(out, ',')
 			}
 			out = append(out, `{"n":`...)
-			out = appendJSONString(out, network.Network)
+			out = jsonappend.String(out, network.Network)
 			out = append(out, `,"t":`...)
 			out = strconv.AppendInt(out, network.Seen, 10)
 			out = append(out, '}')
@@ -94,24 +95,10 @@ func (h *loginHistory) appendJSON(out []byte) ([]byte, error) {
 // appendTimeField appends "key":"time", the time as time.Time encodes it
 // (RFC 3339 with nanoseconds; a year it cannot write is an error).
 func appendTimeField(out []byte, key string, t time.Time) ([]byte, error) {
-	out = append(appendJSONString(out, key), ':', '"')
+	out = append(jsonappend.String(out, key), ':', '"')
 	out, err := t.AppendText(out)
 	if err != nil {
 		return nil, err
 	}
 	return append(out, '"'), nil
-}
-
-// appendJSONString appends s as a JSON string; only a string that needs
-// escaping goes through encoding/json.
-func appendJSONString(out []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			quoted, _ := json.Marshal(s) // a string always encodes
-			return append(out, quoted...)
-		}
-	}
-	out = append(out, '"')
-	out = append(out, s...)
-	return append(out, '"')
 }

@@ -244,3 +244,23 @@ func TestAuditLogsPageThroughSeededLog(t *testing.T) {
 		assert.Equal(t, e.Interface, got[i].Interface)
 	}
 }
+
+// TestAuditLogPageEncodesAsEncodingJSON: the page's own encoding is what
+// encoding/json writes from the wire structs' tags, for the entries faults
+// shape too.
+// Mutations caught: writing "id" or "when" when empty, or "user_agent" when
+// there is none; a missing comma between entries.
+func TestAuditLogPageEncodesAsEncodingJSON(t *testing.T) {
+	when := time.Date(2026, 11, 27, 13, 34, 3, 123456789, time.UTC)
+	usual := toWireAuditLog("acct", LoginEvent{ID: "e1", When: when, Success: true, ActorID: "u1", ActorEmail: "a@example.com",
+		ActorIP: "192.0.2.1", ActorType: "user", Interface: "UI", UserAgent: "Mozilla/5.0"})
+	missingID, missingWhen, noAgent := usual, usual, usual
+	missingID.ID, missingWhen.When, noAgent.Metadata.UserAgent = "", "", ""
+	odd := usual
+	odd.Actor.Email, odd.Metadata.UserAgent = `"quoted"@example.com`, "agent <&> \u00e9"
+	for _, page := range []auditLogPage{{}, {usual}, {usual, missingID, missingWhen, noAgent, odd}} {
+		want, err := json.Marshal([]wireAuditLog(page))
+		require.NoError(t, err)
+		assert.JSONEq(t, string(want), string(page.appendJSON(nil)))
+	}
+}

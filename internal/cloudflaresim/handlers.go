@@ -64,7 +64,7 @@ func (s *Server) listAuditLogs(accountID string, q url.Values, fault *Fault) rep
 	if !found {
 		return errNoAccess
 	}
-	items := make([]wireAuditLog, len(events))
+	items := make(auditLogPage, len(events))
 	for i, e := range events {
 		items[i] = toWireAuditLog(accountID, e)
 		if fault != nil && fault.Kind == FaultMissingID {
@@ -78,7 +78,8 @@ func (s *Server) listAuditLogs(accountID string, q url.Values, fault *Fault) rep
 			}
 		}
 	}
-	return success(items, auditPageInfo{Page: aq.page, PerPage: aq.perPage, Count: len(items), TotalCount: total})
+	return successEncoded(items.appendJSON(make([]byte, 0, 700*len(items)+2)),
+		auditPageInfo{Page: aq.page, PerPage: aq.perPage, Count: len(items), TotalCount: total})
 }
 
 // loginPage selects one page of an account's visible logins, shaped by an
