@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	nooptrace "go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
@@ -97,6 +99,9 @@ func BenchmarkBackfill(b *testing.B) {
 	b.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	set := receivertest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
+	// The collector traces nothing unless service::telemetry::traces says
+	// so; the test telemetry would record every span in this process's memory.
+	set.TracerProvider = nooptrace.NewTracerProvider()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoint, cfg.APIToken = url, simtest.Token
 	cfg.Logins.InitialLookback = 25 * time.Hour
