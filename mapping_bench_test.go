@@ -90,3 +90,26 @@ func BenchmarkLoginPageToPlog(b *testing.B) {
 	}
 	reportPerRecord(b, 1000)
 }
+
+// BenchmarkLoginPagePdataFloor copies the log records of a mapped page into
+// new ones: what holding the same records in pdata costs, one allocation per
+// attribute and Body value, without decoding or mapping anything.
+func BenchmarkLoginPagePdataFloor(b *testing.B) {
+	body := loginPageBytes(b)
+	entries, err := cloudflare.DecodeAuditPage(body)
+	require.NoError(b, err)
+	known := &cloudflare.Member{ID: "m", FirstName: "Ada", LastName: "Lovelace", Roles: []string{"Administrator"}}
+	_, mapped := newAccountLogs(testAccount, "bench")
+	for i := range entries {
+		appendLoginRecord(mapped, &entries[i], known, time.Now())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		_, records := newAccountLogs(testAccount, "bench")
+		records.EnsureCapacity(mapped.Len())
+		for i := range mapped.Len() {
+			mapped.At(i).CopyTo(records.AppendEmpty())
+		}
+	}
+	reportPerRecord(b, 1000)
+}
