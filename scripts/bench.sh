@@ -83,14 +83,15 @@ target of 30 is $(awk -v v="$pdata_apr" 'BEGIN {print (v <= 30) ? "within reach"
 MD
 }
 
-# backfill_run LOGINS PERSON RUNS: BenchmarkBackfill RUNS times, each in its own process (its own
-# peak RSS), with PERSON dashboard requests per window sharing the token
+# backfill_run LOGINS PERSON RUNS [MEMBERS]: BenchmarkBackfill RUNS times, each in its own process (its
+# own peak RSS), with PERSON dashboard requests per window sharing the token; MEMBERS other than the
+# default 20,000 name the file backfill-LOGINS-PERSON-MEMBERS.txt
 backfill_run() {
-  local f="$LOG/backfill-$1-$2.txt"
+  local f="$LOG/backfill-$1-$2${4:+-$4}.txt"
   measure || return 0
   : >"$f"
   for _ in $(seq "$3"); do
-    CFI_BENCH_LOGINS=$1 CFI_BENCH_PERSON=$2 CFI_BENCH_WINDOW_SECONDS=$WINDOW \
+    CFI_BENCH_LOGINS=$1 CFI_BENCH_PERSON=$2 CFI_BENCH_MEMBERS=${4:-20000} CFI_BENCH_WINDOW_SECONDS=$WINDOW \
       go test -run '^$' -bench 'BenchmarkBackfill$' -benchtime 1x -timeout 60m . | grep '^BenchmarkBackfill' | tee -a "$f" >&2
   done
 }
@@ -112,6 +113,8 @@ bench_backfill() {
   local big=1000000 big_label=1,000,000
   backfill_run 100000 0 "$RUNS"
   backfill_run "$big" 0 "$RUNS"
+  backfill_run 4000 0 "$RUNS" 20000
+  backfill_run "$big" 0 "$RUNS" 200
   local small_rss big_rss growth
   small_rss=$(metric "$LOG/backfill-100000-0.txt" peak_rss_MiB | median)
   big_rss=$(metric "$LOG/backfill-$big-0.txt" peak_rss_MiB | median)
@@ -135,6 +138,15 @@ $(backfill_row "$LOG/backfill-$big-0.txt" "$big_label")
 Minimum = pages of 1,000 logins (a full last page needs one more, empty, to end) + pages of 50 members
 + one account listing + one token check.
 
+Where the memory goes, the same backfill with one of the two reduced:
+
+| logins | members | wall | peak RSS | peak live heap |
+|---|---|---|---|---|
+$(for run in "4000 20000 4,000 20,000" "$big 200 $big_label 200"; do
+  set -- $run; f="$LOG/backfill-$1-0-$2.txt"
+  echo "| $3 | $4 | $(metric "$f" wall_s | median) s | $(metric "$f" peak_rss_MiB | median) MiB | $(metric "$f" peak_live_heap_MiB | median) MiB |"
+done)
+
 Peak RSS is the \`VmHWM\` of the process running the receiver (the simulator's data is in the other
 process). Target: at most 100 MiB at ${big_label} logins: $(verdict "$big_rss" 100); flat from 100,000 to
 ${big_label} logins, taken as at most 10% growth: ${growth}x ($(verdict "$growth" 1.10)). The peak live heap
@@ -142,7 +154,7 @@ is the most a garbage collection kept, sampled every 10 ms (\`/gc/heap/live:byte
 \`GOMEMLIMIT\` the Go runtime lets the heap grow to about twice it before collecting, so the peak RSS at
 ${big_label} logins is $(calc '%.1f' 'a/b' a="$big_rss" b="$(metric "$LOG/backfill-$big-0.txt" peak_live_heap_MiB | median)")x its peak live heap.
 
-\`CFI_BENCH_LOGINS=<100000|$big> CFI_BENCH_PERSON=0 CFI_BENCH_WINDOW_SECONDS=$WINDOW go test -run '^\$' -bench 'BenchmarkBackfill\$' -benchtime 1x .\`
+\`CFI_BENCH_LOGINS=<100000|$big|4000> CFI_BENCH_MEMBERS=<20000|200> CFI_BENCH_PERSON=0 CFI_BENCH_WINDOW_SECONDS=$WINDOW go test -run '^\$' -bench 'BenchmarkBackfill\$' -benchtime 1x .\`
 (median of $RUNS runs each; 429s: the most of any run)
 
 MD
