@@ -140,12 +140,17 @@ Minimum = pages of 1,000 logins (a full last page needs one more, empty, to end)
 
 Where the memory goes, the same backfill with one of the two reduced:
 
-| logins | members | wall | peak RSS | peak live heap |
-|---|---|---|---|---|
+| logins | members | requests made | wall | floor | wall / floor | peak RSS | peak live heap |
+|---|---|---|---|---|---|---|---|
 $(for run in "4000 20000 4,000 20,000" "$big 200 $big_label 200"; do
   set -- $run; f="$LOG/backfill-$1-0-$2.txt"
-  echo "| $3 | $4 | $(metric "$f" wall_s | median) s | $(metric "$f" peak_rss_MiB | median) MiB | $(metric "$f" peak_live_heap_MiB | median) MiB |"
+  wall=$(metric "$f" wall_s | median); floor=$(metric "$f" floor_s | median)
+  ratio=$(awk -v w="$wall" -v f="$floor" 'BEGIN {if (f > 0) printf "%.3fx", w/f; else print "no floor"}')
+  echo "| $3 | $4 | $(metric "$f" requests | median) | ${wall} s | ${floor} s | ${ratio} | $(metric "$f" peak_rss_MiB | median) MiB | $(metric "$f" peak_live_heap_MiB | median) MiB |"
 done)
+
+The member pages (50 members a request) share the budget with the login pages, so with 20,000 members
+more login pages wait for the second window and are read after the floor.
 
 Peak RSS is the \`VmHWM\` of the process running the receiver (the simulator's data is in the other
 process). Target: at most 100 MiB at ${big_label} logins: $(verdict "$big_rss" 100); flat from 100,000 to
