@@ -335,11 +335,17 @@ MD
 SECTIONS=(perrecord backfill shared many steady latency late usage)
 
 report="$LOG/report.md"
+# The commit measured: kept with the raw outputs, so that a report rewritten from them names it.
+if measure; then
+  echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' || echo -dirty)" >"$LOG/commit"
+fi
+measured=$(cat "$LOG/commit")
+current=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' || echo -dirty)
 {
   cat <<MD
 # Benchmarks
 
-Written by \`make bench$([[ -n $QUICK ]] && echo -quick)\` (\`scripts/bench.sh\`) at commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' || echo -dirty) on $(date -u +%Y-%m-%d), $(nproc) CPUs, $(go version | cut -d' ' -f3-4).
+Written by \`make bench$([[ -n $QUICK ]] && echo -quick)\` (\`scripts/bench.sh\`) at commit ${measured}$([[ $measured == "$current" ]] || echo " (the report rewritten at ${current} from that run's raw outputs)") on $(date -u +%Y-%m-%d), $(nproc) CPUs, $(go version | cut -d' ' -f3-4).
 Absolute times vary across machines; the ratios are against floors measured in the same run, and
 every figure is the median of the runs given. Each target's verdict is computed from this run.
 
