@@ -362,9 +362,17 @@ func TestHealthFollowsToken(t *testing.T) {
 	poll := func() { code, st, err = receiverHealth(params.HealthAddr) }
 	last := func() string { return describeHealth(code, st, err) }
 
-	// Healthy once the first polls succeeded.
-	waitFor(t, col, 30*time.Second, func() string { return "the receiver to report StatusOK; last: " + last() },
-		func() bool { poll(); return err == nil && st != nil && st.Status == "StatusOK" && st.Healthy })
+	// Healthy once the first polls succeeded. The service reports StatusOK as
+	// soon as Start returns, before any poll: wait for both streams' records
+	// too, or a revocation could fail the users stream's first poll, which
+	// is next tried a users poll_interval later.
+	waitFor(t, col, 30*time.Second, func() string { return "the receiver to report StatusOK after its first polls; last: " + last() },
+		func() bool {
+			poll()
+			_, logins := snk.loginCounts()
+			_, members := snk.eventCounts("cloudflare.account.member")
+			return err == nil && st != nil && st.Status == "StatusOK" && st.Healthy && logins > 0 && members > 0
+		})
 	if code != http.StatusOK {
 		t.Errorf("/status answered HTTP %d while every component is OK", code)
 	}
