@@ -249,7 +249,8 @@ func TestAuditLogsPageThroughSeededLog(t *testing.T) {
 // encoding/json writes from the wire structs' tags, for the entries faults
 // shape too.
 // Mutations caught: writing "id" or "when" when empty, or "user_agent" when
-// there is none; a missing comma between entries.
+// there is none; a missing comma between entries; an envelope member left
+// out of successEncoded.
 func TestAuditLogPageEncodesAsEncodingJSON(t *testing.T) {
 	when := time.Date(2026, 11, 27, 13, 34, 3, 123456789, time.UTC)
 	usual := toWireAuditLog("acct", LoginEvent{ID: "e1", When: when, Success: true, ActorID: "u1", ActorEmail: "a@example.com",
@@ -262,5 +263,8 @@ func TestAuditLogPageEncodesAsEncodingJSON(t *testing.T) {
 		want, err := json.Marshal([]wireAuditLog(page))
 		require.NoError(t, err)
 		assert.JSONEq(t, string(want), string(page.appendJSON(nil)))
+		// And the envelope around it, as success writes it.
+		info := auditPageInfo{Page: 1, PerPage: 50, Count: len(page), TotalCount: len(page)}
+		assert.JSONEq(t, string(success(page, info).body), string(successEncoded(page.appendJSON(nil), info).body))
 	}
 }
