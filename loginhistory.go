@@ -98,6 +98,10 @@ func (h *loginHistories) loadLocked(ctx context.Context, accountID, user string)
 	if err != nil {
 		return nil, err
 	}
+	// A copy: user may share its memory with a whole page of logins, which
+	// the map's key would keep alive (a page the pipeline refuses is read
+	// but never put).
+	user = strings.Clone(user)
 	users[user] = nil
 	if found {
 		users[user] = &hist
@@ -110,15 +114,18 @@ func (h *loginHistories) loadLocked(ctx context.Context, accountID, user string)
 func (h *loginHistories) put(accountID, user string, hist loginHistory) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.byAccount[accountID] == nil {
-		h.byAccount[accountID] = map[string]*loginHistory{}
+	users := h.byAccount[accountID]
+	if users == nil {
+		users = map[string]*loginHistory{}
+		h.byAccount[accountID] = users
 	}
 	if h.pending[accountID] == nil {
 		h.pending[accountID] = map[string]*loginHistory{}
 	}
-	// A copy: user may share its memory with a whole page of logins.
+	// A copy, as in loadLocked: assigning to a known string key replaces
+	// the key too.
 	user = strings.Clone(user)
-	h.byAccount[accountID][user] = &hist
+	users[user] = &hist
 	h.pending[accountID][user] = &hist
 }
 
