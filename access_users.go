@@ -2,6 +2,7 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
@@ -13,6 +14,7 @@ var accessUserKind = listKind[cloudflare.AccessUser]{
 		inventory: eventAccessUser, added: eventAccessUserAdded, removed: eventAccessUserRemoved, changed: eventAccessUserChanged,
 	},
 	id:            func(u *cloudflare.AccessUser) string { return u.ID },
+	body:          func(u *cloudflare.AccessUser) *json.RawMessage { return &u.Raw },
 	changedFields: accessUserChangedFields,
 	appendRecord:  appendAccessUserRecord,
 	appendSummary: appendSeatSummaryRecord,

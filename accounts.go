@@ -101,6 +101,10 @@ func (d *memberDirectory) fillFromStorage(ctx context.Context, store *checkpoint
 	if found, err := store.load(ctx, memberSnapshotKey(accountID), &snapshot); err != nil || !found {
 		snapshot.Members = nil
 	}
+	// Only the removal events of the users stream need the members' records.
+	for i := range snapshot.Members {
+		snapshot.Members[i].Raw = nil
+	}
 	d.updateIfAbsent(accountID, snapshot.Members)
 }
 

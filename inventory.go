@@ -1,7 +1,15 @@
 package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
 
 import (
+	"bufio"
+	"bytes"
+	"compress/flate"
 	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -22,6 +30,9 @@ type listSnapshot[T any] struct {
 	// LastLoginKnownSince (members only) is the earliest lower bound of the
 	// account's login polls known to the users stream.
 	LastLoginKnownSince time.Time `json:"last_login_known_since,omitzero"`
+	// bodies holds, in memory only, the items' records as Cloudflare sent
+	// them, compressed (see compactBodies); nil while the items hold theirs.
+	bodies []byte
 }
 
 // listUsage adds to a list's polls what other streams learned about its
@@ -42,6 +53,8 @@ type inventoryEvents struct {
 type listKind[T any] struct {
 	events inventoryEvents
 	id     func(*T) string
+	// body is where an item holds its record as Cloudflare sent it.
+	body func(*T) *json.RawMessage
 	// changedFields lists what differs between two records of one item, in a fixed order.
 	changedFields func(previous, current *T) []string
 	// appendRecord maps one event; for events.changed, previous is the item
@@ -77,8 +90,12 @@ func (inv *inventory[T]) poll(ctx context.Context, account cloudflare.Account, c
 	next := &listSnapshot[T]{Members: current}
 	var removed []T
 	if previous != nil {
-		appendChanges(records, inv.kind, previous.Members, current, now)
-		removed = removedItems(inv.kind, previous.Members, current)
+		before, err := previous.itemsWithRemovedBodies(inv.kind, current)
+		if err != nil {
+			return err
+		}
+		appendChanges(records, inv.kind, before, current, now)
+		removed = removedItems(inv.kind, before, current)
 		next.LastInventory = previous.LastInventory
 	}
 	// The first poll of a fresh state is an inventory, never "added" for everyone.
@@ -103,10 +120,73 @@ func (inv *inventory[T]) poll(ctx context.Context, account cloudflare.Account, c
 	if err := deliver(ctx, inv.r, inv.snapshots, inv.stream, account, logs, func() *listSnapshot[T] { return next }); err != nil {
 		return err
 	}
+	// Stored as it came; in memory only the removals of later polls need the
+	// records, and they are most of a large account's state.
+	if err := next.compactBodies(inv.kind); err != nil {
+		return err
+	}
 	if inv.usage != nil {
 		return inv.usage.forget(ctx, account.ID, removed)
 	}
 	return nil
+}
+
+// compactBodies moves the items' records into s.bodies, compressed: each
+// record, in the items' order, as its length (uvarint) and its bytes.
+func (s *listSnapshot[T]) compactBodies(kind listKind[T]) error {
+	var compressed bytes.Buffer
+	w, err := flate.NewWriter(&compressed, flate.BestSpeed)
+	if err != nil {
+		return err
+	}
+	var length [binary.MaxVarintLen64]byte
+	for i := range s.Members {
+		body := kind.body(&s.Members[i])
+		if _, err := w.Write(length[:binary.PutUvarint(length[:], uint64(len(*body)))]); err != nil {
+			return err
+		}
+		if _, err := w.Write(*body); err != nil {
+			return err
+		}
+		*body = nil
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	s.bodies = bytes.Clone(compressed.Bytes())
+	return nil
+}
+
+// itemsWithRemovedBodies returns s's items, with the records of those gone
+// from current restored from s.bodies: the bodies of their removal events.
+func (s *listSnapshot[T]) itemsWithRemovedBodies(kind listKind[T], current []T) ([]T, error) {
+	if s.bodies == nil {
+		return s.Members, nil
+	}
+	currentIDs := make(map[string]bool, len(current))
+	for i := range current {
+		currentIDs[kind.id(&current[i])] = true
+	}
+	items := slices.Clone(s.Members)
+	bodies := bufio.NewReader(flate.NewReader(bytes.NewReader(s.bodies)))
+	for i := range items {
+		length, err := binary.ReadUvarint(bodies)
+		if err != nil {
+			return nil, fmt.Errorf("reading the kept records: %w", err)
+		}
+		if currentIDs[kind.id(&items[i])] {
+			if _, err := bodies.Discard(int(length)); err != nil {
+				return nil, fmt.Errorf("reading the kept records: %w", err)
+			}
+			continue
+		}
+		body := make(json.RawMessage, length)
+		if _, err := io.ReadFull(bodies, body); err != nil {
+			return nil, fmt.Errorf("reading the kept records: %w", err)
+		}
+		*kind.body(&items[i]) = body
+	}
+	return items, nil
 }
 
 // appendChanges emits added and changed items in the current list's order,

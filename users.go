@@ -2,6 +2,7 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -15,6 +16,7 @@ var memberKind = listKind[cloudflare.Member]{
 		inventory: eventMember, added: eventMemberAdded, removed: eventMemberRemoved, changed: eventMemberChanged,
 	},
 	id:            func(m *cloudflare.Member) string { return m.ID },
+	body:          func(m *cloudflare.Member) *json.RawMessage { return &m.Raw },
 	changedFields: changedFields,
 	appendRecord:  appendMemberRecord,
 }
