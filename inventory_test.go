@@ -1,0 +1,114 @@
+package cloudflareidentityreceiver
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
+)
+
+// bodiesByID maps the id attribute of every record of one event to its Body.
+func bodiesByID(all []plog.Logs, eventName, idKey string) map[string]any {
+	bodies := map[string]any{}
+	for _, logs := range all {
+		for _, rl := range logs.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					if lr.EventName() != eventName {
+						continue
+					}
+					id, _ := lr.Attributes().Get(idKey)
+					bodies[id.Str()] = lr.Body().AsRaw()
+				}
+			}
+		}
+	}
+	return bodies
+}
+
+// TestRemovalBodyIsTheLastKnownRecord: once a list was taken, the receiver
+// keeps its records compressed, and a later poll's removal events carry the
+// removed items' records as they were listed, whether the list is the one in
+// memory or the one stored before a restart. Two items apart are removed so
+// that the records in between are skipped.
+// Mutation caught: itemsWithRemovedBodies not restoring the body (removal
+// events without one); reading the first record for every removed item.
+func TestRemovalBodyIsTheLastKnownRecord(t *testing.T) {
+	type list struct {
+		name               string
+		config             envOption
+		poll               func(*identityReceiver, context.Context) error
+		ids                func(sim *cloudflaresim.Server, account string) []string
+		remove             func(sim *cloudflaresim.Server, account, id string)
+		inventory, removal string
+		idKey              string
+	}
+	lists := []list{
+		{
+			name:   "members",
+			config: withConfig(func(*Config) {}),
+			poll:   (*identityReceiver).pollUsers,
+			ids: func(sim *cloudflaresim.Server, account string) (ids []string) {
+				for _, m := range sim.Members(account) {
+					ids = append(ids, m.ID)
+				}
+				return ids
+			},
+			remove:    (*cloudflaresim.Server).RemoveMember,
+			inventory: eventMember, removal: eventMemberRemoved, idKey: attrMemberID,
+		},
+		{
+			name:   "access users",
+			config: withAccessUsers(func(*AccessUsersConfig) {}),
+			poll:   (*identityReceiver).pollAccessUsers,
+			ids: func(sim *cloudflaresim.Server, account string) (ids []string) {
+				for _, u := range sim.AccessUsers(account) {
+					ids = append(ids, u.ID)
+				}
+				return ids
+			},
+			remove:    (*cloudflaresim.Server).RemoveAccessUser,
+			inventory: eventAccessUser, removal: eventAccessUserRemoved, idKey: "user.id",
+		},
+	}
+	for _, l := range lists {
+		for _, restart := range []bool{false, true} {
+			name := l.name + "/in memory"
+			if restart {
+				name = l.name + "/after a restart"
+			}
+			t.Run(name, func(t *testing.T) {
+				env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 12, AccessUsersPerAccount: 12},
+					l.config, withStorage())
+				require.NoError(t, l.poll(env.r, context.Background()))
+				listed := bodiesByID(env.sink.AllLogs(), l.inventory, l.idKey)
+				require.Len(t, listed, 12)
+
+				account := env.sim.Accounts()[0].ID
+				ids := l.ids(env.sim, account)
+				gone := []string{ids[4], ids[9]}
+				for _, id := range gone {
+					l.remove(env.sim, account, id)
+				}
+				env.clock.Advance(time.Hour)
+				env.sink.Reset()
+				if restart {
+					env.restart(t)
+				}
+				require.NoError(t, l.poll(env.r, context.Background()))
+
+				removed := bodiesByID(env.sink.AllLogs(), l.removal, l.idKey)
+				require.Len(t, removed, len(gone))
+				for _, id := range gone {
+					require.NotNil(t, removed[id], "removal of %s", id)
+					assert.Equal(t, listed[id], removed[id], "removal of %s", id)
+				}
+			})
+		}
+	}
+}
