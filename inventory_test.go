@@ -112,3 +112,19 @@ func TestRemovalBodyIsTheLastKnownRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestTakenListKeepsNoRecordsInItsItems: once the pipeline took a member
+// list, the members the receiver keeps (the login records are enriched from
+// them) no longer hold their records: the compressed copy does
+// (TestRemovalBodyIsTheLastKnownRecord reads it back).
+// Mutation caught: inventory.poll without its compactBodies call.
+func TestTakenListKeepsNoRecordsInItsItems(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 30})
+	require.NoError(t, env.r.pollUsers(context.Background()))
+
+	kept := env.r.members.byAccount[env.sim.Accounts()[0].ID].byUserID
+	require.Len(t, kept, 30)
+	for _, m := range kept {
+		assert.Nil(t, m.Raw, "member %s", m.ID)
+	}
+}
