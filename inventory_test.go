@@ -117,14 +117,22 @@ func TestRemovalBodyIsTheLastKnownRecord(t *testing.T) {
 // list, the members the receiver keeps (the login records are enriched from
 // them) no longer hold their records: the compressed copy does
 // (TestRemovalBodyIsTheLastKnownRecord reads it back).
-// Mutation caught: inventory.poll without its compactBodies call.
+// Mutations caught: inventory.poll without its compactBodies call;
+// memberDirectory.fillFromStorage keeping the records.
 func TestTakenListKeepsNoRecordsInItsItems(t *testing.T) {
-	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 30})
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 30}, withStorage())
 	require.NoError(t, env.r.pollUsers(context.Background()))
-
-	kept := env.r.members.byAccount[env.sim.Accounts()[0].ID].byUserID
-	require.Len(t, kept, 30)
-	for _, m := range kept {
-		assert.Nil(t, m.Raw, "member %s", m.ID)
+	assertNoRecords := func(when string) {
+		kept := env.r.members.byAccount[env.sim.Accounts()[0].ID].byUserID
+		require.Len(t, kept, 30, when)
+		for _, m := range kept {
+			assert.Nil(t, m.Raw, "%s: member %s", when, m.ID)
+		}
 	}
+	assertNoRecords("after the users poll")
+
+	// After a restart, the logins stream reads the members from storage first.
+	env.restart(t)
+	require.NoError(t, env.r.pollLogins(context.Background()))
+	assertNoRecords("read from storage")
 }
