@@ -228,15 +228,26 @@ func removedItems[T any](kind listKind[T], previous, current []T) []T {
 	return removed
 }
 
-// uniqueByID drops repeats of an id (an item listed on two pages).
+// uniqueByID drops repeats of an id (an item listed on two pages). A list
+// without any, the usual one, is returned as it is, not copied.
 func uniqueByID[T any](items []T, id func(*T) string) []T {
 	seen := make(map[string]bool, len(items))
-	unique := items[:0:0]
+	var unique []T
 	for i := range items {
-		if key := id(&items[i]); !seen[key] {
+		key := id(&items[i])
+		if !seen[key] {
 			seen[key] = true
-			unique = append(unique, items[i])
+			if unique != nil {
+				unique = append(unique, items[i])
+			}
+			continue
 		}
+		if unique == nil {
+			unique = append(make([]T, 0, len(items)-1), items[:i]...)
+		}
+	}
+	if unique == nil {
+		return items
 	}
 	return unique
 }

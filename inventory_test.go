@@ -2,6 +2,7 @@ package cloudflareidentityreceiver
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -135,4 +136,34 @@ func TestTakenListKeepsNoRecordsInItsItems(t *testing.T) {
 	env.restart(t)
 	require.NoError(t, env.r.pollLogins(context.Background()))
 	assertNoRecords("read from storage")
+}
+
+// TestUniqueByID: repeats of an id are dropped, the first kept, in order;
+// a list without repeats is the same list, not a copy.
+// Mutations caught: copying items[:i+1] on the first repeat; keeping a
+// repeat that comes after the first.
+func TestUniqueByID(t *testing.T) {
+	id := func(s *string) string { return *s }
+	tests := []struct {
+		name  string
+		items []string
+		want  []string
+	}{
+		{name: "none", items: nil, want: nil},
+		{name: "no repeats", items: []string{"a", "b", "c"}, want: []string{"a", "b", "c"}},
+		{name: "repeat next to it", items: []string{"a", "a", "b"}, want: []string{"a", "b"}},
+		{name: "repeat at the end", items: []string{"a", "b", "c", "a"}, want: []string{"a", "b", "c"}},
+		{name: "several repeats", items: []string{"a", "b", "b", "c", "a", "d", "c"}, want: []string{"a", "b", "c", "d"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			items := slices.Clone(tt.items)
+			got := uniqueByID(items, id)
+			assert.Equal(t, tt.want, got)
+			assert.Equal(t, tt.items, items, "the input is left as it was")
+			if len(tt.want) == len(tt.items) && len(items) > 0 {
+				assert.Same(t, &items[0], &got[0], "a list without repeats is not copied")
+			}
+		})
+	}
 }

@@ -119,13 +119,16 @@ func (h *loginHistories) put(accountID, user string, hist loginHistory) {
 		users = map[string]*loginHistory{}
 		h.byAccount[accountID] = users
 	}
-	if h.pending[accountID] == nil {
-		h.pending[accountID] = map[string]*loginHistory{}
-	}
 	// A copy, as in loadLocked: assigning to a known string key replaces
 	// the key too.
 	user = strings.Clone(user)
 	users[user] = &hist
+	if h.store.memoryOnly {
+		return
+	}
+	if h.pending[accountID] == nil {
+		h.pending[accountID] = map[string]*loginHistory{}
+	}
 	h.pending[accountID][user] = &hist
 }
 

@@ -161,7 +161,7 @@ func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error
 			return err
 		}
 	}
-	r.store = &checkpointStore{client: r.storageClient}
+	r.store = &checkpointStore{client: r.storageClient, memoryOnly: r.cfg.StorageID == nil}
 	if r.client == nil {
 		limiter := cloudflare.NewLimiter(r.cfg.RateLimit.RequestsPerWindow, r.cfg.RateLimit.Window).WithReserve(r.cfg.RateLimit.Reserve)
 		if r.sleep != nil {
