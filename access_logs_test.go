@@ -53,13 +53,13 @@ func TestAccessMappingGolden(t *testing.T) {
 			appendAccessUserRecord(records, eventAccessUser, &never, nil, nil, testPollTime)
 		}},
 		{golden: "access_user_added.yaml", build: func(records plog.LogRecordSlice) {
-			appendChanges(records, accessUserKind, []cloudflare.AccessUser{user}, []cloudflare.AccessUser{user, idle}, testPollTime)
+			appendChanges(records, accessUserKind, []cloudflare.AccessUser{user}, []cloudflare.AccessUser{user, idle}, removedItems(accessUserKind, []cloudflare.AccessUser{user}, []cloudflare.AccessUser{user, idle}), testPollTime)
 		}},
 		{golden: "access_user_removed.yaml", build: func(records plog.LogRecordSlice) {
-			appendChanges(records, accessUserKind, []cloudflare.AccessUser{user, idle}, []cloudflare.AccessUser{idle}, testPollTime)
+			appendChanges(records, accessUserKind, []cloudflare.AccessUser{user, idle}, []cloudflare.AccessUser{idle}, removedItems(accessUserKind, []cloudflare.AccessUser{user, idle}, []cloudflare.AccessUser{idle}), testPollTime)
 		}},
 		{golden: "access_user_changed.yaml", build: func(records plog.LogRecordSlice) {
-			appendChanges(records, accessUserKind, []cloudflare.AccessUser{user, idle}, []cloudflare.AccessUser{changed, idle}, testPollTime)
+			appendChanges(records, accessUserKind, []cloudflare.AccessUser{user, idle}, []cloudflare.AccessUser{changed, idle}, removedItems(accessUserKind, []cloudflare.AccessUser{user, idle}, []cloudflare.AccessUser{changed, idle}), testPollTime)
 		}},
 		{golden: "access_seats.yaml", build: func(records plog.LogRecordSlice) {
 			appendSeatSummaryRecord(records, []cloudflare.AccessUser{user, idle, never}, testPollTime)

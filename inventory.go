@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -90,12 +89,11 @@ func (inv *inventory[T]) poll(ctx context.Context, account cloudflare.Account, c
 	next := &listSnapshot[T]{Members: current}
 	var removed []T
 	if previous != nil {
-		before, err := previous.itemsWithRemovedBodies(inv.kind, current)
-		if err != nil {
+		removed = removedItems(inv.kind, previous.Members, current)
+		if err := previous.restoreBodies(inv.kind, removed); err != nil {
 			return err
 		}
-		appendChanges(records, inv.kind, before, current, now)
-		removed = removedItems(inv.kind, before, current)
+		appendChanges(records, inv.kind, previous.Members, current, removed, now)
 		next.LastInventory = previous.LastInventory
 	}
 	// The first poll of a fresh state is an inventory, never "added" for everyone.
@@ -157,41 +155,43 @@ func (s *listSnapshot[T]) compactBodies(kind listKind[T]) error {
 	return nil
 }
 
-// itemsWithRemovedBodies returns s's items, with the records of those gone
-// from current restored from s.bodies: the bodies of their removal events.
-func (s *listSnapshot[T]) itemsWithRemovedBodies(kind listKind[T], current []T) ([]T, error) {
-	if s.bodies == nil {
-		return s.Members, nil
+// restoreBodies gives removed, items of s gone from the current list, their
+// records from s.bodies: the bodies of their removal events.
+func (s *listSnapshot[T]) restoreBodies(kind listKind[T], removed []T) error {
+	if s.bodies == nil || len(removed) == 0 {
+		return nil
 	}
-	currentIDs := make(map[string]bool, len(current))
-	for i := range current {
-		currentIDs[kind.id(&current[i])] = true
+	wanted := make(map[string]*T, len(removed))
+	for i := range removed {
+		wanted[kind.id(&removed[i])] = &removed[i]
 	}
-	items := slices.Clone(s.Members)
 	bodies := bufio.NewReader(flate.NewReader(bytes.NewReader(s.bodies)))
-	for i := range items {
+	for i := 0; i < len(s.Members) && len(wanted) > 0; i++ {
 		length, err := binary.ReadUvarint(bodies)
 		if err != nil {
-			return nil, fmt.Errorf("reading the kept records: %w", err)
+			return fmt.Errorf("reading the kept records: %w", err)
 		}
-		if currentIDs[kind.id(&items[i])] {
+		id := kind.id(&s.Members[i])
+		item, found := wanted[id]
+		if !found {
 			if _, err := bodies.Discard(int(length)); err != nil {
-				return nil, fmt.Errorf("reading the kept records: %w", err)
+				return fmt.Errorf("reading the kept records: %w", err)
 			}
 			continue
 		}
 		body := make(json.RawMessage, length)
 		if _, err := io.ReadFull(bodies, body); err != nil {
-			return nil, fmt.Errorf("reading the kept records: %w", err)
+			return fmt.Errorf("reading the kept records: %w", err)
 		}
-		*kind.body(&items[i]) = body
+		*kind.body(item) = body
+		delete(wanted, id)
 	}
-	return items, nil
+	return nil
 }
 
 // appendChanges emits added and changed items in the current list's order,
-// then removed ones in the previous list's order.
-func appendChanges[T any](records plog.LogRecordSlice, kind listKind[T], previous, current []T, seen time.Time) {
+// then removed ones (removedItems) in the previous list's order.
+func appendChanges[T any](records plog.LogRecordSlice, kind listKind[T], previous, current, removed []T, seen time.Time) {
 	previousByID := make(map[string]*T, len(previous))
 	for i := range previous {
 		previousByID[kind.id(&previous[i])] = &previous[i]
@@ -207,7 +207,6 @@ func appendChanges[T any](records plog.LogRecordSlice, kind listKind[T], previou
 			kind.appendRecord(records, kind.events.changed, item, before, changed, seen)
 		}
 	}
-	removed := removedItems(kind, previous, current)
 	for i := range removed {
 		kind.appendRecord(records, kind.events.removed, &removed[i], nil, nil, seen)
 	}

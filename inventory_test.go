@@ -37,8 +37,9 @@ func bodiesByID(all []plog.Logs, eventName, idKey string) map[string]any {
 // removed items' records as they were listed, whether the list is the one in
 // memory or the one stored before a restart. Two items apart are removed so
 // that the records in between are skipped.
-// Mutation caught: itemsWithRemovedBodies not restoring the body (removal
-// events without one); reading the first record for every removed item.
+// Mutations caught: restoreBodies not restoring the body (removal events
+// without one), not skipping the records of items still listed, or stopping
+// before the last removed item.
 func TestRemovalBodyIsTheLastKnownRecord(t *testing.T) {
 	type list struct {
 		name               string

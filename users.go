@@ -55,7 +55,7 @@ func (u *usersStream) pollAccount(ctx context.Context, account cloudflare.Accoun
 // appendMemberChanges emits added and changed members in the current list's
 // order, then removed ones in the previous list's order.
 func appendMemberChanges(records plog.LogRecordSlice, previous, current []cloudflare.Member, seen time.Time) {
-	appendChanges(records, memberKind, previous, current, seen)
+	appendChanges(records, memberKind, previous, current, removedItems(memberKind, previous, current), seen)
 }
 
 // uniqueMembers drops repeats of a membership id (a member listed on two pages).
