@@ -230,13 +230,13 @@ func usualPage(body []byte) (entries []AuditEntry, ok bool) {
 // missing or null field at its zero value), no other field.
 func (s *jsonScanner) usualEntry(into *usualRecord) bool {
 	r := &into.record
-	return s.exactObject(recordKeys, func(key string) (ok bool) {
-		switch key {
+	return s.exactObject(recordKeys, func(k int) (ok bool) {
+		switch recordKeys[k] {
 		case "id":
 			r.ID, ok = s.str()
 		case "action":
-			return s.exactObject(actionKeys, func(key string) (ok bool) {
-				if key == "result" {
+			return s.exactObject(actionKeys, func(k int) (ok bool) {
+				if actionKeys[k] == "result" {
 					r.Action.Result, ok = s.boolean()
 					return ok
 				}
@@ -244,44 +244,19 @@ func (s *jsonScanner) usualEntry(into *usualRecord) bool {
 				return ok
 			})
 		case "actor":
-			return s.exactObject(actorKeys, func(key string) (ok bool) {
-				switch key {
-				case "email":
-					r.Actor.Email, ok = s.str()
-				case "id":
-					r.Actor.ID, ok = s.str()
-				case "ip":
-					r.Actor.IP, ok = s.str()
-				default:
-					r.Actor.Type, ok = s.str()
-				}
-				return ok
-			})
+			return s.exactStrings(actorKeys, &r.Actor.Email, &r.Actor.ID, &r.Actor.IP, &r.Actor.Type)
 		case "interface":
 			r.Interface, ok = s.str()
 		case "metadata":
-			if r.Metadata, ok = s.raw(); ok {
-				metadata := jsonScanner{b: s.b, text: s.text, i: s.i - len(r.Metadata)}
-				into.metadata, into.flatMetadata = metadata.flatStrings()
-			}
+			r.Metadata, into.metadata, into.flatMetadata, ok = s.metadata()
 		case "newValue":
 			r.NewValue, ok = s.raw()
 		case "oldValue":
 			r.OldValue, ok = s.raw()
 		case "owner":
-			return s.exactObject(ownerKeys, func(string) (ok bool) {
-				r.Owner.ID, ok = s.str()
-				return ok
-			})
+			return s.exactStrings(ownerKeys, &r.Owner.ID)
 		case "resource":
-			return s.exactObject(resourceKeys, func(key string) (ok bool) {
-				if key == "id" {
-					r.Resource.ID, ok = s.str()
-					return ok
-				}
-				r.Resource.Type, ok = s.str()
-				return ok
-			})
+			return s.exactStrings(resourceKeys, &r.Resource.ID, &r.Resource.Type)
 		case "when":
 			r.When, ok = s.str()
 		}
@@ -290,8 +265,8 @@ func (s *jsonScanner) usualEntry(into *usualRecord) bool {
 }
 
 // exactObject reads an object whose keys are exactly keys, each once, in any
-// order; value reads the value of each.
-func (s *jsonScanner) exactObject(keys []string, value func(key string) bool) bool {
+// order; value reads the value of keys[k].
+func (s *jsonScanner) exactObject(keys []string, value func(k int) bool) bool {
 	var seen uint32
 	return s.object(func(key string, _ bool) bool {
 		k := keyIndex(keys, key)
@@ -299,8 +274,31 @@ func (s *jsonScanner) exactObject(keys []string, value func(key string) bool) bo
 			return false
 		}
 		seen |= 1 << k
-		return value(keys[k])
+		return value(k)
 	}) && seen == 1<<len(keys)-1
+}
+
+// exactStrings is exactObject for an object of strings, read into fields
+// (in the order of keys).
+func (s *jsonScanner) exactStrings(keys []string, fields ...*string) bool {
+	return s.exactObject(keys, func(k int) (ok bool) {
+		*fields[k], ok = s.str()
+		return ok
+	})
+}
+
+// metadata reads an entry's metadata, raw, and also as its fields when it
+// is an object of strings without escape sequences (flat), as it usually is.
+func (s *jsonScanner) metadata() (raw json.RawMessage, fields []MetadataField, flat, ok bool) {
+	s.ws()
+	start, depth := s.i, s.depth
+	if fields, flat = s.flatStrings(); flat {
+		return s.b[start:s.i:s.i], fields, true, true
+	}
+	// Anything else is read again, as any value.
+	s.i, s.depth = start, depth
+	raw, ok = s.raw()
+	return raw, nil, false, ok
 }
 
 // flatStrings reads an object whose keys and values are strings without

@@ -102,3 +102,18 @@ func TestAuditEntryMetadata(t *testing.T) {
 		})
 	}
 }
+
+// TestMetadataReadAgainLeavesNoNesting: metadata that is not an object of
+// plain strings is read a second time as any value; the first, failed read
+// must not count towards the nesting bound, or a page of more such entries
+// than maxNesting would leave the one-pass read (usualPage) for the entry by
+// entry one.
+// Mutation caught: metadata resetting the position but not the depth.
+func TestMetadataReadAgainLeavesNoNesting(t *testing.T) {
+	entry := strings.Replace(usualEntry, `{"user_agent":"Mozilla/5.0"}`, `{"count":1}`, 1)
+	page := `{"result":[` + strings.Repeat(entry+",", maxNesting) + entry + `]}`
+	entries, ok := usualPage([]byte(page))
+	require.True(t, ok, "read in one pass")
+	require.Len(t, entries, maxNesting+1)
+	assert.NotNil(t, entries[maxNesting].Record)
+}
