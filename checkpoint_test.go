@@ -65,7 +65,7 @@ func TestUnreadableCheckpointIsDiscarded(t *testing.T) {
 // TestCheckpointsEncodeAsEncodingJSONWould: the login cursor and the login
 // history, which encode themselves, decode to what encoding/json's encoding
 // of the same values decodes to, whatever their ids and times hold.
-// Mutations caught: appendJSONString without its check for '"' (or '\\');
+// Mutations caught: jsonappend.String without its check for '"' (or '\\');
 // the cursor's appendJSON writing last_sweep when zero, or dropping the comma
 // between emitted ids; a history's networks without their "t".
 func TestCheckpointsEncodeAsEncodingJSONWould(t *testing.T) {

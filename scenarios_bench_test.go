@@ -80,6 +80,8 @@ func peakLiveHeap(stop <-chan struct{}) <-chan float64 {
 	go func() {
 		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 		var most uint64
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
 		for {
 			metrics.Read(sample)
 			most = max(most, sample[0].Value.Uint64())
@@ -87,7 +89,7 @@ func peakLiveHeap(stop <-chan struct{}) <-chan float64 {
 			case <-stop:
 				peak <- float64(most) / (1 << 20)
 				return
-			case <-time.After(10 * time.Millisecond):
+			case <-tick.C:
 			}
 		}
 	}()

@@ -127,7 +127,7 @@ real_window_paragraph() {
   local rwall rfloor ratio
   rwall=$(metric "$real" wall_s | median); rfloor=$(metric "$real" floor_s | median)
   ratio=$(calc '%.3f' 'a/b' a="$rwall" b="$rfloor")
-  echo "That time does not scale with the window. The same ${2}-login backfill at Cloudflare's real"
+  echo "The same ${2}-login backfill at Cloudflare's real"
   echo "5-minute window (\`CFI_BENCH_WINDOW_SECONDS=300\`, once): $(metric "$real" requests | median) requests,"
   echo "$(metric "$real" http_429 | maximum) 429s, wall ${rwall} s against a floor of ${rfloor} s, $(calc '%.2f' 'a-b' a="$rwall" b="$rfloor") s after it:"
   echo "**${ratio}x** (target <= 1.05: $(verdict "$ratio" 1.05)); peak RSS $(metric "$real" peak_rss_MiB | median) MiB."
