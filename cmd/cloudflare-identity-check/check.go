@@ -39,6 +39,7 @@ type checkOptions struct {
 type report struct {
 	Window         window            `json:"window"`
 	Token          tokenReport       `json:"token"`
+	UserLog        userLogReport     `json:"user_audit_logs"`
 	Accounts       []accountReport   `json:"accounts"`
 	MoreAccounts   int               `json:"accounts_not_examined,omitempty"`
 	RateLimit      map[string]string `json:"rate_limit_headers,omitempty"`
@@ -82,6 +83,14 @@ type sourceReport struct {
 	FilterRejected    bool       `json:"login_filter_rejected,omitempty"`
 	MissingPermission string     `json:"missing_permission,omitempty"`
 	Error             string     `json:"error,omitempty"`
+	// Account sources only: the people whose logins the source shows, how
+	// many of them are not the token owner, and so whether it shows logins
+	// of others (othersYes, othersNo, othersUnknown).
+	People      int    `json:"people,omitempty"`
+	OtherPeople int    `json:"other_people,omitempty"`
+	Others      string `json:"logins_of_others,omitempty"`
+
+	people map[string]identity // by identity.key
 }
 
 func (s *sourceReport) total() int { return s.Success + s.Failure }
@@ -184,12 +193,17 @@ func check(ctx context.Context, opts checkOptions) *report {
 		}
 	}
 
+	// Every client New makes lists user logins.
+	rep.UserLog = checkUserLog(ctx, client.(cloudflare.UserLoginLister), rep.Token, rep.Window)
 	for i, account := range accounts {
 		if i >= maxAccounts {
 			rep.MoreAccounts = len(accounts) - maxAccounts
 			break
 		}
-		rep.Accounts = append(rep.Accounts, checkAccount(ctx, client, spend, account, rep.Window))
+		a := checkAccount(ctx, client, spend, account, rep.Window)
+		rep.UserLog.judgeOthers(&a.V1)
+		rep.UserLog.judgeOthers(&a.V2)
+		rep.Accounts = append(rep.Accounts, a)
 	}
 	rep.RateLimit = obs.headers
 	rep.Requests = spend.sent
@@ -264,6 +278,12 @@ func (s *sourceReport) add(e *cloudflare.AuditEntry) {
 		s.Success++
 	} else {
 		s.Failure++
+	}
+	if who := (identity{ID: e.ActorID, Email: e.ActorEmail}); who.key() != "" {
+		if s.people == nil {
+			s.people = map[string]identity{}
+		}
+		s.people[who.key()] = who
 	}
 	if e.When.IsZero() {
 		return

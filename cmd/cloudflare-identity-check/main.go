@@ -1,8 +1,9 @@
 // Command cloudflare-identity-check is the preflight check of the
 // cloudflare_identity receiver: run once against a real account, with the
-// token the receiver will use, it reports what the token can read and which
-// login source (Audit Logs v1 or v2) carries the account's logins. It uses
-// the receiver's own client and limiter and spends at most 60 requests.
+// token the receiver will use, it reports what the token can read, which
+// login source (Audit Logs v1 or v2) carries the account's logins, and
+// whether they show the logins of members other than the token owner. It
+// uses the receiver's own client and limiter and spends at most 60 requests.
 //
 //	CLOUDFLARE_API_TOKEN=... cloudflare-identity-check [-since 24h|7d] [-json] [-endpoint URL]
 package main
@@ -15,14 +16,43 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
 
 const tokenEnv = "CLOUDFLARE_API_TOKEN"
+
+// Exit codes, for a CI job to gate on.
+const (
+	exitOK         = 0 // the token works and the logins of an account are readable
+	exitUnreadable = 1 // the token is refused, or no account's logins are readable
+	exitUsage      = 2 // bad flags, no token, or an endpoint the token must not go to
+)
+
+const usage = `Usage: CLOUDFLARE_API_TOKEN=... cloudflare-identity-check [flags]
+
+Reports what the API token of the cloudflare_identity receiver can read, which
+login source carries the accounts' logins, and whether the account audit logs
+show the logins of members other than the token owner. Only reads; sends at
+most %d requests.
+
+Flags:
+`
+
+const exitCodes = `
+Exit status:
+  0  the token works and the logins of at least one account are readable
+     (even when the window holds none)
+  1  the token is refused, or no account's logins are readable
+  2  bad usage: an unknown flag or bad value, no CLOUDFLARE_API_TOKEN, or an
+     -endpoint that is not https:// (http:// only to localhost or 127.0.0.0/8, ::1)
+`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -31,26 +61,37 @@ func main() {
 	os.Exit(code)
 }
 
-// run is the command: 0 when the check ran (whatever it found), 2 on bad
-// usage or a missing token.
+// run is the command; it returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, now func() time.Time) int {
 	fs := flag.NewFlagSet("cloudflare-identity-check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), usage, maxRequests)
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), exitCodes)
+	}
 	sinceFlag := fs.String("since", "24h", "how far back to count logins: a duration such as 24h, or days such as 7d")
-	endpoint := fs.String("endpoint", defaultEndpoint, "Cloudflare API base URL")
+	endpoint := fs.String("endpoint", defaultEndpoint, "Cloudflare API base URL: https://, or http:// to a loopback host only")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK // asked for the usage, which was printed
+		}
+		return exitUsage
 	}
 	since, err := parseSince(*sinceFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "cloudflare-identity-check: -since: %v\n", err)
-		return 2
+		return exitUsage
+	}
+	if err := checkEndpoint(*endpoint); err != nil {
+		fmt.Fprintf(stderr, "cloudflare-identity-check: -endpoint: %v\n", err)
+		return exitUsage
 	}
 	token := getenv(tokenEnv)
 	if token == "" {
 		fmt.Fprintf(stderr, "cloudflare-identity-check: %s is not set; set it to the API token the receiver will use\n", tokenEnv)
-		return 2
+		return exitUsage
 	}
 	rep := check(ctx, checkOptions{endpoint: *endpoint, token: token, since: since, now: now(),
 		httpClient: &http.Client{Timeout: 30 * time.Second}})
@@ -64,7 +105,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// The report is built from what Cloudflare answered; a server echoing the
 	// token back must not put it on the screen.
 	_, _ = io.WriteString(stdout, strings.ReplaceAll(out, token, "[REDACTED]"))
-	return 0
+	return rep.exitCode()
+}
+
+// checkEndpoint applies the receiver's rule for its endpoint: an absolute
+// http(s) URL, and http:// only to a loopback host, as the token goes with
+// every request.
+func checkEndpoint(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("must be an absolute http(s) URL, such as %s; got %q", defaultEndpoint, raw)
+	}
+	if u.Scheme == "http" && !cloudflare.IsLoopback(u.Hostname()) {
+		return fmt.Errorf("http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); use https://, "+
+			"the API token goes with every request: got host %q", u.Hostname())
+	}
+	return nil
+}
+
+// exitCode is exitOK when an account's logins could be read, which takes a
+// working token, else exitUnreadable.
+func (r *report) exitCode() int {
+	for _, a := range r.Accounts {
+		if a.V1.Read || a.V2.Read {
+			return exitOK
+		}
+	}
+	return exitUnreadable
 }
 
 // parseSince reads a Go duration, or a number of days such as 7d.

@@ -24,14 +24,18 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
 var checkTime = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 
-// runCheck runs the command against sim with args, the simulator's token in
-// CLOUDFLARE_API_TOKEN unless token says otherwise.
+// runCheck runs the command against sim with args and token in
+// CLOUDFLARE_API_TOKEN.
 func runCheck(t *testing.T, sim *cloudflaresim.Server, token string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runArgs(context.Background(), token, append([]string{"-endpoint", sim.URL()}, args...)...)
+}
+
+// runArgs runs the command with args alone and token in CLOUDFLARE_API_TOKEN.
+func runArgs(ctx context.Context, token string, args ...string) (stdout, stderr string, code int) {
 	var out, errOut bytes.Buffer
 	env := map[string]string{tokenEnv: token}
-	code = run(context.Background(), append([]string{"-endpoint", sim.URL()}, args...),
-		func(k string) string { return env[k] }, &out, &errOut, func() time.Time { return checkTime })
+	code = run(ctx, args, func(k string) string { return env[k] }, &out, &errOut, func() time.Time { return checkTime })
 	return out.String(), errOut.String(), code
 }
 
@@ -54,15 +58,15 @@ func startSim(t *testing.T, cfg cloudflaresim.Config) *cloudflaresim.Server {
 
 // TestCheckGolden runs the check against the simulator in the cases a user
 // meets: logins in both sources (text and JSON), an account-owned token, a
-// token without the members permission, no logins, a revoked token; and v2
-// refusing the login filter.
+// token without the members permission, no logins, a revoked token (exit
+// 1); and v2 refusing the login filter.
 func TestCheckGolden(t *testing.T) {
 	tests := []struct {
-		name  string
-		cfg   cloudflaresim.Config
-		setup func(sim *cloudflaresim.Server)
-		token string
-		args  []string
+		name     string
+		cfg      cloudflaresim.Config
+		setup    func(sim *cloudflaresim.Server)
+		args     []string
+		wantCode int
 	}{
 		{name: "both_sources", cfg: cloudflaresim.Config{Accounts: 2, MembersPerAccount: 3, LoginsPerAccount: 40, LoginSpan: 48 * time.Hour, FailureRatio: 0.25}},
 		{name: "both_sources_json", cfg: cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3, LoginsPerAccount: 10, LoginSpan: 12 * time.Hour}, args: []string{"-json"}},
@@ -73,7 +77,7 @@ func TestCheckGolden(t *testing.T) {
 			}},
 		{name: "no_logins", cfg: cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3}},
 		{name: "revoked_token", cfg: cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3, LoginsPerAccount: 5},
-			setup: func(sim *cloudflaresim.Server) { sim.SetToken("rolled") }},
+			setup: func(sim *cloudflaresim.Server) { sim.SetToken("rolled") }, wantCode: 1},
 		{name: "v2_filter_rejected", cfg: cloudflaresim.Config{Accounts: 1, MembersPerAccount: 1, LoginsPerAccount: 6, LoginSpan: 12 * time.Hour, RejectLoginActionType: true}},
 	}
 	for _, tt := range tests {
@@ -83,7 +87,7 @@ func TestCheckGolden(t *testing.T) {
 				tt.setup(sim)
 			}
 			stdout, stderr, code := runCheck(t, sim, simtest.Token, tt.args...)
-			assert.Equal(t, 0, code, stderr)
+			assert.Equal(t, tt.wantCode, code)
 			assert.Empty(t, stderr)
 			// The simulator's port changes from run to run.
 			golden(t, tt.name, strings.ReplaceAll(stdout, strings.TrimPrefix(sim.URL(), "http://"), "SIM"))
@@ -104,6 +108,120 @@ func TestCheckRefusesWithoutToken(t *testing.T) {
 	assert.Zero(t, sim.Stats().Total)
 }
 
+// TestCheckRefusesPlainHTTPToOtherHosts: the receiver's endpoint rule. An
+// -endpoint that would send the token over plain http to a host that is not
+// loopback, or that is no http(s) URL at all, is bad usage: exit 2 with the
+// reason, before any request (no report, which only follows requests; the
+// hosts are not reachable from the test, so a request would end in a report
+// of an unreachable Cloudflare). http:// to 127.0.0.1 still works.
+func TestCheckRefusesPlainHTTPToOtherHosts(t *testing.T) {
+	sim := startSim(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 1, LoginsPerAccount: 2, FailureRatio: -1})
+	tests := []struct {
+		endpoint string
+		wantErr  string // "" when the check runs
+	}{
+		{endpoint: "http://example.com/client/v4", wantErr: `http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); use https://, the API token goes with every request: got host "example.com"`},
+		{endpoint: "http://10.0.0.1:8080/client/v4", wantErr: `got host "10.0.0.1"`},
+		{endpoint: "http://[2001:db8::1]:8080/client/v4", wantErr: `got host "2001:db8::1"`},
+		{endpoint: "http://localhost.example.com/client/v4", wantErr: `got host "localhost.example.com"`},
+		{endpoint: "HTTP://example.com/client/v4", wantErr: `got host "example.com"`},
+		{endpoint: "api.cloudflare.com/client/v4", wantErr: `must be an absolute http(s) URL`},
+		{endpoint: "ftp://127.0.0.1/client/v4", wantErr: `must be an absolute http(s) URL`},
+		{endpoint: "https:///client/v4", wantErr: `must be an absolute http(s) URL`},
+		{endpoint: sim.URL()}, // http://127.0.0.1:port; TestIsLoopback covers the other loopback names
+	}
+	for _, tt := range tests {
+		t.Run(tt.endpoint, func(t *testing.T) {
+			sim.ResetStats()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			stdout, stderr, code := runArgs(ctx, simtest.Token, "-endpoint", tt.endpoint)
+			if tt.wantErr != "" {
+				assert.Equal(t, 2, code)
+				assert.Empty(t, stdout, "no report: nothing was sent")
+				assert.Contains(t, stderr, "cloudflare-identity-check: -endpoint: ")
+				assert.Contains(t, stderr, tt.wantErr)
+				return
+			}
+			assert.Equal(t, 0, code, stderr)
+			assert.Contains(t, stdout, "logins, Audit Logs v1 (audit_logs): 2 success")
+			assert.Positive(t, sim.Stats().Total)
+		})
+	}
+}
+
+// TestCheckExitCodes: what a CI job gates on. 0 when the token works and an
+// account's logins are readable, with or without logins in the window; 1
+// when the token is refused, reads no account, reads no login source, or
+// Cloudflare is not reached; 2 on bad usage. --help and -h print the usage
+// with the exit codes and exit 0.
+func TestCheckExitCodes(t *testing.T) {
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close() // nothing listens there any more
+	tests := []struct {
+		name     string
+		cfg      cloudflaresim.Config
+		setup    func(sim *cloudflaresim.Server)
+		args     []string // after -endpoint SIM
+		endpoint string   // instead of the simulator
+		noToken  bool
+		want     int
+	}{
+		{name: "logins readable", cfg: cloudflaresim.Config{Accounts: 1, MembersPerAccount: 2, LoginsPerAccount: 4}, want: 0},
+		{name: "readable, no logins in the window", cfg: cloudflaresim.Config{Accounts: 1, MembersPerAccount: 2}, want: 0},
+		{name: "only v2 readable", cfg: cloudflaresim.Config{Accounts: 1, MembersPerAccount: 2, LoginsPerAccount: 4},
+			setup: func(sim *cloudflaresim.Server) {
+				sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultForbidden, Endpoint: cloudflaresim.EndpointAuditLogs, Count: -1})
+			}, want: 0},
+		{name: "token refused", cfg: cloudflaresim.Config{Accounts: 1, MembersPerAccount: 2, LoginsPerAccount: 4},
+			setup: func(sim *cloudflaresim.Server) { sim.SetToken("rolled") }, want: 1},
+		{name: "no account readable", cfg: cloudflaresim.Config{}, want: 1},
+		{name: "no login source readable", cfg: cloudflaresim.Config{Accounts: 1, MembersPerAccount: 2, LoginsPerAccount: 4},
+			setup: func(sim *cloudflaresim.Server) {
+				for _, e := range []cloudflaresim.Endpoint{cloudflaresim.EndpointAuditLogs, cloudflaresim.EndpointAuditLogsV2} {
+					sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultForbidden, Endpoint: e, Count: -1})
+				}
+			}, want: 1},
+		{name: "Cloudflare not reached", endpoint: closed.URL + "/client/v4", want: 1},
+		{name: "unknown flag", args: []string{"-verbose"}, want: 2},
+		{name: "bad -since", args: []string{"-since", "week"}, want: 2},
+		{name: "no token", noToken: true, want: 2},
+		{name: "plain http to another host", endpoint: "http://example.com/client/v4", want: 2},
+		{name: "--help", args: []string{"--help"}, want: 0},
+		{name: "-h", args: []string{"-h"}, want: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sim := startSim(t, tt.cfg)
+			if tt.setup != nil {
+				tt.setup(sim)
+			}
+			endpoint, token := sim.URL(), simtest.Token
+			if tt.endpoint != "" {
+				endpoint = tt.endpoint
+			}
+			if tt.noToken {
+				token = ""
+			}
+			_, stderr, code := runArgs(context.Background(), token, append([]string{"-endpoint", endpoint}, tt.args...)...)
+			assert.Equal(t, tt.want, code, stderr)
+		})
+	}
+}
+
+// TestHelpDocumentsTheExitCodes: the usage names every exit code.
+func TestHelpDocumentsTheExitCodes(t *testing.T) {
+	stdout, stderr, code := runArgs(context.Background(), "", "--help")
+	assert.Equal(t, 0, code)
+	assert.Empty(t, stdout)
+	for _, want := range []string{"-endpoint", "-since", "-json", "Exit status:",
+		"0  the token works and the logins of at least one account are readable",
+		"1  the token is refused, or no account's logins are readable",
+		"2  bad usage"} {
+		assert.Contains(t, stderr, want)
+	}
+}
+
 // TestCheckNeverPrintsTheToken: a refused token, a server that echoes the
 // request's Authorization header in its error messages, and an account name
 // holding the token: the token is in neither the text nor the JSON report.
@@ -121,13 +239,11 @@ func TestCheckNeverPrintsTheToken(t *testing.T) {
 	// A working token, and an account whose name Cloudflare echoes with the token in it.
 	named := startSim(t, cloudflaresim.Config{Token: secret})
 	named.AddAccount(cloudflaresim.Account{ID: "0123456789abcdef0123456789abcdef", Name: "team " + secret})
-	for _, endpoint := range []string{sim.URL(), echo.URL, named.URL()} {
+	for endpoint, wantCode := range map[string]int{sim.URL(): 1, echo.URL: 1, named.URL(): 0} {
 		for _, args := range [][]string{nil, {"-json"}} {
-			var out, errOut bytes.Buffer
-			code := run(context.Background(), append([]string{"-endpoint", endpoint}, args...),
-				func(string) string { return secret }, &out, &errOut, func() time.Time { return checkTime })
-			assert.Equal(t, 0, code)
-			assert.NotContains(t, out.String()+errOut.String(), secret)
+			stdout, stderr, code := runArgs(context.Background(), secret, append([]string{"-endpoint", endpoint}, args...)...)
+			assert.Equal(t, wantCode, code, endpoint)
+			assert.NotContains(t, stdout+stderr, secret)
 		}
 	}
 }

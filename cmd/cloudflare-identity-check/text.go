@@ -27,6 +27,7 @@ func (r *report) text() string {
 			p("  %s", r.Token.Error)
 		}
 	}
+	userLog(p, &r.UserLog)
 	p("")
 	p("Accounts: %d readable", len(r.Accounts)+r.MoreAccounts)
 	for _, a := range r.Accounts {
@@ -39,8 +40,8 @@ func (r *report) text() string {
 		default:
 			p("    members: not readable (%s)", a.Members.Error)
 		}
-		source(p, "logins, Audit Logs v1 (audit_logs)", &a.V1)
-		source(p, "logins, Audit Logs v2 (audit_logs_v2)", &a.V2)
+		source(p, "    ", "logins, Audit Logs v1 (audit_logs)", &a.V1)
+		source(p, "    ", "logins, Audit Logs v2 (audit_logs_v2)", &a.V2)
 	}
 	if r.MoreAccounts > 0 {
 		p("- and %d more accounts, not examined", r.MoreAccounts)
@@ -68,24 +69,53 @@ func (r *report) text() string {
 	return b.String()
 }
 
-func source(p func(string, ...any), name string, s *sourceReport) {
+// userLog is the token owner's own logins and who the owner is.
+func userLog(p func(string, ...any), u *userLogReport) {
+	const name = "Token owner's own logins, user audit log (GET /user/audit_logs)"
+	if u.NotApplicable != "" {
+		p("%s: not applicable, %s", name, u.NotApplicable)
+		return
+	}
+	source(p, "", name, &u.sourceReport)
+	for _, owner := range u.Owner {
+		who := owner.Email
+		if owner.ID != "" {
+			who = strings.TrimSpace(who + " (id " + owner.ID + ")")
+		}
+		p("  token owner: %s", who)
+	}
+}
+
+// source is a login source, indented by indent.
+func source(p func(string, ...any), indent, name string, s *sourceReport) {
 	switch {
 	case s.MissingPermission != "":
-		p("    %s: not readable, missing permission %s (%s)", name, s.MissingPermission, s.Error)
+		p("%s%s: not readable, missing permission %s (%s)", indent, name, s.MissingPermission, s.Error)
 		return
 	case !s.Read:
-		p("    %s: not readable (%s)", name, s.Error)
+		p("%s%s: not readable (%s)", indent, name, s.Error)
 		return
 	case s.total() == 0:
-		p("    %s: no logins", name)
+		p("%s%s: no logins", indent, name)
 	default:
-		p("    %s: %d success, %d failure, first %s, last %s", name, s.Success, s.Failure, stampOf(s.First), stampOf(s.Last))
+		p("%s%s: %d success, %d failure, first %s, last %s", indent, name, s.Success, s.Failure, stampOf(s.First), stampOf(s.Last))
 	}
 	if s.FilterRejected {
-		p("      (the action_type=login filter was refused with a 400; every entry was read and filtered here)")
+		p("%s  (the action_type=login filter was refused with a 400; every entry was read and filtered here)", indent)
 	}
 	if len(s.Actions) > 0 {
-		p("      sign-in entries by action.type / action.description: %s", strings.Join(s.Actions, ", "))
+		p("%s  sign-in entries by action.type / action.description: %s", indent, strings.Join(s.Actions, ", "))
+	}
+	const others = "  logins of people other than the token owner:"
+	switch {
+	case s.Others == othersYes && s.OtherPeople > 0:
+		p("%s%s yes, %d of the %d people logging in", indent, others, s.OtherPeople, s.People)
+	case s.Others == othersYes:
+		p("%s%s yes, %d people log in (the user audit log did not name the token owner)", indent, others, s.People)
+	case s.Others == othersNo:
+		p("%s%s no, only the token owner's", indent, others)
+	case s.Others == othersUnknown:
+		p("%s%s unknown, one person logs in and the user audit log did not name the token owner", indent, others)
 	}
 }
 

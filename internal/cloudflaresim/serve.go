@@ -40,6 +40,7 @@ var routes = []struct {
 	{[]string{"accounts", accountIDSegment, "logs", "audit"}, EndpointAuditLogsV2},
 	{[]string{"accounts", accountIDSegment, "tokens", "verify"}, EndpointAccountTokenVerify},
 	{[]string{"user", "tokens", "verify"}, EndpointUserTokenVerify},
+	{[]string{"user", "audit_logs"}, EndpointUserAuditLogs},
 	{[]string{"accounts", accountIDSegment, "access", "logs", "access_requests"}, EndpointAccessRequests},
 	{[]string{"accounts", accountIDSegment, "access", "users"}, EndpointAccessUsers},
 }
@@ -132,6 +133,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		rep = s.listAccessRequests(rt.accountID, q, fault)
 	case EndpointAccessUsers:
 		rep = s.listAccessUsers(rt.accountID, q)
+	case EndpointUserAuditLogs:
+		rep = s.listUserAuditLogs(q)
 	default:
 		rep = s.verifyToken(rt)
 	}
