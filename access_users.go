@@ -13,6 +13,7 @@ var accessUserKind = listKind[cloudflare.AccessUser]{
 	events: inventoryEvents{
 		inventory: eventAccessUser, added: eventAccessUserAdded, removed: eventAccessUserRemoved, changed: eventAccessUserChanged,
 	},
+	endpoint:      cloudflare.EndpointAccessUsers,
 	id:            func(u *cloudflare.AccessUser) string { return u.ID },
 	body:          func(u *cloudflare.AccessUser) *json.RawMessage { return &u.Raw },
 	changedFields: accessUserChangedFields,
@@ -22,30 +23,19 @@ var accessUserKind = listKind[cloudflare.AccessUser]{
 
 func accessUserSnapshotKey(accountID string) string { return "access_users." + accountID }
 
-// accessUsersStream lists every account's Access users and diffs them like
-// the users stream diffs members.
-type accessUsersStream struct {
-	r         *identityReceiver
-	inventory *inventory[cloudflare.AccessUser]
-}
-
-// newAccessUsersStream returns the access_users stream, or nil when it is disabled.
+// newAccessUsersStream returns the access_users stream, or nil when it is
+// disabled. It lists every account's Access users and diffs them like the
+// users stream diffs members.
 func newAccessUsersStream(r *identityReceiver) *stream {
 	cfg := r.cfg.AccessUsers
 	if !cfg.Enabled {
 		return nil
 	}
-	a := &accessUsersStream{r: r,
-		inventory: &inventory[cloudflare.AccessUser]{r: r, stream: streamAccessUsers, kind: accessUserKind, snapshotInterval: cfg.SnapshotInterval,
-			snapshots: newCheckpoints[listSnapshot[cloudflare.AccessUser]](r.store, r.settings.Logger, accessUserSnapshotKey,
-				"Discarding an unreadable Access user checkpoint; the next poll emits an inventory")}}
-	return newStream(streamAccessUsers, cfg.PollInterval, a.pollAccount)
-}
-
-func (a *accessUsersStream) pollAccount(ctx context.Context, account cloudflare.Account) error {
-	users, err := a.r.client.ListAccessUsers(ctx, account.ID)
-	if err != nil {
-		return err
-	}
-	return a.inventory.poll(ctx, account, uniqueByID(users, accessUserKind.id))
+	users := &inventory[cloudflare.AccessUser]{r: r, stream: streamAccessUsers, kind: accessUserKind, snapshotInterval: cfg.SnapshotInterval,
+		snapshots: newCheckpoints[listSnapshot[cloudflare.AccessUser]](r.store, r.settings.Logger, accessUserSnapshotKey,
+			"Discarding an unreadable Access user checkpoint; the next poll emits an inventory"),
+		list: func(ctx context.Context, accountID string) ([]cloudflare.AccessUser, error) {
+			return r.client.ListAccessUsers(ctx, accountID)
+		}}
+	return newStream(streamAccessUsers, cfg.PollInterval, users.poll)
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -51,7 +52,9 @@ type inventoryEvents struct {
 // listKind describes one kind of listed item for inventories and diffs.
 type listKind[T any] struct {
 	events inventoryEvents
-	id     func(*T) string
+	// endpoint is the Cloudflare endpoint that lists the items.
+	endpoint string
+	id       func(*T) string
 	// body is where an item holds its record as Cloudflare sent it.
 	body func(*T) *json.RawMessage
 	// changedFields lists what differs between two records of one item, in a fixed order.
@@ -75,14 +78,25 @@ type inventory[T any] struct {
 	snapshots        *checkpoints[listSnapshot[T]]
 	// usage, when set, adds what is known of the items' use.
 	usage listUsage[T]
+	// list reads an account's whole list from Cloudflare, page by page.
+	list func(ctx context.Context, accountID string) ([]T, error)
+	// listed, when set, learns each list that a poll trusts.
+	listed func(accountID string, items []T)
 }
 
-// poll emits what the account's current list (without repeats) changes, and
-// the inventory when it is due, then makes the list the checkpoint.
-func (inv *inventory[T]) poll(ctx context.Context, account cloudflare.Account, current []T) error {
+// poll reads the account's current list (readUntorn), emits what it changes,
+// and the inventory when it is due, then makes the list the checkpoint.
+func (inv *inventory[T]) poll(ctx context.Context, account cloudflare.Account) error {
 	previous, err := inv.snapshots.load(ctx, account.ID)
 	if err != nil {
 		return err
+	}
+	current, err := inv.readUntorn(ctx, account.ID, previous)
+	if err != nil {
+		return err
+	}
+	if inv.listed != nil {
+		inv.listed(account.ID, current)
 	}
 	now := inv.r.now()
 	logs, records := newAccountLogs(account, inv.r.settings.BuildInfo.Version)
@@ -127,6 +141,69 @@ func (inv *inventory[T]) poll(ctx context.Context, account cloudflare.Account, c
 		return inv.usage.forget(ctx, account.ID, removed)
 	}
 	return nil
+}
+
+// maxListReads bounds the whole reads of an account's list in one poll.
+const maxListReads = 3
+
+// readUntorn reads the account's list until one read can be trusted, and
+// returns it without repeats.
+//
+// The list comes in offset pages, which shift when it changes between two
+// page requests (seconds apart when the budget is spread over many
+// accounts): an item added before the reader's position repeats one at the
+// next page boundary, which is harmless; one removed there hides the item at
+// the boundary: a false "removed" and then "added", or a hole in an
+// inventory. Neither result_info.total_count (a removal and an addition keep
+// it) nor page 1 read again (a shift further on leaves it as it was) tells.
+// Every item of a read was listed, though, so only a missing item misleads:
+//   - a read holding every item of the checkpoint is trusted alone: whatever
+//     a tear hid from it is new since, and shows as added on a later poll.
+//     This is the usual poll, and it costs no extra request;
+//   - a read lacking an item of the checkpoint (a removal, true or not), and
+//     an account's first read (its inventory), are trusted when the next
+//     read lists the same ids in the same order: one more whole read, and one
+//     more each time the list moved in between.
+//
+// A list still moving after maxListReads reads fails the poll with a bad
+// response: nothing of it is emitted, and the next poll reads it again.
+func (inv *inventory[T]) readUntorn(ctx context.Context, accountID string, previous *listSnapshot[T]) ([]T, error) {
+	var kept map[string]bool // the checkpoint's items; nil on an account's first poll
+	if previous != nil {
+		kept = make(map[string]bool, len(previous.Members))
+		for i := range previous.Members {
+			kept[inv.kind.id(&previous.Members[i])] = true
+		}
+	}
+	var last []T
+	for range maxListReads {
+		items, err := inv.list(ctx, accountID)
+		if err != nil {
+			return nil, err
+		}
+		items = uniqueByID(items, inv.kind.id)
+		if (kept != nil && holdsAll(inv.kind, items, kept)) || (last != nil && sameIDs(inv.kind, last, items)) {
+			return items, nil
+		}
+		last = items
+	}
+	return nil, cloudflare.ListMovedError(inv.kind.endpoint, accountID, maxListReads)
+}
+
+// holdsAll reports whether items hold every id of kept.
+func holdsAll[T any](kind listKind[T], items []T, kept map[string]bool) bool {
+	held := 0
+	for i := range items {
+		if kept[kind.id(&items[i])] {
+			held++
+		}
+	}
+	return held == len(kept)
+}
+
+// sameIDs reports whether a and b list the same ids in the same order.
+func sameIDs[T any](kind listKind[T], a, b []T) bool {
+	return slices.EqualFunc(a, b, func(x, y T) bool { return kind.id(&x) == kind.id(&y) })
 }
 
 // compactBodies moves the items' records into s.bodies, compressed: each

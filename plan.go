@@ -28,9 +28,11 @@ func (p requestPlan) planned() float64 {
 
 // planRequests adds up, per minute: one audit request per account per logins
 // poll and per sweep (more only when a poll finds more than a page), the
-// member pages of every account per users poll, and the account listing
-// every accountRefreshInterval; the Access streams like logins and users, an
-// Access user list counting one page (its size is not known ahead).
+// member pages of every account per users poll (read twice only by a poll
+// that finds a member gone, or an account's first: inventory.readUntorn),
+// and the account listing every accountRefreshInterval; the Access streams
+// like logins and users, an Access user list counting one page (its size is
+// not known ahead).
 func planRequests(cfg *Config, accounts int, memberPages float64) requestPlan {
 	perMinute := func(requests float64, every time.Duration) float64 {
 		return requests * float64(time.Minute) / float64(every)

@@ -79,7 +79,7 @@ func TestOwnTelemetryAfterPolls(t *testing.T) {
 			attribute.String("endpoint", endpoint), attribute.String("status_class", class),
 			attribute.Int("http.response.status_code", code))
 	}
-	assert.Equal(t, 2.0, requests("members", "2xx", 200), "70 members are two pages of 50")
+	assert.Equal(t, 4.0, requests("members", "2xx", 200), "70 members are two pages of 50, read twice for a first inventory")
 	assert.Equal(t, 1.0, requests("accounts", "2xx", 200), "the logins poll reuses the account list")
 	assert.Equal(t, 2.0, requests("audit_logs", "2xx", 200), "30 logins are pages of 20 and 10")
 	assert.Equal(t, 1.0, requests("audit_logs", "5xx", 500))
@@ -112,8 +112,8 @@ func TestRateLimitWaitsAreCounted(t *testing.T) {
 			cfg.RateLimit.Window = 500 * time.Millisecond
 		}))
 
-	require.NoError(t, env.r.pollUsers(context.Background())) // 1 accounts + 6 member pages = 7 requests
-	assert.Equal(t, 2.0, sumMetric(t, env.tel, "otelcol_receiver_cloudflare_rate_limit_waits"), "requests 4 and 7 waited")
+	require.NoError(t, env.r.pollUsers(context.Background())) // 1 accounts + 6 member pages read twice (a first inventory) = 13 requests
+	assert.Equal(t, 4.0, sumMetric(t, env.tel, "otelcol_receiver_cloudflare_rate_limit_waits"), "requests 4, 7, 10 and 13 waited")
 	assert.Greater(t, sumMetric(t, env.tel, "otelcol_receiver_cloudflare_rate_limit_wait_time"), 0.5)
 }
 

@@ -15,41 +15,30 @@ var memberKind = listKind[cloudflare.Member]{
 	events: inventoryEvents{
 		inventory: eventMember, added: eventMemberAdded, removed: eventMemberRemoved, changed: eventMemberChanged,
 	},
+	endpoint:      cloudflare.EndpointMembers,
 	id:            func(m *cloudflare.Member) string { return m.ID },
 	body:          func(m *cloudflare.Member) *json.RawMessage { return &m.Raw },
 	changedFields: changedFields,
 	appendRecord:  appendMemberRecord,
 }
 
-// usersStream lists every account's members, diffs them against the last
-// accepted list and emits the inventory and the changes.
-type usersStream struct {
-	r         *identityReceiver
-	cfg       UsersConfig
-	inventory *inventory[cloudflare.Member]
-}
-
-// newUsersStream returns the users stream, or nil when it is disabled.
+// newUsersStream returns the users stream, or nil when it is disabled. It
+// lists every account's members, diffs them against the last accepted list
+// and emits the inventory and the changes; logins learn the members from it.
 func newUsersStream(r *identityReceiver) *stream {
-	if !r.cfg.Users.Enabled {
+	cfg := r.cfg.Users
+	if !cfg.Enabled {
 		return nil
 	}
-	u := &usersStream{r: r, cfg: r.cfg.Users,
-		inventory: &inventory[cloudflare.Member]{r: r, stream: streamUsers, kind: memberKind, snapshotInterval: r.cfg.Users.SnapshotInterval,
-			snapshots: newCheckpoints[memberSnapshot](r.store, r.settings.Logger, memberSnapshotKey,
-				"Discarding an unreadable member checkpoint; the next poll emits an inventory"),
-			usage: memberUsage{r: r, dormantAfter: r.cfg.Users.DormantAfter}}}
-	return newStream(streamUsers, u.cfg.PollInterval, u.pollAccount)
-}
-
-func (u *usersStream) pollAccount(ctx context.Context, account cloudflare.Account) error {
-	members, err := u.r.client.ListMembers(ctx, account.ID)
-	if err != nil {
-		return err
-	}
-	members = uniqueMembers(members)
-	u.r.members.update(account.ID, members)
-	return u.inventory.poll(ctx, account, members)
+	members := &inventory[cloudflare.Member]{r: r, stream: streamUsers, kind: memberKind, snapshotInterval: cfg.SnapshotInterval,
+		snapshots: newCheckpoints[memberSnapshot](r.store, r.settings.Logger, memberSnapshotKey,
+			"Discarding an unreadable member checkpoint; the next poll emits an inventory"),
+		usage: memberUsage{r: r, dormantAfter: cfg.DormantAfter},
+		list: func(ctx context.Context, accountID string) ([]cloudflare.Member, error) {
+			return r.client.ListMembers(ctx, accountID)
+		},
+		listed: r.members.update}
+	return newStream(streamUsers, cfg.PollInterval, members.poll)
 }
 
 // appendMemberChanges emits added and changed members in the current list's

@@ -68,6 +68,14 @@ func lastPage(info pagination.V4PagePaginationArrayResultInfo, page, got, perPag
 	return got < perPage
 }
 
+// ListMovedError is the bad response of an account's list that changed
+// while it was read, each of reads times: no read of it can be trusted, so
+// nothing of it is emitted and the next poll reads it again.
+func ListMovedError(endpoint, accountID string, reads int) error {
+	return pagingError(endpoint, fmt.Sprintf("account %s: the list changed while it was read, %d reads in a row; "+
+		"nothing of it is emitted, the next poll reads it again", accountID, reads))
+}
+
 // pagingError is the bad response of a list that cannot be read to its end.
 func pagingError(endpoint, message string) *APIError {
 	return &APIError{Kind: KindBadResponse, Endpoint: endpoint, Message: "paging stopped: " + message}

@@ -162,6 +162,7 @@ func (s *Server) listAccessUsers(accountID string, q url.Values) reply {
 	if s.cfg.WithoutAccessPermissions {
 		return errAccessPermission
 	}
+	defer s.listChanges.served(EndpointAccessUsers, accountID, q) // after the page was read, outside the lock
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.byID[accountID]

@@ -32,6 +32,7 @@ func (s *Server) listAccounts(q url.Values) reply {
 }
 
 func (s *Server) listMembers(accountID string, q url.Values) reply {
+	defer s.listChanges.served(EndpointMembers, accountID, q) // after the page was read, outside the lock
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := s.byID[accountID]

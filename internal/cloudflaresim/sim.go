@@ -128,10 +128,11 @@ type Server struct {
 	cfg Config // read-only after New
 
 	// These guard themselves.
-	faults  faultQueue
-	limiter *rateLimiter
-	stats   statsRecorder
-	life    lifecycle
+	faults      faultQueue
+	limiter     *rateLimiter
+	stats       statsRecorder
+	life        lifecycle
+	listChanges listChanges
 
 	mu       sync.Mutex // guards everything below
 	token    tokenState
