@@ -347,29 +347,29 @@ func (r *identityReceiver) verifyToken(ctx context.Context) {
 	}
 }
 
-// consume hands a batch to the pipeline, recorded by the receiver's standard telemetry.
-func (r *identityReceiver) consume(ctx context.Context, logs plog.Logs) error {
+// consume hands a batch to the pipeline, recorded by the receiver's standard
+// telemetry. It returns nil when the pipeline accepted the batch or refused
+// it permanently (then the batch is dropped and logged, as the receiver
+// contract asks); any other error means "retry from the checkpoint".
+//
+// Whatever is counted is counted before the hand-off: once ConsumeLogs was
+// called the pipeline owns the batch, which a consumer may change or keep.
+func (r *identityReceiver) consume(ctx context.Context, logs plog.Logs, stream string, account cloudflare.Account) error {
 	count := logs.LogRecordCount()
+	byEvent := recordsByEvent(logs)
 	obsCtx := r.obsrecv.StartLogsOp(ctx)
 	err := r.next.ConsumeLogs(obsCtx, logs)
 	r.obsrecv.EndLogsOp(obsCtx, metadata.Type.String(), count, err)
 	if err == nil {
-		r.telemetry.recordsAccepted(logs)
+		r.telemetry.recordsAccepted(byEvent)
+		return nil
 	}
-	return err
-}
-
-// consumeOrDrop consumes a batch. It returns nil when the pipeline accepted
-// it or refused it permanently (then the batch is dropped and logged, as the
-// receiver contract asks); any other error means "retry from the checkpoint".
-func (r *identityReceiver) consumeOrDrop(ctx context.Context, logs plog.Logs, stream string, account cloudflare.Account) error {
-	err := r.consume(ctx, logs)
-	if err == nil || !consumererror.IsPermanent(err) {
+	if !consumererror.IsPermanent(err) {
 		return err
 	}
 	r.settings.Logger.Error("The pipeline refused records permanently; they are dropped and the checkpoint moves past them. "+
 		"Check the errors of the exporters and processors of this pipeline",
 		zap.String("stream", stream), zap.String("account_id", account.ID),
-		zap.Int("records", logs.LogRecordCount()), zap.Error(err))
+		zap.Int("records", count), zap.Error(err))
 	return nil
 }

@@ -132,11 +132,11 @@ func (c *checkpoints[S]) save(ctx context.Context, accountID string, state *S) e
 
 // deliver is the delivery guarantee of every stream: it hands logs to the
 // pipeline, and only once the pipeline took them (or refused them for good,
-// see consumeOrDrop) advances the account's checkpoint past them and saves
+// see consume) advances the account's checkpoint past them and saves
 // it. A crash in between repeats this batch, never loses one.
 func deliver[S any](ctx context.Context, r *identityReceiver, c *checkpoints[S], streamName string, account cloudflare.Account, logs plog.Logs, advance func() *S) error {
 	if logs.LogRecordCount() > 0 {
-		if err := r.consumeOrDrop(ctx, logs, streamName, account); err != nil {
+		if err := r.consume(ctx, logs, streamName, account); err != nil {
 			return err
 		}
 	}

@@ -77,8 +77,8 @@ func (t *receiverTelemetry) pollDone(stream string, elapsed time.Duration, err e
 		attribute.String("stream", stream), attribute.String("outcome", outcome)))
 }
 
-// recordsAccepted counts a batch the pipeline accepted, by event name.
-func (t *receiverTelemetry) recordsAccepted(logs plog.Logs) {
+// recordsByEvent counts a batch's records by event name.
+func recordsByEvent(logs plog.Logs) map[string]int64 {
 	counts := map[string]int64{}
 	for _, rl := range logs.ResourceLogs().All() {
 		for _, sl := range rl.ScopeLogs().All() {
@@ -87,7 +87,13 @@ func (t *receiverTelemetry) recordsAccepted(logs plog.Logs) {
 			}
 		}
 	}
-	for name, n := range counts {
+	return counts
+}
+
+// recordsAccepted counts the records of a batch the pipeline accepted, by
+// event name (recordsByEvent, read before the hand-off).
+func (t *receiverTelemetry) recordsAccepted(byEvent map[string]int64) {
+	for name, n := range byEvent {
 		t.builder.ReceiverCloudflareRecordsEmitted.Add(context.Background(), n, metric.WithAttributes(attribute.String("event_name", name)))
 	}
 }

@@ -2,6 +2,7 @@ package cloudflareidentityreceiver
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"testing"
@@ -10,8 +11,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 )
@@ -164,4 +169,84 @@ func TestRateLimitPauseShowsWhileItLasts(t *testing.T) {
 		return err == nil && sumMetric(t, tel, "otelcol_receiver_cloudflare_rate_limit_wait_time") >= 2
 	}, 2*time.Second, 20*time.Millisecond, "the pause is recorded before it ends")
 	require.NoError(t, <-done)
+}
+
+// TestRecordsAreCountedBeforeTheHandOff: once ConsumeLogs was called the
+// pipeline owns the batch. A consumer that changes it (a processor that
+// mutates data) or keeps it and changes it later, from another goroutine,
+// must not change what the receiver counted; the second case is a data race
+// that -race reports if the receiver reads the batch after the hand-off.
+func TestRecordsAreCountedBeforeTheHandOff(t *testing.T) {
+	clearRecords := func(logs plog.Logs) {
+		logs.ResourceLogs().RemoveIf(func(plog.ResourceLogs) bool { return true })
+	}
+	renameRecords := func(logs plog.Logs) {
+		for _, rl := range logs.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					lr.SetEventName("renamed.downstream")
+				}
+			}
+		}
+	}
+	tests := []struct {
+		name   string
+		change func(logs plog.Logs, later *sync.WaitGroup)
+		// refuse: the consumer then refuses the batch permanently; the
+		// receiver's ERROR counts what it dropped.
+		refuse bool
+	}{
+		{name: "cleared before returning", change: func(logs plog.Logs, _ *sync.WaitGroup) { clearRecords(logs) }},
+		{name: "renamed before returning", change: func(logs plog.Logs, _ *sync.WaitGroup) { renameRecords(logs) }},
+		{name: "kept and cleared after returning", change: func(logs plog.Logs, later *sync.WaitGroup) {
+			later.Go(func() { clearRecords(logs) })
+		}},
+		{name: "kept and renamed after returning", change: func(logs plog.Logs, later *sync.WaitGroup) {
+			later.Go(func() { renameRecords(logs) })
+		}},
+		{name: "cleared, then refused for good", change: func(logs plog.Logs, _ *sync.WaitGroup) { clearRecords(logs) }, refuse: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var later sync.WaitGroup
+			var mu sync.Mutex
+			handed := map[string]int{} // records by event name as the consumer received them
+			owner, err := consumer.NewLogs(func(_ context.Context, logs plog.Logs) error {
+				mu.Lock()
+				for name, n := range countByEvent(records([]plog.Logs{logs})) {
+					handed[name] += n
+				}
+				mu.Unlock()
+				tt.change(logs, &later)
+				if tt.refuse {
+					return consumererror.NewPermanent(errors.New("refused downstream"))
+				}
+				return nil
+			}, consumer.WithCapabilities(consumer.Capabilities{MutatesData: true}))
+			require.NoError(t, err)
+			env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 60}, withTelemetry(), withConsumer(owner),
+				observeLogs(zapcore.ErrorLevel),
+				withConfig(func(cfg *Config) { cfg.Logins.PageSize = 20 }))
+			account := env.sim.Accounts()[0].ID
+			appendLogins(env.sim, account, 45, env.clock.Now().Add(-time.Hour), time.Second, func(int) bool { return false })
+			require.NoError(t, env.r.pollUsers(context.Background()))
+			require.NoError(t, env.r.pollLogins(context.Background()))
+			later.Wait()
+
+			require.Equal(t, map[string]int{eventMember: 60, eventLogin: 45}, handed)
+			if tt.refuse {
+				dropped := 0
+				for _, entry := range env.logs.FilterMessageSnippet("refused records permanently").All() {
+					dropped += int(entry.ContextMap()["records"].(int64))
+				}
+				assert.Equal(t, 105, dropped, "the ERROR counts the records handed over")
+				return
+			}
+			for name, n := range handed {
+				assert.Equal(t, float64(n), sumMetric(t, env.tel, "otelcol_receiver_cloudflare_records_emitted",
+					attribute.String("event_name", name)), name)
+			}
+			assert.Equal(t, 105.0, sumMetric(t, env.tel, "otelcol_receiver_accepted_log_records"))
+		})
+	}
 }
