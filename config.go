@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -34,7 +35,9 @@ const (
 )
 
 var (
-	errMissingToken       = errors.New("api_token: must be set (a Cloudflare API token)")
+	errMissingToken    = errors.New("api_token: must be set (a Cloudflare API token)")
+	errTokenWhitespace = errors.New("api_token: holds whitespace or a control character, which no Cloudflare token does; a trailing newline usually comes from the file the token was read from " +
+		"(a Kubernetes Secret made with --from-file, a file written by echo): write it without one, e.g. printf '%s' \"$TOKEN\" > file, or kubectl create secret generic ... --from-literal")
 	errMissingEndpoint    = errors.New("endpoint: must be an absolute http(s) URL")
 	errPlainHTTPEndpoint  = errors.New("endpoint: http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); use https://, the API token goes with every request")
 	errUsersPollInterval  = fmt.Errorf("users.poll_interval: must be at least %s", minUsersPollInterval)
@@ -185,6 +188,9 @@ func (cfg *Config) Validate() error {
 	var errs []error
 	if cfg.APIToken == "" {
 		errs = append(errs, errMissingToken)
+	} else if at := strings.IndexFunc(string(cfg.APIToken), isTokenSpaceOrControl); at >= 0 {
+		// Where, not what: the token itself is never put in an error.
+		errs = append(errs, fmt.Errorf("%w (at byte %d of %d)", errTokenWhitespace, at+1, len(cfg.APIToken)))
 	}
 	if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, errMissingEndpoint)
@@ -287,6 +293,10 @@ func (cfg *Config) validateUsage() []error {
 	}
 	return errs
 }
+
+// isTokenSpaceOrControl reports a character no Cloudflare API token holds,
+// which Go's HTTP client refuses to send in the Authorization header.
+func isTokenSpaceOrControl(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
 
 // isLoopback reports whether host (without port or brackets) is localhost or
 // a loopback address, where plain http does not leave the machine.

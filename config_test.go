@@ -83,6 +83,14 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{name: "defaults with a token", modify: func(*Config) {}},
 		{name: "missing token", modify: func(c *Config) { c.APIToken = "" }, errs: []error{errMissingToken}},
+		// Issue 22 item 3: a token read from a file often ends in a newline,
+		// which the HTTP client then refuses as a header value on every request.
+		{name: "token ending in a newline", modify: func(c *Config) { c.APIToken = "abc123\n" }, errs: []error{errTokenWhitespace}},
+		{name: "token ending in CRLF", modify: func(c *Config) { c.APIToken = "abc123\r\n" }, errs: []error{errTokenWhitespace}},
+		{name: "token starting with a space", modify: func(c *Config) { c.APIToken = " abc123" }, errs: []error{errTokenWhitespace}},
+		{name: "token with a tab inside", modify: func(c *Config) { c.APIToken = "abc\t123" }, errs: []error{errTokenWhitespace}},
+		{name: "token with a NUL", modify: func(c *Config) { c.APIToken = "abc\x00123" }, errs: []error{errTokenWhitespace}},
+		{name: "token with a non-breaking space", modify: func(c *Config) { c.APIToken = "abc\u00a0123" }, errs: []error{errTokenWhitespace}},
 		{name: "endpoint without scheme", modify: func(c *Config) { c.Endpoint = "api.cloudflare.com" }, errs: []error{errMissingEndpoint}},
 		// Item 10 of issue 9: plain http sends the token in clear, so it is only
 		// allowed where it does not leave the machine.
@@ -193,4 +201,17 @@ func TestPlainHTTPEndpointErrorNamesKey(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "endpoint: http:// is only allowed to a loopback host")
 	assert.Contains(t, err.Error(), `"api.cloudflare.com"`)
+}
+
+// TestTokenWhitespaceErrorNeverShowsTheToken: the refusal of a token with a
+// trailing newline names the key and the likely cause, not the token.
+func TestTokenWhitespaceErrorNeverShowsTheToken(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.APIToken = "Zx9-secret-token-value\n"
+	err := confmap.Validate(cfg)
+	require.ErrorIs(t, err, errTokenWhitespace)
+	assert.Contains(t, err.Error(), "api_token: holds whitespace")
+	assert.Contains(t, err.Error(), "--from-file")
+	assert.Contains(t, err.Error(), "at byte 23 of 23")
+	assert.NotContains(t, err.Error(), "secret-token")
 }
