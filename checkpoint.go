@@ -86,7 +86,13 @@ func (c *loginCursor) accept(entries []entryStamp, lateArrivalWindow time.Durati
 	}
 	// Polls re-read loginPollOverlap before the high-water mark, sweeps the window.
 	horizon := c.HighWater.Add(-max(lateArrivalWindow, loginPollOverlap))
-	if !c.SweepFrom.IsZero() && c.SweepFrom.Before(horizon) {
+	switch {
+	case lateArrivalWindow == 0 && !c.HighWater.IsZero():
+		// No sweeps read back: SweepFrom follows what the polls re-read, so
+		// that the ids stay bounded and a window turned on later starts its
+		// first sweep where the kept ids do.
+		c.SweepFrom = c.before(loginPollOverlap)
+	case !c.SweepFrom.IsZero() && c.SweepFrom.Before(horizon):
 		horizon = c.SweepFrom // the next sweep still reads from there
 	}
 	for id, when := range c.Emitted {

@@ -112,3 +112,63 @@ func TestCheckpointsEncodeAsEncodingJSONWould(t *testing.T) {
 	_, err := encodeCheckpoint(&loginCursor{HighWater: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
 	assert.Error(t, err, "a time encoding/json refuses is refused")
 }
+
+// TestStoredCursorStaysFlatOverHours: the login cursor written with every page
+// keeps only the ids a poll or a sweep reads again, whatever the late-arrival
+// window, so its stored size stays flat as logins go on; with the window off
+// it keeps the poll overlap's ids only (issue 22 item 4: with
+// late_arrival_window 0 it kept every id ever emitted). A window turned on
+// later sweeps from where the kept ids start: nothing is emitted twice.
+func TestStoredCursorStaysFlatOverHours(t *testing.T) {
+	tests := []struct {
+		name   string
+		window time.Duration
+		maxIDs int // a login a minute: the ids of the window and the sweep interval, or of the 5 s overlap
+	}{
+		{name: "window off", window: 0, maxIDs: 1},
+		{name: "default window", window: defaultLateArrivalWindow, maxIDs: 16},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withStorage(), withConfig(func(cfg *Config) {
+				cfg.Users.Enabled = false
+				cfg.Logins.LateArrivalWindow = tt.window
+			}))
+			account := env.sim.Accounts()[0].ID
+			stored := func() (ids, size int) {
+				data, err := env.r.store.client.Get(context.Background(), loginCursorKey(loginSourceV1, account))
+				require.NoError(t, err)
+				var cursor loginCursor
+				require.NoError(t, json.Unmarshal(data, &cursor))
+				return len(cursor.Emitted), len(data)
+			}
+			logins := 0
+			pollFor := func(minutes int) {
+				for range minutes {
+					appendLoginsFrom(env.sim, account, logins, 1, env.clock.Now().Add(-30*time.Second), 0)
+					logins++
+					require.NoError(t, env.r.pollLogins(context.Background()))
+					env.clock.Advance(time.Minute)
+				}
+			}
+			pollFor(60)
+			idsAfterAnHour, sizeAfterAnHour := stored()
+			pollFor(60)
+			idsAfterTwoHours, sizeAfterTwoHours := stored()
+			assert.LessOrEqual(t, idsAfterTwoHours, tt.maxIDs)
+			assert.Equal(t, idsAfterAnHour, idsAfterTwoHours, "ids kept after one hour and after two")
+			assert.Equal(t, sizeAfterAnHour, sizeAfterTwoHours, "bytes stored after one hour and after two")
+
+			// The window turned on (or kept) after a restart: its sweeps read
+			// nothing already emitted again.
+			env.cfg.Logins.LateArrivalWindow = defaultLateArrivalWindow
+			env.restart(t)
+			pollFor(15)
+			counts := uidCounts(records(env.sink.AllLogs()))
+			assert.Len(t, counts, logins, "every login emitted")
+			for id, n := range counts {
+				require.Equal(t, 1, n, "login %s emitted %d times", id, n)
+			}
+		})
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/confmap"
 )
 
 const (
@@ -181,6 +182,29 @@ type RateLimitConfig struct {
 	Reserve float64 `mapstructure:"reserve"`
 
 	_ struct{}
+}
+
+// Unmarshal reads the configuration, then gives a late_arrival_sweep left
+// unset a default that fits its window: at most late_arrival_window, so that
+// lowering the window alone is a valid configuration.
+func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
+	if err := conf.Unmarshal(cfg); err != nil {
+		return err
+	}
+	if !conf.IsSet("logins::late_arrival_sweep") {
+		cfg.Logins.sweepWithinWindow()
+	}
+	if !conf.IsSet("access_logins::late_arrival_sweep") {
+		cfg.AccessLogins.sweepWithinWindow()
+	}
+	return nil
+}
+
+// sweepWithinWindow lowers the sweep interval to a shorter late-arrival window.
+func (cfg *WindowConfig) sweepWithinWindow() {
+	if cfg.LateArrivalWindow > 0 {
+		cfg.LateArrivalSweep = min(cfg.LateArrivalSweep, cfg.LateArrivalWindow)
+	}
 }
 
 // Validate reports every problem in the configuration, each naming its key.

@@ -49,6 +49,14 @@ func TestLoadConfig(t *testing.T) {
 	defaults := createDefaultConfig().(*Config)
 	defaults.APIToken = "default-token"
 
+	// Issue 22 item 4: a window shorter than the default sweep needs no sweep
+	// set by hand; a sweep set by hand is kept, and checked.
+	shortWindow := createDefaultConfig().(*Config)
+	shortWindow.APIToken = "short-window-token"
+	shortWindow.Logins.LateArrivalWindow, shortWindow.Logins.LateArrivalSweep = 2*time.Minute, 2*time.Minute
+	shortWindow.AccessLogins.Enabled = true
+	shortWindow.AccessLogins.LateArrivalWindow, shortWindow.AccessLogins.LateArrivalSweep = 3*time.Minute, 3*time.Minute
+
 	tests := []struct {
 		id       component.ID
 		expected *Config
@@ -57,6 +65,8 @@ func TestLoadConfig(t *testing.T) {
 		{id: component.NewID(metadata.Type), expected: defaults},
 		{id: component.NewIDWithName(metadata.Type, "custom"), expected: custom},
 		{id: component.NewIDWithName(metadata.Type, "unknown_key"), errMsg: "poll_interval"},
+		{id: component.NewIDWithName(metadata.Type, "short_window"), expected: shortWindow},
+		{id: component.NewIDWithName(metadata.Type, "short_window_long_sweep"), errMsg: "logins.late_arrival_sweep: must be at least"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {
@@ -64,12 +74,14 @@ func TestLoadConfig(t *testing.T) {
 			sub, err := cm.Sub(tt.id.String())
 			require.NoError(t, err)
 			err = sub.Unmarshal(cfg)
+			if err == nil {
+				err = confmap.Validate(cfg)
+			}
 			if tt.errMsg != "" {
 				require.ErrorContains(t, err, tt.errMsg)
 				return
 			}
 			require.NoError(t, err)
-			require.NoError(t, confmap.Validate(cfg))
 			assert.Equal(t, tt.expected, cfg)
 		})
 	}

@@ -37,7 +37,18 @@ func (w *windowLog[E]) sweep(ctx context.Context, account cloudflare.Account, cu
 		}
 	}
 	// The next sweep starts a window before this one's checkpoint: an entry
-	// shown after this sweep, up to a window late, is in its range.
-	cursor.LastSweep, cursor.SweepFrom = now, cursor.before(w.settings.LateArrivalWindow)
+	// shown after this sweep, up to a window late, is in its range. It never
+	// starts before this one did: the ids emitted before that are not kept
+	// (a window turned on or widened since only reaches back from here).
+	next := cursor.before(w.settings.LateArrivalWindow)
+	cursor.LastSweep, cursor.SweepFrom = now, latest(next, cursor.SweepFrom)
 	return w.cursors.save(ctx, account.ID, cursor)
+}
+
+// latest returns the later of two times.
+func latest(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
