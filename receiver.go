@@ -309,6 +309,11 @@ func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 			due = unfinished
 		}
 	}
+	if ctx.Err() != nil || len(outcomes) == 0 {
+		// Cut short by shutdown or a lost lease, or nothing due (every key
+		// sitting out its backoff): no poll ran, so there is no outcome.
+		return ctx.Err()
+	}
 	err := errors.Join(errs...)
 	elapsed := time.Since(start)
 	r.telemetry.pollDone(s.name, elapsed, err)

@@ -2,6 +2,9 @@ package cloudflareidentityreceiver
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -9,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/otel/attribute"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
@@ -138,3 +142,55 @@ func TestStorageFailureIsReported(t *testing.T) {
 type unreadableStorage struct{ storage.Client }
 
 func (unreadableStorage) Get(context.Context, string) ([]byte, error) { return nil, assert.AnError }
+
+// TestPollDurationCountsOnlyPollsThatRan: a loop step in which every key
+// sits out its backoff polls nothing, and is no outcome (issue 22 item 6: with
+// a refused token, skipped steps were counted as successful polls).
+func TestPollDurationCountsOnlyPollsThatRan(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 3}, withTelemetry(),
+		withConfig(func(cfg *Config) {
+			cfg.Logins.Enabled = false
+			cfg.Users.PollInterval = minUsersPollInterval // shorter than the longest backoff: steps are sat out
+		}))
+	steps := func(outcome string) float64 {
+		return sumMetric(t, env.tel, "otelcol_receiver_cloudflare_poll_duration",
+			attribute.String("stream", streamUsers), attribute.String("outcome", outcome))
+	}
+	env.sim.SetToken("rotated")
+	for range 6 {
+		_ = env.r.pollUsers(context.Background())
+	}
+	listings := float64(env.sim.Stats().Requests[cloudflaresim.EndpointAccounts])
+	require.Less(t, listings, 6.0, "the refused listing backs off")
+	assert.Zero(t, steps("success"), "no poll succeeded")
+	assert.Equal(t, listings, steps("failure"), "one failure per listing sent")
+
+	env.sim.SetToken(simtest.Token)
+	env.sim.ResetStats()
+	for range 4 {
+		require.NoError(t, env.r.pollUsers(context.Background()))
+	}
+	polls := float64(env.sim.Stats().Requests[cloudflaresim.EndpointMembers]) // 3 members: a page a poll
+	require.Positive(t, polls)
+	assert.Equal(t, polls, steps("success"), "one success per poll of the account, once the token works again")
+}
+
+// TestShutdownOfAReceiverThatNeverWorkedIsNotHealthy: polls cut short by
+// shutdown are no outcome; they must not turn a receiver that never reached
+// Cloudflare healthy (issue 22 item 6: Ctrl-C logged "Cloudflare polling is healthy").
+func TestShutdownOfAReceiverThatNeverWorkedIsNotHealthy(t *testing.T) {
+	var arrived atomic.Int32
+	hanging := httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) {
+		arrived.Add(1)
+		<-req.Context().Done() // never answers
+	}))
+	t.Cleanup(hanging.Close)
+	env := newTestEnv(t, cloudflaresim.Config{}, observeLogs(zapcore.InfoLevel),
+		withConfig(func(cfg *Config) { cfg.Endpoint = hanging.URL + "/client/v4" }))
+	env.r.startLoops(context.Background(), nil)
+	require.Eventually(t, func() bool { return arrived.Load() >= 2 }, 10*time.Second, time.Millisecond,
+		"the token check and an account listing are waiting for an answer")
+	require.NoError(t, env.r.Shutdown(context.Background()))
+	assert.Empty(t, env.logs.FilterMessageSnippet("healthy").All())
+	assert.NotEqual(t, componentstatus.StatusOK, env.host.last())
+}
