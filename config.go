@@ -3,7 +3,6 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
 
 const (
@@ -218,7 +219,7 @@ func (cfg *Config) Validate() error {
 	}
 	if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, errMissingEndpoint)
-	} else if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+	} else if u.Scheme == "http" && !cloudflare.IsLoopback(u.Hostname()) {
 		errs = append(errs, fmt.Errorf("%w: got host %q", errPlainHTTPEndpoint, u.Hostname()))
 	}
 	errs = append(errs, validateAccounts(cfg.Accounts)...)
@@ -321,16 +322,6 @@ func (cfg *Config) validateUsage() []error {
 // isTokenSpaceOrControl reports a character no Cloudflare API token holds,
 // which Go's HTTP client refuses to send in the Authorization header.
 func isTokenSpaceOrControl(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
-
-// isLoopback reports whether host (without port or brackets) is localhost or
-// a loopback address, where plain http does not leave the machine.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
 
 func validateAccounts(ids []string) []error {
 	var errs []error

@@ -188,6 +188,9 @@ func remedy(err error) string {
 		return fmt.Sprintf("the API token was refused: check that it is active (My Profile > API Tokens, or the account's API Tokens) and that it has %s; the receiver keeps retrying and recovers by itself", requiredPermissions)
 	case cloudflare.KindRequest:
 		return "Cloudflare refused the request: check the account IDs in `accounts` and the `endpoint`"
+	case cloudflare.KindBadResponse:
+		return "Cloudflare's answer could not be used (the error says why: a body that is not the API's JSON, paging that does not add up, " +
+			"or a list that changed while it was read); nothing of it was emitted and the receiver reads it again on every poll"
 	case cloudflare.KindRateLimited:
 		return "Cloudflare's rate limit was reached: lower rate_limit.requests_per_window or raise the poll intervals"
 	}

@@ -137,6 +137,8 @@ func endpointOf(path string) string {
 		return EndpointAccountTokenVerify
 	case strings.HasSuffix(path, "/members"):
 		return EndpointMembers
+	case strings.HasSuffix(path, "/user/audit_logs"):
+		return EndpointUserAuditLogs
 	case strings.HasSuffix(path, "/audit_logs"):
 		return EndpointAuditLogs
 	case strings.HasSuffix(path, "/logs/audit"):
@@ -161,6 +163,8 @@ const (
 	EndpointAccountTokenVerify = "account_tokens_verify"
 	EndpointAccessRequests     = "access_requests"
 	EndpointAccessUsers        = "access_users"
+	// EndpointUserAuditLogs is read by the preflight check only, never by the receiver.
+	EndpointUserAuditLogs = "user_audit_logs"
 )
 
 var errBodyTooLarge = errors.New("body too large")

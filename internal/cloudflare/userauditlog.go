@@ -23,7 +23,7 @@ func (c *client) ListUserLogins(ctx context.Context, q LoginQuery, fn func(page 
 	// client and middleware.
 	userLogs := user.NewAuditLogService(c.userTokens.Options...)
 	fetch := func(ctx context.Context, at loginPageRequest) (entries []AuditEntry, total int, err error) {
-		err = c.call(ctx, EndpointAuditLogs, func() error {
+		err = c.call(ctx, EndpointUserAuditLogs, func() error {
 			var body []byte
 			_, err := userLogs.List(ctx, user.AuditLogListParams{}, append(timePageOptions(at, "before", q.Before, "per_page", q.PageSize),
 				option.WithQuery("action.type", "login"),
@@ -43,5 +43,5 @@ func (c *client) ListUserLogins(ctx context.Context, q LoginQuery, fn func(page 
 		})
 		return entries, total, err
 	}
-	return listByTime(ctx, c, EndpointAuditLogs, q, newLoginPaging(q.Since, q.PageSize, AuditStamp), fetch, fn)
+	return listByTime(ctx, c, EndpointUserAuditLogs, q, newLoginPaging(q.Since, q.PageSize, AuditStamp), fetch, fn)
 }

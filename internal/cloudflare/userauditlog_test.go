@@ -50,3 +50,10 @@ func TestListUserLoginsQuery(t *testing.T) {
 		"since": {"2026-11-27T09:00:00.123456789Z"}, "before": {"2026-11-28T09:00:00.123456789Z"},
 	}, queries[0])
 }
+
+// TestUserLogErrorsNameTheirEndpoint: a refusal of the user audit log is
+// not reported as one of the account audit log.
+func TestUserLogErrorsNameTheirEndpoint(t *testing.T) {
+	assert.Equal(t, EndpointUserAuditLogs, endpointOf("/client/v4/user/audit_logs"))
+	assert.Equal(t, EndpointAuditLogs, endpointOf("/client/v4/accounts/023e105f4ecef8ad9ca31a8372d0c353/audit_logs"))
+}
