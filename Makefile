@@ -1,4 +1,4 @@
-# GNU make. Targets: tools build image sim run run-live check-live generate check-generate test test-unit fuzz-smoke fuzz bench
+# GNU make. Targets: tools build image sim run run-live check-live generate check-generate check-tidy test test-unit fuzz-smoke fuzz bench
 # bench-quick e2e test-deploy test-image validate-configs clean
 
 SHELL := bash
@@ -31,7 +31,7 @@ FUZZTIME     ?= 1m
 # flight (go.dev/issue/75804); a count has no deadline to race.
 FUZZSMOKE    ?= 300x
 
-.PHONY: tools build image sim run run-live check-live require-token generate check-generate test test-unit fuzz-smoke fuzz bench \
+.PHONY: tools build image sim run run-live check-live require-token generate check-generate check-tidy test test-unit fuzz-smoke fuzz bench \
 	bench-quick e2e test-deploy test-image validate-configs clean
 
 ## tools: install the pinned collector builder (ocb) into ./bin, only when missing
@@ -116,14 +116,20 @@ test:
 	@$(MAKE) --no-print-directory test-deploy
 	@$(MAKE) --no-print-directory test-image
 
-## test-unit: the generated files' check, go vet and the race-enabled unit tests of the module
+## test-unit: the generated files' check, go.mod tidiness, go vet and the race-enabled unit tests of the module
 test-unit:
 	@$(MAKE) --no-print-directory check-generate
+	@$(MAKE) --no-print-directory check-tidy
 	@echo ">> go vet"
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
 	@echo ">> unit tests (race detector on)"
 	$(GO) test -race -count=1 ./...
+
+## check-tidy: fail when `go mod tidy` would change go.mod or go.sum of any of the three modules (leaves them alone)
+check-tidy:
+	@echo ">> go mod tidy -diff (., deploy, tools)"
+	@for m in . deploy tools; do (cd $$m && $(GO) mod tidy -diff) || { echo "$$m: go.mod is not tidy: run go mod tidy there" >&2; exit 1; }; done
 
 ## fuzz-smoke: each fuzz target for FUZZSMOKE (its seed corpus in testdata/fuzz runs in test-unit too)
 fuzz-smoke:
