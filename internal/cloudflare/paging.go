@@ -172,12 +172,23 @@ func (p *loginPaging[E]) advance(entries []E, total int) (fresh []E, done bool, 
 func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error {
 	var params audit_logs.AuditLogListParams
 	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
+	return c.listV1Logins(ctx, EndpointAuditLogs, q, func(ctx context.Context, opts ...option.RequestOption) error {
+		_, err := c.auditLogs.List(ctx, params, opts...)
+		return err
+	}, fn)
+}
+
+// listV1Logins lists the logins of a v1 audit log (an account's, or the
+// token owner's) by time; list sends one request with the given options.
+// Each page is decoded here (DecodeAuditPage), once, rather than by the
+// SDK's reflective decoder and then again for the log body.
+func (c *client) listV1Logins(ctx context.Context, endpoint string, q LoginQuery,
+	list func(ctx context.Context, opts ...option.RequestOption) error, fn func(page []AuditEntry) error,
+) error {
 	fetch := func(ctx context.Context, at loginPageRequest) (entries []AuditEntry, total int, err error) {
-		err = c.call(ctx, EndpointAuditLogs, func() error {
-			// The page is decoded here (DecodeAuditPage), once, rather than by the
-			// SDK's reflective decoder and then again for the log body.
+		err = c.call(ctx, endpoint, func() error {
 			var body []byte
-			_, err := c.auditLogs.List(ctx, params, append(timePageOptions(at, "before", q.Before, "per_page", q.PageSize),
+			err := list(ctx, append(timePageOptions(at, "before", q.Before, "per_page", q.PageSize),
 				option.WithQuery("action.type", "login"),
 				option.WithResponseBodyInto(&body),
 			)...)
@@ -195,7 +206,7 @@ func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []Au
 		})
 		return entries, total, err
 	}
-	return listByTime(ctx, c, EndpointAuditLogs, q, newLoginPaging(q.Since, q.PageSize, AuditStamp), fetch, fn)
+	return listByTime(ctx, c, endpoint, q, newLoginPaging(q.Since, q.PageSize, AuditStamp), fetch, fn)
 }
 
 // timePageOptions are the query of the request at of a time-ordered login

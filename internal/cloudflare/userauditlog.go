@@ -22,26 +22,8 @@ func (c *client) ListUserLogins(ctx context.Context, q LoginQuery, fn func(page 
 	// The same options as every service New builds: base URL, token, HTTP
 	// client and middleware.
 	userLogs := user.NewAuditLogService(c.userTokens.Options...)
-	fetch := func(ctx context.Context, at loginPageRequest) (entries []AuditEntry, total int, err error) {
-		err = c.call(ctx, EndpointUserAuditLogs, func() error {
-			var body []byte
-			_, err := userLogs.List(ctx, user.AuditLogListParams{}, append(timePageOptions(at, "before", q.Before, "per_page", q.PageSize),
-				option.WithQuery("action.type", "login"),
-				option.WithResponseBodyInto(&body),
-			)...)
-			if err != nil {
-				return err
-			}
-			if entries, err = DecodeAuditPage(body); err != nil {
-				return err
-			}
-			total = -1
-			if len(entries) < q.PageSize { // only a short page needs the count
-				total = auditTotalCount(body)
-			}
-			return nil
-		})
-		return entries, total, err
-	}
-	return listByTime(ctx, c, EndpointUserAuditLogs, q, newLoginPaging(q.Since, q.PageSize, AuditStamp), fetch, fn)
+	return c.listV1Logins(ctx, EndpointUserAuditLogs, q, func(ctx context.Context, opts ...option.RequestOption) error {
+		_, err := userLogs.List(ctx, user.AuditLogListParams{}, opts...)
+		return err
+	}, fn)
 }
