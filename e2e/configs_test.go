@@ -74,9 +74,8 @@ func TestShippedConfigsLogOneLineErrors(t *testing.T) {
 // once), on a Redis without TLS.
 var outsideKubernetesArgs = []string{
 	"--set=receivers::cloudflare_identity::k8s_leader_elector=null",
-	"--set=service::extensions=[redis_storage, redis_storage/queue, healthcheckv2]",
+	"--set=service::extensions=[redis_storage, healthcheckv2]",
 	"--set=extensions::redis_storage::tls::insecure=true",
-	"--set=extensions::redis_storage/queue::tls::insecure=true",
 }
 
 // outsideKubernetesEnv starts the Redis of config/kubernetes-ha.yaml and
