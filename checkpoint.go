@@ -113,6 +113,9 @@ type checkpointStore struct {
 	// memoryOnly says the client is that no-op one: checkpoints are then
 	// neither encoded nor read.
 	memoryOnly bool
+	// beforeWrite, when set, is called before every write and stops it with
+	// its error: a replica that lost its term of leadership writes nothing.
+	beforeWrite func(context.Context) error
 }
 
 // storageError is a failed read or write of the storage extension: unlike
@@ -160,6 +163,9 @@ func (s *checkpointStore) save(ctx context.Context, key string, value any, also 
 	if err != nil {
 		return fmt.Errorf("encoding checkpoint %q: %w", key, err)
 	}
+	if err := s.allowWrite(ctx); err != nil {
+		return err
+	}
 	if len(also) == 0 {
 		err = s.client.Set(ctx, key, data)
 	} else {
@@ -169,6 +175,14 @@ func (s *checkpointStore) save(ctx context.Context, key string, value any, also 
 		return storageError{fmt.Errorf("writing checkpoint %q: %w", key, err)}
 	}
 	return nil
+}
+
+// allowWrite returns the error of beforeWrite, if set.
+func (s *checkpointStore) allowWrite(ctx context.Context) error {
+	if s.beforeWrite == nil {
+		return nil
+	}
+	return s.beforeWrite(ctx)
 }
 
 var (

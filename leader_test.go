@@ -2,7 +2,10 @@ package cloudflareidentityreceiver
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +23,9 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim/simtest"
@@ -52,11 +58,16 @@ type requestCounter struct {
 	component.StartFunc
 	component.ShutdownFunc
 	sent atomic.Int64
+	// beforeSend, when set, is called with each request before it is sent.
+	beforeSend func(*http.Request)
 }
 
 func (c *requestCounter) RoundTripper(base http.RoundTripper) (http.RoundTripper, error) {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 		c.sent.Add(1)
+		if c.beforeSend != nil {
+			c.beforeSend(req)
+		}
 		return base.RoundTrip(req)
 	}), nil
 }
@@ -108,9 +119,16 @@ func (h *handover) consumer(sink consumer.Logs) consumer.Logs {
 	return next
 }
 
-func startReplica(t *testing.T, sim *cloudflaresim.Server, clock *cloudflaresim.ManualClock, shared *sharedStorage, next consumer.Logs) *replica {
+// startReplica starts a replica that logs to logger and counts its requests
+// in requests (nil: a counter of its own).
+func startReplica(t *testing.T, sim *cloudflaresim.Server, clock *cloudflaresim.ManualClock, shared *sharedStorage, next consumer.Logs,
+	logger *zap.Logger, requests *requestCounter,
+) *replica {
 	t.Helper()
-	rep := &replica{elector: &k8sleaderelectortest.FakeLeaderElection{}, requests: &requestCounter{}}
+	if requests == nil {
+		requests = &requestCounter{}
+	}
+	rep := &replica{elector: &k8sleaderelectortest.FakeLeaderElection{}, requests: requests}
 	cfg := testConfig(sim)
 	cfg.Auth = configoptional.Some(configauth.Config{AuthenticatorID: counterID})
 	cfg.Users.Enabled = false
@@ -120,6 +138,7 @@ func startReplica(t *testing.T, sim *cloudflaresim.Server, clock *cloudflaresim.
 	cfg.LeaderElectorID = &electorID
 	settings := receivertest.NewNopSettings(metadata.Type)
 	settings.ID = component.NewID(metadata.Type) // both replicas run the same config
+	settings.Logger = logger
 	r, err := newIdentityReceiver(settings, cfg, next)
 	require.NoError(t, err)
 	r.now, r.retry = clock.Now, fastRetry
@@ -142,8 +161,8 @@ func TestLeadershipMovesMidBackfillAndBack(t *testing.T) {
 	shared := &sharedStorage{client: storagetest.NewInMemoryClient(component.KindReceiver, component.NewID(metadata.Type), "")}
 	sink := new(consumertest.LogsSink)
 	toB, backToA := newHandover(3), newHandover(2)
-	a := startReplica(t, sim, clock, shared, toB.consumer(sink))
-	b := startReplica(t, sim, clock, shared, backToA.consumer(sink))
+	a := startReplica(t, sim, clock, shared, toB.consumer(sink), zap.NewNop(), nil)
+	b := startReplica(t, sim, clock, shared, backToA.consumer(sink), zap.NewNop(), nil)
 	require.Zero(t, a.requests.sent.Load()+b.requests.sent.Load(), "a standby calls no API")
 
 	a.elector.InvokeOnLeading()
@@ -198,6 +217,155 @@ func TestLeaderElectorMustBeConfigured(t *testing.T) {
 			assert.ErrorContains(t, err, `k8s_leader_elector: extension "k8s_leader_elector"`)
 			require.NoError(t, r.Shutdown(context.Background()))
 			assert.Zero(t, sim.Stats().Total, "no API call")
+		})
+	}
+}
+
+// cursorWrites records the high-water mark of every login checkpoint written
+// through it, in order.
+type cursorWrites struct {
+	storage.Client
+	key string
+
+	mu         sync.Mutex
+	highWaters []time.Time
+}
+
+func (c *cursorWrites) record(key string, value []byte) {
+	if key != c.key {
+		return
+	}
+	var cursor loginCursor
+	if err := json.Unmarshal(value, &cursor); err != nil {
+		panic(err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.highWaters = append(c.highWaters, cursor.HighWater)
+}
+
+func (c *cursorWrites) Set(ctx context.Context, key string, value []byte) error {
+	c.record(key, value)
+	return c.Client.Set(ctx, key, value)
+}
+
+func (c *cursorWrites) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	for _, op := range ops {
+		if op.Type == storage.Set {
+			c.record(op.Key, op.Value)
+		}
+	}
+	return c.Client.Batch(ctx, ops...)
+}
+
+// TestReplacedLeaderStopsWithoutWriting: client-go's lease does not keep two
+// leaders apart (a frozen leader resumes believing it leads). Here A freezes
+// in the middle of a backfill, B leads meanwhile and finishes it, then A
+// resumes: A must neither emit nor store anything more than the page in
+// flight (no checkpoint write moves backwards), read at most the page it read
+// ahead, and stop by itself, before its elector says anything.
+func TestReplacedLeaderStopsWithoutWriting(t *testing.T) {
+	const frozenPage = 3
+	tests := []struct {
+		name string
+		// freeze makes A hang at its frozenPage-th page until resume is
+		// closed, and closes reached once it hangs.
+		freeze func(a *requestCounter, sink consumer.Logs, reached, resume chan struct{}, inFlight map[string]bool) consumer.Logs
+		// inFlightTwice: the frozen page reached the pipeline, and B read it again.
+		inFlightTwice bool
+	}{
+		{
+			name: "frozen while the pipeline takes a page", inFlightTwice: true,
+			freeze: func(_ *requestCounter, sink consumer.Logs, reached, resume chan struct{}, inFlight map[string]bool) consumer.Logs {
+				pages := 0
+				next, _ := consumer.NewLogs(func(ctx context.Context, logs plog.Logs) error {
+					if err := sink.ConsumeLogs(ctx, logs); err != nil {
+						return err
+					}
+					if pages++; pages == frozenPage {
+						for uid := range uidCounts(records([]plog.Logs{logs})) {
+							inFlight[uid] = true
+						}
+						close(reached)
+						<-resume // then the pipeline took the page
+					}
+					return nil
+				})
+				return next
+			},
+		},
+		{
+			name: "frozen while a page is read",
+			freeze: func(a *requestCounter, sink consumer.Logs, reached, resume chan struct{}, _ map[string]bool) consumer.Logs {
+				// The token check runs alongside: count audit pages only.
+				audit := 0
+				var mu sync.Mutex
+				a.beforeSend = func(req *http.Request) {
+					if !strings.HasSuffix(req.URL.Path, "/audit_logs") {
+						return
+					}
+					mu.Lock()
+					audit++
+					hold := audit == frozenPage
+					mu.Unlock()
+					if hold {
+						close(reached)
+						<-resume
+					}
+				}
+				return sink
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newTestClock()
+			sim := simtest.Start(t, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 80, LoginSpan: 10 * time.Hour, Now: clock.Now})
+			account := sim.Accounts()[0].ID
+			writes := &cursorWrites{Client: storagetest.NewInMemoryClient(component.KindReceiver, component.NewID(metadata.Type), ""),
+				key: loginCursorKey(loginSourceV1, account)}
+			shared := &sharedStorage{client: writes}
+			sink := new(consumertest.LogsSink)
+			reached, resume := make(chan struct{}), make(chan struct{})
+			inFlight := map[string]bool{}
+			core, logs := observer.New(zapcore.WarnLevel)
+			aRequests := &requestCounter{}
+			a := startReplica(t, sim, clock, shared, tt.freeze(aRequests, sink, reached, resume, inFlight), zap.New(core), aRequests)
+			b := startReplica(t, sim, clock, shared, sink, zap.NewNop(), nil)
+
+			a.elector.InvokeOnLeading()
+			<-reached
+			b.elector.InvokeOnLeading() // A's elector has not noticed: both believe they lead
+			want := sim.Logins(account)
+			require.Eventually(t, func() bool { return len(uidCounts(records(sink.AllLogs()))) == len(want) },
+				30*time.Second, 10*time.Millisecond, "B finishes the backfill")
+			sent := a.requests.sent.Load()
+			close(resume)
+			require.Eventually(t, func() bool { return logs.FilterMessageSnippet("Another replica leads now").Len() == 1 },
+				10*time.Second, 10*time.Millisecond, "A notices it was replaced")
+			select {
+			case <-a.r.stopLoops():
+			case <-time.After(10 * time.Second):
+				t.Fatal("A's loops did not stop by themselves")
+			}
+
+			// At most the next page, read ahead while the one in flight was handed over.
+			assert.LessOrEqual(t, a.requests.sent.Load(), sent+1, "A reads on once it resumed")
+			writes.mu.Lock()
+			for i := 1; i < len(writes.highWaters); i++ {
+				assert.False(t, writes.highWaters[i].Before(writes.highWaters[i-1]),
+					"checkpoint write %d moves the high-water mark back from %s to %s", i, writes.highWaters[i-1], writes.highWaters[i])
+			}
+			writes.mu.Unlock()
+			counts := uidCounts(records(sink.AllLogs()))
+			for _, e := range want {
+				wantCount := 1
+				if tt.inFlightTwice && inFlight[e.ID] {
+					wantCount = 2 // A's page in flight, which B read again
+				}
+				assert.Equal(t, wantCount, counts[e.ID], "login %s", e.ID)
+			}
+			b.elector.InvokeOnStopping()
 		})
 	}
 }

@@ -174,6 +174,9 @@ func (h *loginHistories) forget(ctx context.Context, accountID string, removed [
 	if len(ops) == 0 {
 		return nil
 	}
+	if err := h.store.allowWrite(ctx); err != nil {
+		return err
+	}
 	if err := h.store.client.Batch(ctx, ops...); err != nil {
 		return storageError{fmt.Errorf("deleting the login history of removed members: %w", err)}
 	}

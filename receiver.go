@@ -52,6 +52,9 @@ type identityReceiver struct {
 	histories     *loginHistories
 	streams       []*stream
 	plan          planWatch // the request rate the polls need against the budget
+	// term, with k8s_leader_elector and storage, is this replica's term of
+	// leadership, which each batch and checkpoint write checks (leader.go).
+	term *leaderTerm
 
 	mu       sync.Mutex
 	loops    *pollRun // the loops started last; nil before any
@@ -122,14 +125,21 @@ func (r *identityReceiver) startLoops(parent context.Context, reset func()) {
 	}
 	ctx, cancel := context.WithCancel(parent)
 	run := &pollRun{cancel: cancel, done: make(chan struct{})}
-	var wg sync.WaitGroup
-	wg.Go(func() { r.verifyToken(ctx) })
-	for _, s := range r.streams {
-		wg.Go(func() { r.runLoop(ctx, s) })
-	}
+	term := r.term
 	go func() {
+		defer close(run.done)
+		if term != nil {
+			term.end = cancel
+			if term.begin(ctx) != nil {
+				return // the term ended before it could begin
+			}
+		}
+		var wg sync.WaitGroup
+		wg.Go(func() { r.verifyToken(ctx) })
+		for _, s := range r.streams {
+			wg.Go(func() { r.runLoop(ctx, s) })
+		}
 		wg.Wait()
-		close(run.done)
 	}()
 	r.loops = run
 }
@@ -161,7 +171,7 @@ func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error
 			return err
 		}
 	}
-	r.store = &checkpointStore{client: r.storageClient, memoryOnly: r.cfg.StorageID == nil}
+	r.store = &checkpointStore{client: r.storageClient, memoryOnly: r.cfg.StorageID == nil, beforeWrite: r.checkTerm}
 	if r.client == nil {
 		limiter := cloudflare.NewLimiter(r.cfg.RateLimit.RequestsPerWindow, r.cfg.RateLimit.Window).WithReserve(r.cfg.RateLimit.Reserve)
 		if r.sleep != nil {

@@ -134,8 +134,15 @@ func (c *checkpoints[S]) save(ctx context.Context, accountID string, state *S) e
 // pipeline, and only once the pipeline took them (or refused them for good,
 // see consume) advances the account's checkpoint past them and saves
 // it. A crash in between repeats this batch, never loses one.
+//
+// Under k8s_leader_elector the batch, like every checkpoint write, is handed
+// over only while this replica's term is the stored one (leader.go): a
+// replaced leader neither emits nor stores more.
 func deliver[S any](ctx context.Context, r *identityReceiver, c *checkpoints[S], streamName string, account cloudflare.Account, logs plog.Logs, advance func() *S) error {
 	if logs.LogRecordCount() > 0 {
+		if err := r.checkTerm(ctx); err != nil {
+			return err
+		}
 		if err := r.consume(ctx, logs, streamName, account); err != nil {
 			return err
 		}
