@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/cloudflare/cloudflare-go/v7/shared"
@@ -432,7 +433,7 @@ func fuzzConfigValuesOf(cfg *Config) fuzzConfigValues {
 // Validate.
 func fuzzConfigProblems(v fuzzConfigValues) map[string]bool {
 	problems := map[string]bool{}
-	if v.token == "" {
+	if v.token == "" || strings.ContainsFunc(v.token, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
 		problems["api_token"] = true
 	}
 	u, err := url.Parse(v.endpoint)
