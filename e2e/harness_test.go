@@ -15,6 +15,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -90,6 +91,8 @@ type sink struct {
 	// delay holds each response back after the records were stored, so a
 	// crash can strike while a batch is delivered but not yet acknowledged.
 	delay atomic.Int64
+	// down makes the sink answer 503, as a backend that is down, keeping nothing.
+	down atomic.Bool
 
 	mu       sync.Mutex
 	records  []record
@@ -120,7 +123,20 @@ func startSink(t *testing.T) *sink {
 }
 
 func (s *sink) handleLogs(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
+	if s.down.Load() {
+		http.Error(w, "backend down", http.StatusServiceUnavailable)
+		return
+	}
+	var reader io.Reader = r.Body
+	if r.Header.Get("Content-Encoding") == "gzip" { // the shipped configs compress
+		gz, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		reader = gz
+	}
+	body, err := io.ReadAll(reader)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
