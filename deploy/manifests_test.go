@@ -2,7 +2,8 @@
 // decoded strictly into its k8s.io/api type (an unknown field fails), and the
 // objects of a variant must agree with one another, with the config their
 // ConfigMap holds (a copy of config/*.yaml, validated by the built collector)
-// and with the image (Containerfile).
+// and with the image (Containerfile). TestManifestMutations checks that
+// TestManifests fails on each of a list of broken copies of the manifests.
 //
 //	cd deploy && OTELCOL_BINARY=$PWD/../_build/otelcol-cloudflare go test ./...   # or: make test-deploy
 //	cd deploy && go test -run TestManifests -update ./...   # rewrite the ConfigMaps from config/*.yaml
@@ -47,6 +48,19 @@ type variant struct {
 var variants = []variant{
 	{dir: "kubernetes/ha", config: "../config/kubernetes-ha.yaml", replicas: 2},
 	{dir: "kubernetes/single", config: "../config/kubernetes-single.yaml", replicas: 1},
+}
+
+// manifestsRootEnv, when set, is a directory holding the variants' manifest
+// directories (ha, single) that TestManifests reads instead of kubernetes/:
+// TestManifestMutations runs it on broken copies.
+const manifestsRootEnv = "DEPLOY_MANIFESTS_ROOT"
+
+// manifestDir is the directory TestManifests reads the variant's manifests from.
+func (v variant) manifestDir() string {
+	if root := os.Getenv(manifestsRootEnv); root != "" {
+		return filepath.Join(root, filepath.Base(v.dir))
+	}
+	return v.dir
 }
 
 // configKey is the ConfigMap key of the collector config.
@@ -144,7 +158,7 @@ func TestManifests(t *testing.T) {
 			if *update {
 				writeConfigMap(t, v)
 			}
-			m := decode(t, v.dir)
+			m := decode(t, v.manifestDir())
 			deployment := one(t, "Deployment", m.deployments)
 			if got := deployment.Spec.Replicas; got == nil || *got != v.replicas {
 				t.Errorf("Deployment %s: replicas %v, want %d", deployment.Name, got, v.replicas)
@@ -176,6 +190,140 @@ func TestManifests(t *testing.T) {
 				t.Errorf("%s keeps its checkpoints neither in Redis with a leader elector nor on a volume", v.config)
 			}
 			validate(t, configText, container)
+		})
+	}
+}
+
+// mutation is a change to one manifest that TestManifests must fail on, with
+// a message containing want.
+type mutation struct {
+	name          string
+	variant, file string // the file in the variant's directory; created when before is empty
+	before, after string // before must occur once
+	want          string
+}
+
+const placeholderDigest = "@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+
+var mutations = []mutation{
+	{"selector no longer matching the pod labels", "ha", "deployment.yaml",
+		"  selector:\n    matchLabels:\n      app.kubernetes.io/name: otelcol-cloudflare\n",
+		"  selector:\n    matchLabels:\n      app.kubernetes.io/name: otelcol\n", "does not select its pods"},
+	{"capabilities.drop [ALL] removed", "ha", "deployment.yaml", "            capabilities:\n              drop: [ALL]\n", "",
+		"must drop all capabilities"},
+	{"capabilities.drop [ALL] removed", "single", "deployment.yaml", "            capabilities:\n              drop: [ALL]\n", "",
+		"must drop all capabilities"},
+	{"seccomp profile removed", "ha", "deployment.yaml", "        seccompProfile:\n          type: RuntimeDefault\n", "",
+		"must run under a seccomp profile"},
+	{"seccomp profile removed", "single", "deployment.yaml", "        seccompProfile:\n          type: RuntimeDefault\n", "",
+		"must run under a seccomp profile"},
+	{"negative readiness probe period", "ha", "deployment.yaml",
+		"              path: /status\n              port: health\n            periodSeconds: 10\n",
+		"              path: /status\n              port: health\n            periodSeconds: -10\n",
+		"the readiness probe's periodSeconds is -10"},
+	{"negative liveness probe period", "single", "deployment.yaml",
+		"            periodSeconds: 10\n            failureThreshold: 6\n", "            periodSeconds: -1\n            failureThreshold: 6\n",
+		"the liveness probe's periodSeconds is -1"},
+	{"invalid image reference (upper case)", "ha", "deployment.yaml",
+		"image: registry.example.com/otelcol-cloudflare:", "image: registry.example.com/Otelcol-Cloudflare:", "is not a valid image reference"},
+	{"invalid image reference (short digest)", "single", "deployment.yaml", placeholderDigest, "@sha256:0123", "is not a valid image reference"},
+	{"image by tag only", "single", "deployment.yaml", placeholderDigest + "\n", "\n", "is not pinned by its digest"},
+	{"memory limit below its request", "ha", "deployment.yaml",
+		"            limits:\n              memory: 256Mi\n", "            limits:\n              memory: 100Mi\n",
+		"the memory limit 100Mi is below its request 128Mi"},
+	{"pod anti-affinity removed", "ha", "deployment.yaml",
+		"      affinity:\n        podAntiAffinity: # the standby on another node, so that one node failure leaves one replica\n" +
+			"          preferredDuringSchedulingIgnoredDuringExecution:\n            - weight: 100\n              podAffinityTerm:\n" +
+			"                topologyKey: kubernetes.io/hostname\n                labelSelector:\n                  matchLabels:\n" +
+			"                    app.kubernetes.io/name: otelcol-cloudflare\n", "",
+		"without a pod anti-affinity"},
+	{"GOMEMLIMIT the whole limit", "ha", "deployment.yaml", "value: 230MiB\n", "value: 256MiB\n", "is 100 % of the memory limit"},
+	{"GOMEMLIMIT in Kubernetes units", "single", "deployment.yaml", "value: 230MiB\n", "value: 230Mi\n",
+		"want bytes as the Go runtime reads them"},
+	{"scrape annotation on another port", "ha", "deployment.yaml", `prometheus.io/port: "8888"`, `prometheus.io/port: "9090"`,
+		`prometheus.io/port is "9090", want "8888"`},
+	{"metrics port not declared", "single", "deployment.yaml", "            - name: metrics\n              containerPort: 8888\n", "",
+		"does not declare the metrics port 8888"},
+	{"OTLP endpoint on a port the NetworkPolicy does not open", "ha", "deployment.yaml",
+		"value: https://otlp.example.com:4318\n", "value: https://otlp.example.com:4317\n", "does not let out TCP/4317"},
+	{"PodDisruptionBudget selector no longer matching", "ha", "poddisruptionbudget.yaml",
+		"  selector:\n    matchLabels:\n      app.kubernetes.io/name: otelcol-cloudflare\n",
+		"  selector:\n    matchLabels:\n      app.kubernetes.io/name: otelcol\n", "PodDisruptionBudget otelcol-cloudflare: selector"},
+	{"PodDisruptionBudget blocking drains", "ha", "poddisruptionbudget.yaml", "  maxUnavailable: 1\n", "  maxUnavailable: 0\n",
+		"lets 0 of 2 replicas go at once"},
+	{"PodDisruptionBudget letting both go", "ha", "poddisruptionbudget.yaml", "  maxUnavailable: 1\n", "  minAvailable: 0\n",
+		"lets 2 of 2 replicas go at once"},
+	{"PodDisruptionBudget for one replica", "single", "poddisruptionbudget.yaml", "",
+		"apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: otelcol-cloudflare\nspec:\n  minAvailable: 1\n" +
+			"  selector:\n    matchLabels:\n      app.kubernetes.io/name: otelcol-cloudflare\n",
+		"for one replica"},
+	{"NetworkPolicy podSelector no longer matching", "ha", "networkpolicy.yaml",
+		"  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: otelcol-cloudflare\n",
+		"  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: otelcol\n", "podSelector"},
+	{"NetworkPolicy not isolating egress", "single", "networkpolicy.yaml", "policyTypes: [Ingress, Egress]", "policyTypes: [Ingress]",
+		"want Egress among them"},
+	{"NetworkPolicy closing the probes' port", "ha", "networkpolicy.yaml", "        - port: health # the kubelet's probes (healthcheckv2)\n", "",
+		"does not let in port health (13133)"},
+	{"NetworkPolicy closing the metrics port", "single", "networkpolicy.yaml", "        - port: metrics # Prometheus: the collector's own metrics\n", "",
+		"does not let in port metrics (8888)"},
+	{"NetworkPolicy without DNS over UDP", "single", "networkpolicy.yaml", "        - {protocol: UDP, port: 53}\n", "", "does not let out UDP/53: DNS"},
+	{"NetworkPolicy without Cloudflare", "single", "networkpolicy.yaml",
+		"    - to: # the Cloudflare API (api.cloudflare.com): HTTPS outside the private ranges\n" +
+			"        - ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16]}\n" +
+			"        - ipBlock: {cidr: \"::/0\", except: [\"fc00::/7\"]}\n      ports:\n        - {protocol: TCP, port: 443}\n", "",
+		"does not let out TCP/443: the Cloudflare API"},
+	{"NetworkPolicy on another Redis port", "ha", "networkpolicy.yaml", "{protocol: TCP, port: 6379}", "{protocol: TCP, port: 6380}",
+		"does not let out TCP/6379: Redis"},
+	{"NetworkPolicy without the Kubernetes API's 6443", "ha", "networkpolicy.yaml", "        - {protocol: TCP, port: 6443}\n", "",
+		"does not let out TCP/6443: the Kubernetes API"},
+	{"Role for another lease", "ha", "role.yaml", "resourceNames: [otelcol-cloudflare]", "resourceNames: [other]", "Role otelcol-cloudflare-lease grants"},
+	{"Role for every lease", "ha", "role.yaml", "    resourceNames: [otelcol-cloudflare] # extensions::k8s_leader_elector::lease_name\n", "",
+		"Role otelcol-cloudflare-lease grants"},
+}
+
+// TestManifestMutations runs TestManifests (this test binary, again) on
+// copies of the manifests with one of the mutations applied, and checks that
+// it fails, saying why.
+func TestManifestMutations(t *testing.T) {
+	if os.Getenv(manifestsRootEnv) != "" || *update {
+		t.Skip("runs on the manifests of kubernetes/, without -update")
+	}
+	if os.Getenv("OTELCOL_BINARY") == "" {
+		t.Fatal("OTELCOL_BINARY is not set: make build, then OTELCOL_BINARY=$PWD/../_build/otelcol-cloudflare go test ./... (or: make test-deploy)")
+	}
+	for _, mu := range mutations {
+		t.Run(mu.variant+"/"+mu.file+"/"+mu.name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, v := range variants {
+				if err := os.CopyFS(filepath.Join(root, filepath.Base(v.dir)), os.DirFS(v.dir)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			path := filepath.Join(root, mu.variant, mu.file)
+			var text []byte
+			if mu.before != "" {
+				var err error
+				if text, err = os.ReadFile(path); err != nil {
+					t.Fatal(err)
+				}
+				if n := bytes.Count(text, []byte(mu.before)); n != 1 {
+					t.Fatalf("%s/%s holds %q %d times, want once: update the mutation", mu.variant, mu.file, mu.before, n)
+				}
+			} else if _, err := os.Stat(path); err == nil {
+				t.Fatalf("%s/%s exists: update the mutation", mu.variant, mu.file)
+			}
+			if err := os.WriteFile(path, bytes.Replace(text, []byte(mu.before), []byte(mu.after), 1), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(os.Args[0], "-test.run=^TestManifests$/^"+mu.variant+"$", "-test.count=1")
+			cmd.Env = append(os.Environ(), manifestsRootEnv+"="+root)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("TestManifests passes on the mutated manifests:\n%s", out)
+			}
+			if !bytes.Contains(out, []byte(mu.want)) {
+				t.Errorf("TestManifests fails, but not saying %q:\n%s", mu.want, out)
+			}
 		})
 	}
 }
@@ -388,8 +536,8 @@ func checkResources(t *testing.T, container corev1.Container) {
 func checkSelector(t *testing.T, deployment *appsv1.Deployment) {
 	t.Helper()
 	if !selects(t, deployment.Spec.Selector, deployment.Spec.Template.Labels) {
-		t.Errorf("Deployment %s: selector %v does not select its pods (labels %v)",
-			deployment.Name, deployment.Spec.Selector, deployment.Spec.Template.Labels)
+		t.Errorf("Deployment %s: selector %s does not select its pods (labels %v)",
+			deployment.Name, metav1.FormatLabelSelector(deployment.Spec.Selector), deployment.Spec.Template.Labels)
 	}
 }
 
@@ -538,7 +686,8 @@ func checkDisruptionBudget(t *testing.T, v variant, m manifests, podLabels map[s
 	}
 	pdb := one(t, "PodDisruptionBudget", m.budgets)
 	if !selects(t, pdb.Spec.Selector, podLabels) {
-		t.Errorf("PodDisruptionBudget %s: selector %v does not select the pods (labels %v)", pdb.Name, pdb.Spec.Selector, podLabels)
+		t.Errorf("PodDisruptionBudget %s: selector %s does not select the pods (labels %v)",
+			pdb.Name, metav1.FormatLabelSelector(pdb.Spec.Selector), podLabels)
 	}
 	replicas := int(v.replicas)
 	var allowed int
@@ -572,7 +721,8 @@ func checkNetworkPolicy(t *testing.T, m manifests, podLabels map[string]string, 
 	t.Helper()
 	np := one(t, "NetworkPolicy", m.networkPolicies)
 	if !selects(t, &np.Spec.PodSelector, podLabels) {
-		t.Errorf("NetworkPolicy %s: podSelector %v does not select the pods (labels %v)", np.Name, np.Spec.PodSelector, podLabels)
+		t.Errorf("NetworkPolicy %s: podSelector %s does not select the pods (labels %v)",
+			np.Name, metav1.FormatLabelSelector(&np.Spec.PodSelector), podLabels)
 	}
 	for _, typ := range []networkingv1.PolicyType{networkingv1.PolicyTypeIngress, networkingv1.PolicyTypeEgress} {
 		if !slices.Contains(np.Spec.PolicyTypes, typ) {
