@@ -57,12 +57,15 @@ check-generate: $(MDATAGEN)
 	MDATAGEN=$(MDATAGEN) ./scripts/generate.sh --check
 
 ## build: generate and compile the otelcol-cloudflare distribution into ./_build (static: CGO_ENABLED=0, the
-##        image has no libc)
+##        image has no libc). Reproducible: the same commit and Go toolchain give the same bytes, in any directory
+##        (ocb builds with -trimpath; Go's build IDs are content hashes); -buildvcs=false keeps the checkout's state
+##        (vcs.modified, vcs.time) out of the binary even when GOFLAGS asks for it (Go's default does not stamp _build).
 build: tools
 	@echo ">> building the collector distribution (builder-config.yaml)"
 	@start=$$(date +%s); \
 	  echo "$(BUILDER) --config builder-config.yaml"; \
-	  CGO_ENABLED=0 GONOSUMDB=$(REDIS_STORAGE_MODULE) $(BUILDER) --config builder-config.yaml; \
+	  CGO_ENABLED=0 GOFLAGS="$${GOFLAGS:+$$GOFLAGS }-buildvcs=false" GONOSUMDB=$(REDIS_STORAGE_MODULE) \
+	    $(BUILDER) --config builder-config.yaml; \
 	  grep -qxF '$(REDIS_STORAGE_SUM)' _build/go.sum \
 	    || { echo "_build/go.sum: $(REDIS_STORAGE_MODULE) is not the pinned one (REDIS_STORAGE_SUM)" >&2; exit 1; }; \
 	  echo ">> collector binary: _build/otelcol-cloudflare (ocb took $$(( $$(date +%s) - start ))s)"
