@@ -206,13 +206,15 @@ test-deploy: build
 	@echo ">> Kubernetes manifests (deploy/)"
 	cd deploy && $(GO) vet ./... && OTELCOL_BINARY=$(OTELCOL) $(GO) test -count=1 ./...
 
-## test-image: build the image (make image) and check its filesystem: the binary validates config/*.yaml, the CA
-##             bundle, the non-root user; skipped, saying why, without podman or buildah (.ci/run installs podman)
+## test-image: make image twice and compare the image IDs (reproducible), then check each arch's image: OCI
+##             labels, architecture, the binary's ELF machine, static, only the expected files, the pinned CA bundle,
+##             the non-root user; the host's binary validates config/*.yaml. Skipped, saying why, without podman or
+##             buildah (.ci/run installs podman).
 test-image:
 	@if ! command -v podman >/dev/null && ! command -v buildah >/dev/null; then \
 	  echo ">> test-image SKIPPED: neither podman nor buildah is installed (.ci/run installs podman)"; \
 	else \
-	  $(MAKE) --no-print-directory image && IMAGE=$(IMAGE) CA_BUNDLE=$(CA_BUNDLE) ./scripts/test-image.sh; \
+	  $(IMAGE_ENV) ./scripts/test-image.sh; \
 	fi
 
 ## clean: remove build output, tools and demo state
