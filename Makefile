@@ -1,5 +1,5 @@
-# GNU make. Targets: tools build image sim run run-live check-live generate check-generate check-tidy test test-unit fuzz-smoke fuzz bench
-# bench-quick e2e test-deploy test-image validate-configs clean
+# GNU make. Targets: tools build ca-bundle image sim run run-live check-live generate check-generate check-tidy test test-unit fuzz-smoke
+# fuzz bench bench-quick e2e test-deploy test-image validate-configs clean
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -19,9 +19,23 @@ CONFIGS      := config/demo.yaml config/cloudflare.yaml config/kafka.yaml config
 # recorded when it was added to builder-config.yaml.
 REDIS_STORAGE_MODULE := github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/redisstorageextension
 REDIS_STORAGE_SUM    := $(REDIS_STORAGE_MODULE) v0.139.0 h1:kCzQaz8LMlOCIOKa3HWjww9Yup5Li+uT1DQnhEzKPuI=
-# The container image of `make image`, and the CA bundle it carries (Debian's ca-certificates).
-IMAGE        ?= otelcol-cloudflare:0.1.0
-CA_BUNDLE    ?= /etc/ssl/certs/ca-certificates.crt
+# The container images of `make image` (scripts/build-image.sh): one per IMAGE_ARCHES, tagged $(IMAGE)-<arch>,
+# the build host's arch also $(IMAGE), and (podman, buildah) the manifest list $(IMAGE)-multiarch of them all.
+# VERSION is the distribution's (builder-config.yaml); the images' timestamps and labels are the commit's.
+VERSION      := $(shell sed -n 's/^  version: *//p' builder-config.yaml)
+IMAGE        ?= otelcol-cloudflare:$(VERSION)
+IMAGE_ARCHES ?= amd64 arm64
+IMAGE_SOURCE ?= https://github.com/otel-cloudflare/cloudflareidentityreceiver
+# The CA bundle the image carries: the certificates of CA_CERTS_DIR (Debian's ca-certificates package: Mozilla's
+# set) in byte order, i.e. /etc/ssl/certs/ca-certificates.crt of a Debian host without local CAs. Not the build
+# host's /etc/ssl/certs bundle, which also holds any CA added under /usr/local/share/ca-certificates (a proxy's,
+# a company's). Pinned: `make ca-bundle` fails, before the build, when its SHA-256 is not CA_BUNDLE_SHA256
+# (this is Debian 12's ca-certificates 20230311+deb12u1, 142 certificates).
+CA_CERTS_DIR ?= /usr/share/ca-certificates/mozilla
+CA_BUNDLE_SHA256 := a3413a37a8e09cc21b2c11c9ffb23d92d2fc9d1933c9e7617f5c4fba4f72d37d
+CA_BUNDLE    := _build/ca-certificates.crt
+IMAGE_ENV     = GO="$(GO)" IMAGE="$(IMAGE)" IMAGE_ARCHES="$(IMAGE_ARCHES)" IMAGE_SOURCE="$(IMAGE_SOURCE)" \
+                VERSION="$(VERSION)" CA_BUNDLE="$(CA_BUNDLE)" CA_BUNDLE_SHA256="$(CA_BUNDLE_SHA256)"
 # Fuzz targets, as package:target; each runs FUZZTIME in `make fuzz`, FUZZSMOKE in `make test`.
 FUZZ_TARGETS := .:FuzzMapAuditPage .:FuzzMemberDiff .:FuzzConfig ./internal/cloudflare:FuzzListLoginsResponse \
                 ./internal/cloudflare:FuzzListLoginsV2Response
@@ -31,7 +45,7 @@ FUZZTIME     ?= 1m
 # flight (go.dev/issue/75804); a count has no deadline to race.
 FUZZSMOKE    ?= 300x
 
-.PHONY: tools build image sim run run-live check-live require-token generate check-generate check-tidy test test-unit fuzz-smoke fuzz bench \
+.PHONY: tools build ca-bundle image sim run run-live check-live require-token generate check-generate check-tidy test test-unit fuzz-smoke fuzz bench \
 	bench-quick e2e test-deploy test-image validate-configs clean
 
 ## tools: install the pinned collector builder (ocb) into ./bin, only when missing
@@ -57,27 +71,43 @@ check-generate: $(MDATAGEN)
 	MDATAGEN=$(MDATAGEN) ./scripts/generate.sh --check
 
 ## build: generate and compile the otelcol-cloudflare distribution into ./_build (static: CGO_ENABLED=0, the
-##        image has no libc)
+##        image has no libc). Reproducible: the same commit and Go toolchain give the same bytes, in any directory
+##        (ocb builds with -trimpath; Go's build IDs are content hashes); -buildvcs=false keeps the checkout's state
+##        (vcs.modified, vcs.time) out of the binary even when GOFLAGS asks for it (Go's default does not stamp _build).
 build: tools
 	@echo ">> building the collector distribution (builder-config.yaml)"
 	@start=$$(date +%s); \
 	  echo "$(BUILDER) --config builder-config.yaml"; \
-	  CGO_ENABLED=0 GONOSUMDB=$(REDIS_STORAGE_MODULE) $(BUILDER) --config builder-config.yaml; \
+	  CGO_ENABLED=0 GOFLAGS="$${GOFLAGS:+$$GOFLAGS }-buildvcs=false" GONOSUMDB=$(REDIS_STORAGE_MODULE) \
+	    $(BUILDER) --config builder-config.yaml; \
 	  grep -qxF '$(REDIS_STORAGE_SUM)' _build/go.sum \
 	    || { echo "_build/go.sum: $(REDIS_STORAGE_MODULE) is not the pinned one (REDIS_STORAGE_SUM)" >&2; exit 1; }; \
 	  echo ">> collector binary: _build/otelcol-cloudflare (ocb took $$(( $$(date +%s) - start ))s)"
 
-## image: the container image of Containerfile (IMAGE, default otelcol-cloudflare:0.1.0) from the binary of
-##        make build, with podman, docker or buildah, whichever is installed
-image: build
-	@engine=$$(command -v podman || command -v docker || command -v buildah || true); \
-	  [[ -n "$$engine" ]] || { echo "make image: needs podman, docker or buildah" >&2; exit 1; }; \
-	  [[ -s "$(CA_BUNDLE)" ]] || { echo "make image: no CA bundle at $(CA_BUNDLE) (apt-get install ca-certificates)" >&2; exit 1; }; \
-	  rm -rf _build/image && mkdir -p _build/image; \
-	  cp _build/otelcol-cloudflare image/passwd image/group _build/image/; \
-	  cp "$(CA_BUNDLE)" _build/image/ca-certificates.crt; \
-	  echo "$$engine build -f Containerfile -t $(IMAGE) _build/image"; \
-	  "$$engine" build -q -f Containerfile -t $(IMAGE) _build/image
+## ca-bundle: _build/ca-certificates.crt, the image's CA bundle, from CA_CERTS_DIR; fails unless its SHA-256 is
+##            CA_BUNDLE_SHA256 (the error says how to update the pin)
+ca-bundle:
+	@certs=$$(LC_ALL=C ls -1 $(CA_CERTS_DIR)/*.crt 2>/dev/null) \
+	  || { echo "make ca-bundle: no certificates in $(CA_CERTS_DIR) (apt-get install ca-certificates)" >&2; exit 1; }; \
+	  mkdir -p _build && cat $$certs > $(CA_BUNDLE); \
+	  sum=$$(sha256sum $(CA_BUNDLE) | cut -d' ' -f1); \
+	  if [[ "$$sum" != "$(CA_BUNDLE_SHA256)" ]]; then \
+	    rm -f $(CA_BUNDLE); \
+	    echo "make ca-bundle: the CA bundle of $(CA_CERTS_DIR) ($$(wc -l <<<"$$certs") certificates, ca-certificates" \
+	      "$$(dpkg-query -W -f '$${Version}' ca-certificates 2>/dev/null || echo '?')) has SHA-256 $$sum;" \
+	      "the Makefile pins CA_BUNDLE_SHA256 := $(CA_BUNDLE_SHA256). If this bundle is the one to ship (ca-certificates" \
+	      "was updated), set CA_BUNDLE_SHA256 := $$sum in the Makefile and commit it: the image changes with it." >&2; \
+	    exit 1; \
+	  fi; \
+	  echo ">> CA bundle: $(CA_BUNDLE) from $(CA_CERTS_DIR), SHA-256 $$sum (pinned)"
+
+## image: the container images of Containerfile, built reproducibly (scripts/build-image.sh): the CA bundle
+##        checked first (ca-bundle), then make build, the binary for each IMAGE_ARCHES (default amd64 arm64,
+##        cross-compiled), one image per arch tagged $(IMAGE)-<arch>, the host's arch also $(IMAGE) (default
+##        otelcol-cloudflare:$(VERSION)), with podman or buildah the manifest list $(IMAGE)-multiarch; timestamps
+##        and OCI labels from the commit. Podman, docker or buildah, whichever is installed (ENGINE=... to choose).
+image: ca-bundle build
+	@$(IMAGE_ENV) ./scripts/build-image.sh
 
 ## sim: build the Cloudflare API simulator
 sim:
@@ -176,13 +206,15 @@ test-deploy: build
 	@echo ">> Kubernetes manifests (deploy/)"
 	cd deploy && $(GO) vet ./... && OTELCOL_BINARY=$(OTELCOL) $(GO) test -count=1 ./...
 
-## test-image: build the image (make image) and check its filesystem: the binary validates config/*.yaml, the CA
-##             bundle, the non-root user; skipped, saying why, without podman or buildah (.ci/run installs podman)
+## test-image: make image twice and compare the image IDs (reproducible), then check each arch's image: OCI
+##             labels, architecture, the binary's ELF machine, static, only the expected files, the pinned CA bundle,
+##             the non-root user; the host's binary validates config/*.yaml. Skipped, saying why, without podman or
+##             buildah (.ci/run installs podman).
 test-image:
 	@if ! command -v podman >/dev/null && ! command -v buildah >/dev/null; then \
 	  echo ">> test-image SKIPPED: neither podman nor buildah is installed (.ci/run installs podman)"; \
 	else \
-	  $(MAKE) --no-print-directory image && IMAGE=$(IMAGE) CA_BUNDLE=$(CA_BUNDLE) ./scripts/test-image.sh; \
+	  $(IMAGE_ENV) ./scripts/test-image.sh; \
 	fi
 
 ## clean: remove build output, tools and demo state
