@@ -219,11 +219,12 @@ func TestCrashSafety(t *testing.T) {
 	}
 }
 
-// TestFailoverOnRedis is the failover of two replicas (config/kubernetes-ha.yaml)
-// without Kubernetes: two collector processes with the same config keep their
-// checkpoints in a real Redis through redis_storage; the first is SIGKILLed
-// part-way through a backfill, the second, started then as a standby taking
-// over would, finishes it from the checkpoint in Redis.
+// TestFailoverOnRedis is the checkpoint handover through a real Redis: two
+// collector processes of the test's config (no leader elector, no exporter
+// queue) keep their checkpoints in redis_storage; the first is SIGKILLed
+// part-way through a backfill, the second, started then, finishes it from the
+// checkpoint in Redis. TestHAFailover runs the shipped config/kubernetes-ha.yaml
+// with two replicas at once and the real leader elector.
 func TestFailoverOnRedis(t *testing.T) {
 	redisAddr := startRedis(t)
 	crashMidBackfill(t, crashStreams[0], func(p *collectorParams) { p.RedisAddr = redisAddr })
