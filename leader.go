@@ -2,9 +2,12 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/k8sleaderelector"
@@ -80,24 +83,30 @@ var errReplaced = errors.New("another replica leads now")
 // take its term number from storage.
 const leaderTermRetry = 2 * time.Second
 
-// leaderTerm is one term of leadership, numbered from a counter kept in the
-// shared storage: a fencing token. A replica starting to lead takes the next
-// number before it polls; one that finds another number stored was replaced.
+// leaderTerm is one term of leadership, recorded in the shared storage: a
+// fencing token. A replica starting to lead records the next number with a
+// random tag of its own before it polls; one that finds another record was
+// replaced. A record that vanished (a Redis that restarted empty) is no sign
+// of another leader, who would have recorded its own: it is recorded again.
 type leaderTerm struct {
 	client storage.Client
 	logger *zap.Logger
 	number uint64
+	tag    string // tells two terms of one number apart, should the record vanish between them
 	// end cancels the term's loops; set by startLoops.
 	end context.CancelFunc
 }
 
 // begin takes the next term number, retrying until storage answers or ctx ends.
 func (t *leaderTerm) begin(ctx context.Context) error {
+	var tag [8]byte
+	_, _ = rand.Read(tag[:])
+	t.tag = hex.EncodeToString(tag[:])
 	for warned := false; ; warned = true {
-		stored, err := t.stored(ctx)
+		stored, _, err := t.stored(ctx)
 		if err == nil {
 			t.number = stored + 1
-			if err = t.client.Set(ctx, leaderTermKey, strconv.AppendUint(nil, t.number, 10)); err == nil {
+			if err = t.record(ctx); err == nil {
 				return nil
 			}
 		}
@@ -113,14 +122,18 @@ func (t *leaderTerm) begin(ctx context.Context) error {
 }
 
 // check returns errReplaced, and ends the term's loops, once another
-// replica took a later term; a storage failure is returned as such.
+// replica recorded its term; a storage failure is returned as such.
 func (t *leaderTerm) check(ctx context.Context) error {
-	stored, err := t.stored(ctx)
-	if err != nil {
+	stored, tag, err := t.stored(ctx)
+	switch {
+	case err != nil:
 		return err
-	}
-	if stored == t.number {
+	case stored == t.number && tag == t.tag:
 		return nil
+	case stored == 0:
+		t.logger.Warn("The leader term vanished from storage (a Redis restarted without persistence?): recorded again",
+			zap.Uint64("term", t.number))
+		return t.record(ctx)
 	}
 	t.logger.Warn("Another replica leads now: this one stops polling without emitting or storing more",
 		zap.Uint64("term", t.number), zap.Uint64("stored_term", stored))
@@ -128,20 +141,29 @@ func (t *leaderTerm) check(ctx context.Context) error {
 	return fmt.Errorf("%w (term %d, stored %d)", errReplaced, t.number, stored)
 }
 
-// stored reads the latest term number; 0 when there is none yet.
-func (t *leaderTerm) stored(ctx context.Context) (uint64, error) {
+// record writes this term as the latest.
+func (t *leaderTerm) record(ctx context.Context) error {
+	if err := t.client.Set(ctx, leaderTermKey, []byte(strconv.FormatUint(t.number, 10)+" "+t.tag)); err != nil {
+		return storageError{fmt.Errorf("writing the leader term: %w", err)}
+	}
+	return nil
+}
+
+// stored reads the latest term: its number (0 when there is none) and tag.
+func (t *leaderTerm) stored(ctx context.Context) (uint64, string, error) {
 	data, err := t.client.Get(ctx, leaderTermKey)
 	if err != nil {
-		return 0, storageError{fmt.Errorf("reading the leader term: %w", err)}
+		return 0, "", storageError{fmt.Errorf("reading the leader term: %w", err)}
 	}
 	if len(data) == 0 {
-		return 0, nil
+		return 0, "", nil
 	}
-	number, err := strconv.ParseUint(string(data), 10, 64)
+	text, tag, _ := strings.Cut(string(data), " ")
+	number, err := strconv.ParseUint(text, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("reading the leader term %q: %w", data, err)
+		return 0, "", fmt.Errorf("reading the leader term %q: %w", data, err)
 	}
-	return number, nil
+	return number, tag, nil
 }
 
 // checkTerm checks this replica's term of leadership, if it leads under

@@ -369,3 +369,38 @@ func TestReplacedLeaderStopsWithoutWriting(t *testing.T) {
 		})
 	}
 }
+
+// TestLeaderTermCheck: a term holds while its record is the stored one; a
+// record that vanished (a Redis restarted without persistence) is written
+// again rather than taken for another leader; a later term ends this one.
+func TestLeaderTermCheck(t *testing.T) {
+	client := storagetest.NewInMemoryClient(component.KindReceiver, component.NewID(metadata.Type), "")
+	ended := false
+	a := &leaderTerm{client: client, logger: zap.NewNop(), end: func() { ended = true }}
+	ctx := context.Background()
+	require.NoError(t, a.begin(ctx))
+	require.NoError(t, a.check(ctx))
+
+	require.NoError(t, client.Delete(ctx, leaderTermKey))
+	require.NoError(t, a.check(ctx), "a vanished record is no other leader")
+	number, tag, err := a.stored(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, a.number, number, "recorded again")
+	assert.Equal(t, a.tag, tag)
+	assert.False(t, ended)
+
+	b := &leaderTerm{client: client, logger: zap.NewNop(), end: func() {}}
+	require.NoError(t, b.begin(ctx))
+	assert.Equal(t, a.number+1, b.number)
+	require.ErrorIs(t, a.check(ctx), errReplaced)
+	assert.True(t, ended, "the replaced term's loops are ended")
+
+	// The record vanishes, and another replica records term 1 again: its tag tells it apart.
+	require.NoError(t, client.Delete(ctx, leaderTermKey))
+	c := &leaderTerm{client: client, logger: zap.NewNop(), end: func() {}}
+	require.NoError(t, c.begin(ctx))
+	require.Equal(t, uint64(1), c.number)
+	a.number, ended = 1, false
+	require.ErrorIs(t, a.check(ctx), errReplaced, "the same number, another tag")
+	assert.True(t, ended)
+}

@@ -100,7 +100,9 @@ func (s *statusReporter) record(key statusKey, err error) {
 		// The pipeline refused records: the exporters report their own status.
 	default:
 		s.failures[key]++
-		transient := kind != cloudflare.KindAuth && kind != cloudflare.KindRequest
+		// A storage failure is a state at once: unlike the API's hiccups, the
+		// next poll meets the same backend, and no checkpoint moves meanwhile.
+		transient := fromAPI && kind != cloudflare.KindAuth && kind != cloudflare.KindRequest
 		if transient && s.worked[key.stream] && s.failures[key] < transportFailuresBeforeError {
 			return // a single failed poll of a working stream is not yet a state
 		}

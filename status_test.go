@@ -138,6 +138,27 @@ func TestStorageFailureIsReported(t *testing.T) {
 	assert.Equal(t, componentstatus.StatusRecoverableError, env.host.last())
 }
 
+// TestStorageFailureOfAWorkingStreamIsAStateAtOnce: a transient failure of
+// Cloudflare turns the status of a stream that has worked only when it
+// repeats; a failing storage at its first failed poll, so that the health
+// endpoint shows a Redis outage within one poll (issue 23 item 4).
+func TestStorageFailureOfAWorkingStreamIsAStateAtOnce(t *testing.T) {
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, LoginsPerAccount: 5, LoginSpan: time.Hour},
+		withStorage(), withConfig(func(cfg *Config) { cfg.Users.Enabled = false }))
+	require.NoError(t, env.r.pollLogins(context.Background()))
+	require.Equal(t, componentstatus.StatusOK, env.host.last())
+	env.r.store.client = unwritableStorage{env.r.store.client}
+	appendLogins(env.sim, env.sim.Accounts()[0].ID, 1, env.clock.Now().Add(-time.Minute), time.Second, func(int) bool { return false })
+	require.ErrorIs(t, env.r.pollLogins(context.Background()), assert.AnError)
+	assert.Equal(t, componentstatus.StatusRecoverableError, env.host.last())
+}
+
+// unwritableStorage is a storage client whose every write fails.
+type unwritableStorage struct{ storage.Client }
+
+func (unwritableStorage) Set(context.Context, string, []byte) error          { return assert.AnError }
+func (unwritableStorage) Batch(context.Context, ...*storage.Operation) error { return assert.AnError }
+
 // unreadableStorage is a storage client whose every read fails.
 type unreadableStorage struct{ storage.Client }
 

@@ -175,6 +175,7 @@ func TestManifests(t *testing.T) {
 			checkHealth(t, config, container)
 			checkProbes(t, container)
 			checkEnv(t, configText, container)
+			checkRedisCA(t, config, pod, container)
 			checkResources(t, container)
 			checkSecurity(t, pod, container)
 			checkMetrics(t, config, deployment.Spec.Template, container)
@@ -437,6 +438,41 @@ func checkHealth(t *testing.T, config collectorConfig, container corev1.Containe
 	} else {
 		portOf("liveness", live.TCPSocket.Port)
 	}
+}
+
+// checkRedisCA checks that the CA file redis_storage verifies Redis's TLS
+// certificate with, when the config names one, is a key of a Secret mounted
+// in the container, which README.md's kubectl command creates.
+func checkRedisCA(t *testing.T, config collectorConfig, pod corev1.PodSpec, container corev1.Container) {
+	t.Helper()
+	caFile := config.str("extensions", "redis_storage", "tls", "ca_file")
+	if caFile == "" {
+		return
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mount := range container.VolumeMounts {
+		name, found := strings.CutPrefix(caFile, mount.MountPath+"/")
+		volume := volumeNamed(pod, mount.Name)
+		if !found || volume == nil || volume.Secret == nil {
+			continue
+		}
+		for _, item := range volume.Secret.Items {
+			if item.Path != name {
+				continue
+			}
+			command := regexp.MustCompile(`kubectl create secret generic ` + regexp.QuoteMeta(volume.Secret.SecretName) +
+				`\b[^\n\\]*(\\\n[^\n\\]*)*`).Find(readme)
+			if !bytes.Contains(command, []byte("--from-file="+item.Key+"=")) {
+				t.Errorf("redis_storage's tls.ca_file is key %q of Secret %s, which README.md's kubectl command does not create",
+					item.Key, volume.Secret.SecretName)
+			}
+			return
+		}
+	}
+	t.Errorf("redis_storage's tls.ca_file %s is on no Secret mounted in container %s", caFile, container.Name)
 }
 
 // checkEnv checks that the container sets every variable the config reads,

@@ -35,9 +35,11 @@ type haCluster struct {
 	sim        *cloudflaresim.Server
 	snk        *sink
 	leases     *leaseServer
+	redis      *redisServer // with persistence, as the config asks
 	redisAddr  string
 	kubeconfig string
 	want       []cloudflaresim.LoginEvent
+	health     map[string]string // each replica's healthcheckv2 address, by name
 }
 
 func newHACluster(t *testing.T, logins, members int) *haCluster {
@@ -47,8 +49,9 @@ func newHACluster(t *testing.T, logins, members int) *haCluster {
 	sim.InjectFault(cloudflaresim.Fault{Kind: cloudflaresim.FaultSlow, Endpoint: cloudflaresim.EndpointAuditLogs,
 		Count: -1, Delay: 100 * time.Millisecond})
 	leases := startLeaseServer(t)
-	c := &haCluster{t: t, sim: sim, snk: startSink(t), leases: leases, redisAddr: startRedis(t),
-		kubeconfig: leases.kubeconfig(t), want: sim.Logins(sim.Accounts()[0].ID)}
+	redis := startRedisServer(t, true)
+	c := &haCluster{t: t, sim: sim, snk: startSink(t), leases: leases, redis: redis, redisAddr: redis.addr,
+		kubeconfig: leases.kubeconfig(t), want: sim.Logins(sim.Accounts()[0].ID), health: map[string]string{}}
 	c.snk.delay.Store(int64(200 * time.Millisecond))
 	return c
 }
@@ -62,11 +65,14 @@ func (c *haCluster) start(name string) *collector {
 	if err != nil {
 		c.t.Fatal(err)
 	}
+	c.health[name] = freeAddr(c.t)
 	args := []string{"--config", config,
 		"--set=receivers::cloudflare_identity::endpoint=" + c.sim.URL(),
 		"--set=extensions::k8s_leader_elector::auth_type=kubeConfig",
+		// A Redis without TLS: the shipped tls block names the CA file of a mounted Secret.
+		"--set=extensions::redis_storage::tls::ca_file=",
 		"--set=extensions::redis_storage::tls::insecure=true",
-		"--set=extensions::healthcheckv2::http::endpoint=" + freeAddr(c.t),
+		"--set=extensions::healthcheckv2::http::endpoint=" + c.health[name],
 		"--set=service::telemetry::metrics::level=none",
 	}
 	env := []string{"CLOUDFLARE_API_TOKEN=" + simtest.Token, "OTLP_ENDPOINT=" + c.snk.url,
@@ -230,8 +236,54 @@ func TestHAFailover(t *testing.T) {
 			t.Errorf("stored high_water %s after the old leader resumed, want the newest login's time %s (moved back?)",
 				hw, c.newestLogin())
 		}
-		t.Logf("lease replaces refused for a stale resourceVersion: %d", c.leases.refused())
+		t.Logf("lease writes refused with 409 Conflict (created twice, or a stale resourceVersion): %d", c.leases.refused())
 	})
+
+	t.Run("Redis restarted, then down for a minute", func(t *testing.T) {
+		c := newHACluster(t, logins, members)
+		a, b := c.start("otelcol-cloudflare-a"), c.start("otelcol-cloudflare-b")
+		leader, _ := c.waitForLeader(a, b)
+		c.waitForLogins(leader, logins/4, 90*time.Second)
+		c.redis.stop()
+		c.redis.start() // from its append-only file
+		t.Logf("Redis restarted with %d of %d logins delivered", c.uniqueLogins(), logins)
+
+		c.waitForLogins(leader, logins/2, 180*time.Second)
+		c.redis.stop()
+		down := time.Now()
+		t.Logf("Redis down with %d of %d logins delivered", c.uniqueLogins(), logins)
+		// The poll fails at its next page; /status turns once recovery_duration (30s) has passed.
+		var code int
+		waitFor(t, leader, 90*time.Second, func() string { return fmt.Sprintf("%s's /status to answer 500 (last: %d)", leader.name, code) },
+			func() bool { code, _, _ = receiverHealth(c.health[leader.name]); return code == 500 })
+		t.Logf("/status of %s answered 500 %s after Redis went down", leader.name, time.Since(down).Round(100*time.Millisecond))
+		if elapsed := time.Since(down); elapsed > 60*time.Second {
+			t.Errorf("the outage showed on /status after %s, want within a logins poll (1m)", elapsed)
+		}
+		stalled := c.uniqueLogins()
+		time.Sleep(time.Until(down.Add(time.Minute)))
+		if got := c.uniqueLogins(); got != stalled {
+			t.Errorf("%d logins delivered while Redis was down, whose checkpoints could not be stored", got-stalled)
+		}
+		c.redis.start()
+		c.waitForLogins(leader, logins, 180*time.Second)
+		time.Sleep(time.Second)
+		c.checkDelivered(members, 2*pageSize) // the page in flight when Redis went away, each time
+		if hw := c.storedHighWater(); !hw.Equal(c.newestLogin()) {
+			t.Errorf("stored high_water %s, want the newest login's time %s", hw, c.newestLogin())
+		}
+		if !leading(leader) || leading(c.other(leader, a, b)) {
+			t.Errorf("the lease moved during the Redis outage")
+		}
+	})
+}
+
+// other returns the one of a and b that is not c.
+func (c *haCluster) other(col, a, b *collector) *collector {
+	if col == a {
+		return b
+	}
+	return a
 }
 
 // redisCommand sends one command to the Redis at addr and returns its reply:

@@ -42,7 +42,8 @@ type leaseServer struct {
 	mu      sync.Mutex
 	leases  map[string]*coordinationv1.Lease // by namespace/name, as last stored
 	version int                              // the cluster-wide resourceVersion counter
-	// conflicts counts the replaces refused for a stale resourceVersion.
+	// conflicts counts the writes refused with 409: a lease created twice,
+	// or replaced from a stale resourceVersion.
 	conflicts int
 }
 
@@ -93,7 +94,7 @@ current-context: test
 	return path
 }
 
-// refused returns how many replaces were refused for a stale resourceVersion.
+// refused returns how many writes were refused with 409 Conflict.
 func (s *leaseServer) refused() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -120,6 +121,7 @@ func (s *leaseServer) create(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.leases[key] != nil {
+		s.conflicts++
 		writeStatus(w, http.StatusConflict, "AlreadyExists", "leases.coordination.k8s.io \""+lease.Name+"\" already exists")
 		return
 	}

@@ -16,40 +16,76 @@ import (
 // persistence, until the test ends, and returns its address. A missing
 // redis-server fails the test: .ci/run installs it.
 func startRedis(t *testing.T) string {
+	return startRedisServer(t, false).addr
+}
+
+// redisServer is a redis-server the test can stop and start again on the
+// same address and directory.
+type redisServer struct {
+	t       *testing.T
+	addr    string
+	dir     string
+	persist bool // append-only file, fsync'd on every write
+	cmd     *exec.Cmd
+	exited  chan error
+}
+
+// startRedisServer runs a redis-server on a free loopback port until the
+// test ends; with persist it keeps its data in an append-only file, as
+// config/kubernetes-ha.yaml asks of the Redis it uses.
+func startRedisServer(t *testing.T, persist bool) *redisServer {
 	t.Helper()
+	r := &redisServer{t: t, addr: freeAddr(t), dir: t.TempDir(), persist: persist}
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+// start runs the server and waits until it answers.
+func (r *redisServer) start() {
+	r.t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		t.Fatalf("redis-server is not installed (apt-get install redis-server; .ci/run installs it): %v", err)
+		r.t.Fatalf("redis-server is not installed (apt-get install redis-server; .ci/run installs it): %v", err)
 	}
-	addr := freeAddr(t)
-	host, port, _ := net.SplitHostPort(addr)
-	cmd := exec.Command(bin, "--bind", host, "--port", port, "--save", "", "--appendonly", "no",
-		"--dir", t.TempDir(), "--logfile", "")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting redis-server: %v", err)
+	host, port, _ := net.SplitHostPort(r.addr)
+	appendOnly := "no"
+	if r.persist {
+		appendOnly = "yes"
+	}
+	r.cmd = exec.Command(bin, "--bind", host, "--port", port, "--save", "", "--appendonly", appendOnly,
+		"--appendfsync", "always", "--dir", r.dir, "--logfile", "")
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatalf("starting redis-server: %v", err)
 	}
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-	})
-	waitFor(t, nil, 10*time.Second, func() string { return "redis-server on " + addr + " to answer PING" },
+	r.exited = exited
+	go func() { exited <- r.cmd.Wait() }()
+	waitFor(r.t, nil, 10*time.Second, func() string { return "redis-server on " + r.addr + " to answer PING" },
 		func() bool {
 			select {
 			case err := <-exited:
-				t.Fatalf("redis-server exited: %v", err)
+				r.t.Fatalf("redis-server exited: %v", err)
 			default:
 			}
-			return redisPing(addr)
+			return redisPing(r.addr)
 		})
-	return addr
+}
+
+// stop shuts the server down (SIGTERM: it writes its data first) and waits.
+func (r *redisServer) stop() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-r.exited:
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
+		<-r.exited
+	}
+	r.cmd = nil
 }
 
 // redisPing reports whether the Redis at addr answers PING.
