@@ -267,6 +267,11 @@ var mutations = []mutation{
 		"does not let in port health (13133)"},
 	{"NetworkPolicy closing the metrics port", "single", "networkpolicy.yaml", "        - port: metrics # Prometheus: the collector's own metrics\n", "",
 		"does not let in port metrics (8888)"},
+	{"Redis CA not mounted", "ha", "deployment.yaml",
+		"            - name: redis-ca\n              mountPath: /etc/otelcol-cloudflare-redis\n              readOnly: true\n", "",
+		"is on no Secret mounted"},
+	{"Redis CA from a key the Secret does not have", "ha", "deployment.yaml", "              - key: redis-ca.crt\n",
+		"              - key: redis-ca.pem\n", "which README.md's kubectl command does not create"},
 	{"NetworkPolicy without DNS over UDP", "single", "networkpolicy.yaml", "        - {protocol: UDP, port: 53}\n", "", "does not let out UDP/53: DNS"},
 	{"NetworkPolicy without Cloudflare", "single", "networkpolicy.yaml",
 		"    - to: # the Cloudflare API (api.cloudflare.com): HTTPS outside the private ranges\n" +
