@@ -71,10 +71,11 @@ func TestShippedConfigsLogOneLineErrors(t *testing.T) {
 
 // outsideKubernetesArgs run config/kubernetes-ha.yaml where there is no
 // Kubernetes API: without its leader elector (the receiver then polls at
-// once), on a Redis without TLS.
+// once), on a Redis without TLS (so without the mounted CA file).
 var outsideKubernetesArgs = []string{
 	"--set=receivers::cloudflare_identity::k8s_leader_elector=null",
 	"--set=service::extensions=[redis_storage, healthcheckv2]",
+	"--set=extensions::redis_storage::tls::ca_file=",
 	"--set=extensions::redis_storage::tls::insecure=true",
 }
 
