@@ -29,13 +29,15 @@ IMAGE_SOURCE ?= https://github.com/otel-cloudflare/cloudflareidentityreceiver
 # The CA bundle the image carries: the certificates of CA_CERTS_DIR (Debian's ca-certificates package: Mozilla's
 # set) in byte order, i.e. /etc/ssl/certs/ca-certificates.crt of a Debian host without local CAs. Not the build
 # host's /etc/ssl/certs bundle, which also holds any CA added under /usr/local/share/ca-certificates (a proxy's,
-# a company's). Pinned: `make ca-bundle` fails, before the build, when its SHA-256 is not CA_BUNDLE_SHA256
-# (this is Debian 12's ca-certificates 20230311+deb12u1, 142 certificates).
+# a company's). Pinned: `make ca-bundle` fails, before the build, when its SHA-256 is none of CA_BUNDLE_SHA256:
+# Debian 12's ca-certificates 20230311+deb12u1 (bookworm, 142 certificates) and 20250419~deb12u2
+# (bookworm-security, 148), each computed from the package (apt-get download, dpkg-deb -x) as below.
 CA_CERTS_DIR ?= /usr/share/ca-certificates/mozilla
-CA_BUNDLE_SHA256 := a3413a37a8e09cc21b2c11c9ffb23d92d2fc9d1933c9e7617f5c4fba4f72d37d
+CA_BUNDLE_SHA256 := a3413a37a8e09cc21b2c11c9ffb23d92d2fc9d1933c9e7617f5c4fba4f72d37d \
+                    e9c7b63ee2623386e9b0a3ee32f499d01a8ea23dc83b8383ddff9f8e749543b7
 CA_BUNDLE    := _build/ca-certificates.crt
 IMAGE_ENV     = GO="$(GO)" IMAGE="$(IMAGE)" IMAGE_ARCHES="$(IMAGE_ARCHES)" IMAGE_SOURCE="$(IMAGE_SOURCE)" \
-                VERSION="$(VERSION)" CA_BUNDLE="$(CA_BUNDLE)" CA_BUNDLE_SHA256="$(CA_BUNDLE_SHA256)"
+                VERSION="$(VERSION)" CA_BUNDLE="$(CA_BUNDLE)" CA_BUNDLE_SHA256="$(strip $(CA_BUNDLE_SHA256))"
 # Fuzz targets, as package:target; each runs FUZZTIME in `make fuzz`, FUZZSMOKE in `make test`.
 FUZZ_TARGETS := .:FuzzMapAuditPage .:FuzzMemberDiff .:FuzzConfig ./internal/cloudflare:FuzzListLoginsResponse \
                 ./internal/cloudflare:FuzzListLoginsV2Response
@@ -91,12 +93,12 @@ ca-bundle:
 	  || { echo "make ca-bundle: no certificates in $(CA_CERTS_DIR) (apt-get install ca-certificates)" >&2; exit 1; }; \
 	  mkdir -p _build && cat $$certs > $(CA_BUNDLE); \
 	  sum=$$(sha256sum $(CA_BUNDLE) | cut -d' ' -f1); \
-	  if [[ "$$sum" != "$(CA_BUNDLE_SHA256)" ]]; then \
+	  if [[ " $(strip $(CA_BUNDLE_SHA256)) " != *" $$sum "* ]]; then \
 	    rm -f $(CA_BUNDLE); \
 	    echo "make ca-bundle: the CA bundle of $(CA_CERTS_DIR) ($$(wc -l <<<"$$certs") certificates, ca-certificates" \
 	      "$$(dpkg-query -W -f '$${Version}' ca-certificates 2>/dev/null || echo '?')) has SHA-256 $$sum;" \
-	      "the Makefile pins CA_BUNDLE_SHA256 := $(CA_BUNDLE_SHA256). If this bundle is the one to ship (ca-certificates" \
-	      "was updated), set CA_BUNDLE_SHA256 := $$sum in the Makefile and commit it: the image changes with it." >&2; \
+	      "the Makefile pins CA_BUNDLE_SHA256 := $(strip $(CA_BUNDLE_SHA256)). If this bundle is the one to ship (ca-certificates" \
+	      "was updated), add $$sum to CA_BUNDLE_SHA256 in the Makefile and commit it: the image changes with it." >&2; \
 	    exit 1; \
 	  fi; \
 	  echo ">> CA bundle: $(CA_BUNDLE) from $(CA_CERTS_DIR), SHA-256 $$sum (pinned)"
