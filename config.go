@@ -3,7 +3,6 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -40,8 +39,8 @@ var (
 	errMissingToken    = errors.New("api_token: must be set (a Cloudflare API token)")
 	errTokenWhitespace = errors.New("api_token: holds whitespace or a control character, which no Cloudflare token does; a trailing newline usually comes from the file the token was read from " +
 		"(a Kubernetes Secret made with --from-file, a file written by echo): write it without one, e.g. printf '%s' \"$TOKEN\" > file, or kubectl create secret generic ... --from-literal")
-	errMissingEndpoint    = errors.New("endpoint: must be an absolute http(s) URL")
-	errPlainHTTPEndpoint  = errors.New("endpoint: http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); use https://, the API token goes with every request")
+	errMissingEndpoint    = cloudflare.ErrEndpointNotHTTPURL // with "endpoint: " before it
+	errPlainHTTPEndpoint  = cloudflare.ErrEndpointPlainHTTP  // with "endpoint: " before it
 	errUsersPollInterval  = fmt.Errorf("users.poll_interval: must be at least %s", minUsersPollInterval)
 	errSnapshotInterval   = errors.New("users.snapshot_interval: must be 0 (inventory on the first poll only) or at least users.poll_interval")
 	loginsKeyErrors       = newWindowKeyErrors("logins", " (18 months, the audit log retention)")
@@ -217,10 +216,8 @@ func (cfg *Config) Validate() error {
 		// Where, not what: the token itself is never put in an error.
 		errs = append(errs, fmt.Errorf("%w (at byte %d of %d)", errTokenWhitespace, at+1, len(cfg.APIToken)))
 	}
-	if u, err := url.Parse(cfg.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, errMissingEndpoint)
-	} else if u.Scheme == "http" && !cloudflare.IsLoopback(u.Hostname()) {
-		errs = append(errs, fmt.Errorf("%w: got host %q", errPlainHTTPEndpoint, u.Hostname()))
+	if err := cloudflare.CheckEndpoint(cfg.Endpoint); err != nil {
+		errs = append(errs, fmt.Errorf("endpoint: %w", err))
 	}
 	errs = append(errs, validateAccounts(cfg.Accounts)...)
 	if !cfg.Users.Enabled && !cfg.Logins.Enabled && !cfg.AccessLogins.Enabled && !cfg.AccessUsers.Enabled {

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -108,19 +107,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return rep.exitCode()
 }
 
-// checkEndpoint applies the receiver's rule for its endpoint: an absolute
-// http(s) URL, and http:// only to a loopback host, as the token goes with
-// every request.
+// checkEndpoint applies the receiver's rule for its endpoint (cloudflare.CheckEndpoint).
 func checkEndpoint(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("must be an absolute http(s) URL, such as %s; got %q", defaultEndpoint, raw)
+	err := cloudflare.CheckEndpoint(raw)
+	if errors.Is(err, cloudflare.ErrEndpointNotHTTPURL) {
+		return fmt.Errorf("%w, such as %s; got %q", err, defaultEndpoint, raw)
 	}
-	if u.Scheme == "http" && !cloudflare.IsLoopback(u.Hostname()) {
-		return fmt.Errorf("http:// is only allowed to a loopback host (127.0.0.0/8, ::1, localhost); use https://, "+
-			"the API token goes with every request: got host %q", u.Hostname())
-	}
-	return nil
+	return err
 }
 
 // exitCode is exitOK when an account's logins could be read, which takes a
