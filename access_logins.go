@@ -9,42 +9,42 @@ import (
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
 
+// streamAccessLogins names the stream in its config key, logs, status and metrics.
+const streamAccessLogins = "access_logins"
+
 // accessLoginsStream reads every account's Zero Trust Access authentication
-// log (end users signing in to Access applications) with the checkpoint,
-// late-arrival sweeps and crash guarantees of the logins stream (windowLog).
-type accessLoginsStream struct {
-	r       *identityReceiver
-	cursors *checkpoints[loginCursor]
-	window  *windowLog[cloudflare.AccessRequest]
+// log (end users signing in to Access applications) with the window engine
+// (window.go), as the logins stream reads the audit log.
+var accessLoginsStream = streamDescriptor{
+	name:    streamAccessLogins,
+	enabled: func(cfg *Config) bool { return cfg.AccessLogins.Enabled },
+	intervals: func(cfg *Config) []streamInterval {
+		return []streamInterval{{"poll_interval", cfg.AccessLogins.PollInterval}}
+	},
+	requestsPerMinute: func(cfg *Config, _ float64) float64 { return cfg.AccessLogins.requestsPerMinute() },
+	permission:        "Access: Audit Logs Read",
+	endpoints:         []string{cloudflare.EndpointAccessRequests},
+	validate:          func(cfg *Config) []error { return cfg.AccessLogins.validate(accessLoginsKeyErrors) },
+	open:              openAccessLoginsStream,
 }
 
-func accessLoginCursorKey(accountID string) string { return "access_logins." + accountID }
-
-// newAccessLoginsStream returns the access_logins stream, or nil when it is disabled.
-func newAccessLoginsStream(r *identityReceiver) *stream {
-	cfg := r.cfg.AccessLogins
-	if !cfg.Enabled {
-		return nil
-	}
-	a := &accessLoginsStream{r: r,
-		cursors: newCheckpoints[loginCursor](r.store, r.settings.Logger, accessLoginCursorKey,
-			"Discarding an unreadable Access login checkpoint; this account is read again from access_logins.initial_lookback")}
-	a.window = &windowLog[cloudflare.AccessRequest]{r: r, stream: streamAccessLogins, cursors: a.cursors,
-		settings:      cfg.WindowConfig,
-		list:          r.client.ListAccessRequests,
+func openAccessLoginsStream(env *streamEnv, cfg *Config) pollFunc {
+	cursors := newCheckpoints[windowCursor](env.store, env.logger, accessLoginCursorKey,
+		"Discarding an unreadable Access login checkpoint; this account is read again from access_logins.initial_lookback")
+	window := &windowLog[cloudflare.AccessRequest]{env: env, stream: streamAccessLogins, cursors: cursors,
+		settings:      cfg.AccessLogins,
+		list:          env.client.ListAccessRequests,
 		keep:          func(*cloudflare.AccessRequest) bool { return true },
 		stamp:         cloudflare.AccessRequestStamp,
 		appendRecords: appendAccessLoginRecords,
 	}
-	return newStream(streamAccessLogins, cfg.PollInterval, a.pollAccount)
-}
-
-func (a *accessLoginsStream) pollAccount(ctx context.Context, account cloudflare.Account) error {
-	cursor, err := a.cursors.load(ctx, account.ID)
-	if err != nil {
-		return err
+	return func(ctx context.Context, account cloudflare.Account) error {
+		cursor, err := cursors.load(ctx, account.ID)
+		if err != nil {
+			return err
+		}
+		return window.poll(ctx, account, cursor, env.now())
 	}
-	return a.window.poll(ctx, account, cursor, a.r.now())
 }
 
 func appendAccessLoginRecords(records plog.LogRecordSlice, _ cloudflare.Account, fresh []cloudflare.AccessRequest, observed time.Time) {

@@ -108,7 +108,7 @@ func TestAccessLoginsRestartWithStorageMissesNothing(t *testing.T) {
 
 // TestAccessLoginsLateArrivalFoundBySweep: an entry that shows up minutes
 // after newer ones, behind the checkpoint, is emitted by the next sweep, once.
-// Mutation caught: newAccessLoginsStream giving the window its lookback and
+// Mutation caught: openAccessLoginsStream giving the window its lookback and
 // page size only (no late_arrival_window: no sweep, the late entry is never
 // emitted).
 func TestAccessLoginsLateArrivalFoundBySweep(t *testing.T) {

@@ -17,7 +17,7 @@ func (r *identityReceiver) pollAccessUsers(ctx context.Context) error {
 }
 
 // withAccessUsers enables the access_users stream alone.
-func withAccessUsers(change func(cfg *AccessUsersConfig)) envOption {
+func withAccessUsers(change func(cfg *InventoryConfig)) envOption {
 	return withConfig(func(cfg *Config) {
 		cfg.Users.Enabled, cfg.Logins.Enabled = false, false
 		cfg.AccessUsers.Enabled = true
@@ -42,7 +42,7 @@ func accessUserIDs(recs []record, account, eventName string) []string {
 // the receiver's clock; an unchanged list then emits nothing.
 // Mutation caught: inventory.poll without its appendSummary call.
 func TestAccessUsersFirstPollIsInventoryWithSeats(t *testing.T) {
-	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, AccessUsersPerAccount: 120}, withAccessUsers(func(*AccessUsersConfig) {}))
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, AccessUsersPerAccount: 120}, withAccessUsers(func(*InventoryConfig) {}))
 	sim := env.sim
 	require.NoError(t, env.r.pollAccessUsers(context.Background()))
 
@@ -87,7 +87,7 @@ func boolCount(b bool) int {
 // Mutation caught: appendChanges comparing by position rather than by id
 // (the removal shows as changes of every later user).
 func TestAccessUsersChangesEmitOneEventEach(t *testing.T) {
-	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, AccessUsersPerAccount: 30}, withAccessUsers(func(*AccessUsersConfig) {}))
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, AccessUsersPerAccount: 30}, withAccessUsers(func(*InventoryConfig) {}))
 	sim := env.sim
 	require.NoError(t, env.r.pollAccessUsers(context.Background()))
 	env.sink.Reset()
@@ -122,7 +122,7 @@ func TestAccessUsersChangesEmitOneEventEach(t *testing.T) {
 // the interval).
 func TestAccessUsersInventoryRepeatsEverySnapshotInterval(t *testing.T) {
 	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, AccessUsersPerAccount: 8},
-		withAccessUsers(func(cfg *AccessUsersConfig) { cfg.SnapshotInterval = 24 * time.Hour }))
+		withAccessUsers(func(cfg *InventoryConfig) { cfg.SnapshotInterval = 24 * time.Hour }))
 	require.NoError(t, env.r.pollAccessUsers(context.Background()))
 	env.clock.Advance(23 * time.Hour)
 	require.NoError(t, env.r.pollAccessUsers(context.Background()))

@@ -99,13 +99,13 @@ func (d *memberDirectory) fillFromStorage(ctx context.Context, store *checkpoint
 	// users stream lists them, and storage is not read again on every poll.
 	var snapshot memberSnapshot
 	if found, err := store.load(ctx, memberSnapshotKey(accountID), &snapshot); err != nil || !found {
-		snapshot.Members = nil
+		snapshot.Items = nil
 	}
 	// Only the removal events of the users stream need the members' records.
-	for i := range snapshot.Members {
-		snapshot.Members[i].Raw = nil
+	for i := range snapshot.Items {
+		snapshot.Items[i].Raw = nil
 	}
-	d.updateIfAbsent(accountID, snapshot.Members)
+	d.updateIfAbsent(accountID, snapshot.Items)
 }
 
 func (d *memberDirectory) update(accountID string, members []cloudflare.Member) {

@@ -5,105 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/jsonappend"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
-
-	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+	"go.uber.org/zap"
 )
-
-// loginCursor is the checkpoint of one account's time-ordered log (logins,
-// access_logins).
-type loginCursor struct {
-	// Start is the lower bound of the account's first poll (now minus
-	// initial_lookback then). It is saved before anything is consumed, so
-	// that while the pipeline refuses the backlog, or the collector restarts
-	// before it was taken, the lookback does not slide forward with the clock.
-	Start time.Time `json:"start,omitzero"`
-	// HighWater is the newest event time the pipeline has accepted; the next
-	// poll reads from HighWater minus loginPollOverlap (sweeps: SweepFrom).
-	HighWater time.Time `json:"high_water"`
-	// LastSweep is when the last complete sweep of the late-arrival window
-	// ended (the receiver's clock). It is stored so that a restart keeps the
-	// schedule: a crash can delay a sweep, never skip one.
-	LastSweep time.Time `json:"last_sweep,omitzero"`
-	// SweepFrom is the lower bound of the next sweep: the late-arrival window
-	// before the checkpoint the previous sweep ended at. It moves only when a
-	// sweep completes, so entries do not age out of reach while sweeps fail.
-	SweepFrom time.Time `json:"sweep_from,omitzero"`
-	// Emitted maps the ids of accepted entries that a poll or a sweep will
-	// read again (those at or after HighWater minus the window) to their time;
-	// an entry without a readable time is kept by the time of the poll that
-	// emitted it.
-	Emitted emittedIDs `json:"emitted"`
-}
-
-// emittedIDs maps entry ids to their times.
-type emittedIDs map[string]time.Time
-
-// before returns HighWater minus d, never before the first poll's lower
-// bound; Start while nothing was accepted.
-func (c *loginCursor) before(d time.Duration) time.Time {
-	if c.HighWater.IsZero() {
-		return c.Start
-	}
-	since := c.HighWater.Add(-d)
-	if since.Before(c.Start) {
-		return c.Start
-	}
-	return since
-}
-
-// progress is how far the cursor got: its high-water mark, or its start
-// while nothing was accepted.
-func (c *loginCursor) progress() time.Time {
-	if c.HighWater.IsZero() {
-		return c.Start
-	}
-	return c.HighWater
-}
-
-// accept moves the cursor past entries the pipeline has taken, then forgets
-// ids that have fallen out of the window re-read by the next poll.
-func (c *loginCursor) accept(entries []entryStamp, lateArrivalWindow time.Duration, polled time.Time) {
-	if c.Emitted == nil {
-		c.Emitted = make(emittedIDs, len(entries))
-	}
-	for _, entry := range entries {
-		// A copy: the id shares its memory with the whole page it came in
-		// (cloudflare.DecodeAuditPage), which it would otherwise keep alive.
-		id, when := strings.Clone(entry.id), entry.when
-		if when.IsZero() {
-			c.Emitted[id] = polled
-			continue
-		}
-		c.Emitted[id] = when
-		if when.After(c.HighWater) {
-			c.HighWater = when
-		}
-	}
-	// Polls re-read loginPollOverlap before the high-water mark, sweeps the window.
-	horizon := c.HighWater.Add(-max(lateArrivalWindow, loginPollOverlap))
-	switch {
-	case lateArrivalWindow == 0 && !c.HighWater.IsZero():
-		// No sweeps read back: SweepFrom follows what the polls re-read, so
-		// that the ids stay bounded and a window turned on later starts its
-		// first sweep where the kept ids do.
-		c.SweepFrom = c.before(loginPollOverlap)
-	case !c.SweepFrom.IsZero() && c.SweepFrom.Before(horizon):
-		horizon = c.SweepFrom // the next sweep still reads from there
-	}
-	for id, when := range c.Emitted {
-		if when.Before(horizon) {
-			delete(c.Emitted, id)
-		}
-	}
-}
-
-// memberSnapshot is the last member list of one account the pipeline accepted.
-type memberSnapshot = listSnapshot[cloudflare.Member]
 
 // checkpointStore keeps checkpoints through a storage extension client; with
 // no storage configured it is given a no-op client and state lives only in the
@@ -118,6 +26,61 @@ type checkpointStore struct {
 	beforeWrite func(context.Context) error
 }
 
+// checkpoints holds one stream's checkpoint of every account: in memory, and
+// in storage when it is configured. Only the stream's loop uses it.
+type checkpoints[S any] struct {
+	store  *checkpointStore
+	logger *zap.Logger
+	// key names an account's checkpoint in storage.
+	key func(accountID string) string
+	// discardWarning is the WARN logged when an unreadable checkpoint is discarded.
+	discardWarning string
+	// companions, when set, returns writes that must be stored in one batch
+	// with an account's checkpoint, and what to call once they were.
+	companions func(accountID string) (ops []*storage.Operation, stored func())
+	byAccount  map[string]*S
+}
+
+func newCheckpoints[S any](store *checkpointStore, logger *zap.Logger, key func(string) string, discardWarning string) *checkpoints[S] {
+	return &checkpoints[S]{store: store, logger: logger, key: key, discardWarning: discardWarning, byAccount: map[string]*S{}}
+}
+
+// load returns an account's checkpoint from memory, else from storage, else
+// nil. An unreadable one is discarded with a WARN: the account then starts
+// afresh, which costs duplicates, never a stuck receiver.
+func (c *checkpoints[S]) load(ctx context.Context, accountID string) (*S, error) {
+	if state, ok := c.byAccount[accountID]; ok {
+		return state, nil
+	}
+	state := new(S)
+	found, err := c.store.load(ctx, c.key(accountID), state)
+	if errors.Is(err, errCorruptCheckpoint) {
+		c.logger.Warn(c.discardWarning, zap.String("account_id", accountID), zap.Error(err))
+		found, err = false, nil
+	}
+	if err != nil || !found {
+		return nil, err
+	}
+	c.byAccount[accountID] = state
+	return state, nil
+}
+
+// save makes state the account's checkpoint.
+func (c *checkpoints[S]) save(ctx context.Context, accountID string, state *S) error {
+	c.byAccount[accountID] = state
+	if c.companions == nil {
+		return c.store.save(ctx, c.key(accountID), state)
+	}
+	ops, stored := c.companions(accountID)
+	if err := c.store.save(ctx, c.key(accountID), state, ops...); err != nil {
+		return err
+	}
+	if stored != nil {
+		stored()
+	}
+	return nil
+}
+
 // storageError is a failed read or write of the storage extension: unlike
 // a refusal of the pipeline, nothing else reports it.
 type storageError struct{ err error }
@@ -125,8 +88,18 @@ type storageError struct{ err error }
 func (e storageError) Error() string { return e.err.Error() }
 func (e storageError) Unwrap() error { return e.err }
 
-// loginCursorKey names the login checkpoint of one source: v1's keeps the
-// key it had before there were two sources.
+// The storage keys: every key the receiver writes through its storage
+// extension client (which gives each receiver a namespace of its own).
+// Stored checkpoints are found by these names; renaming one starts its
+// accounts afresh.
+
+// memberSnapshotKey holds the users stream's listSnapshot of an account.
+func memberSnapshotKey(accountID string) string { return "members." + accountID }
+
+// accessUserSnapshotKey holds the access_users stream's listSnapshot of an account.
+func accessUserSnapshotKey(accountID string) string { return "access_users." + accountID }
+
+// loginCursorKey holds the logins stream's windowCursor of an account, one per logins.source.
 func loginCursorKey(source, accountID string) string {
 	if source == loginSourceV2 {
 		return "logins.v2." + accountID
@@ -134,7 +107,16 @@ func loginCursorKey(source, accountID string) string {
 	return "logins." + accountID
 }
 
-func memberSnapshotKey(accountID string) string { return "members." + accountID }
+// accessLoginCursorKey holds the access_logins stream's windowCursor of an account.
+func accessLoginCursorKey(accountID string) string { return "access_logins." + accountID }
+
+// loginHistoryKey holds the loginHistory of one user of an account.
+func loginHistoryKey(accountID, user string) string {
+	return "logins.history." + accountID + "." + user
+}
+
+// leaderTermKey holds the leader term counter (leader.go).
+const leaderTermKey = "leader_term"
 
 // load reads the checkpoint under key into into, and reports whether there was one.
 func (s *checkpointStore) load(ctx context.Context, key string, into any) (bool, error) {
@@ -183,6 +165,30 @@ func (s *checkpointStore) allowWrite(ctx context.Context) error {
 		return nil
 	}
 	return s.beforeWrite(ctx)
+}
+
+// checkpointAppender is a checkpoint that appends its own JSON encoding.
+type checkpointAppender interface {
+	appendJSON(out []byte) ([]byte, error)
+}
+
+// encodeCheckpoint encodes a checkpoint as JSON.
+func encodeCheckpoint(value any) ([]byte, error) {
+	if appender, ok := value.(checkpointAppender); ok {
+		return appender.appendJSON(nil)
+	}
+	return json.Marshal(value)
+}
+
+// appendTimeField appends "key":"time", the time as time.Time encodes it
+// (RFC 3339 with nanoseconds; a year it cannot write is an error).
+func appendTimeField(out []byte, key string, t time.Time) ([]byte, error) {
+	out = append(jsonappend.String(out, key), ':', '"')
+	out, err := t.AppendText(out)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, '"'), nil
 }
 
 var (

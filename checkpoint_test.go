@@ -3,6 +3,8 @@ package cloudflareidentityreceiver
 import (
 	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -70,7 +72,7 @@ func TestUnreadableCheckpointIsDiscarded(t *testing.T) {
 // between emitted ids; a history's networks without their "t".
 func TestCheckpointsEncodeAsEncodingJSONWould(t *testing.T) {
 	at := time.Date(2026, 11, 27, 13, 34, 3, 123456789, time.UTC)
-	cursors := []loginCursor{
+	cursors := []windowCursor{
 		{},
 		{HighWater: at, Emitted: emittedIDs{}},
 		{Start: at.Add(-time.Hour), HighWater: at, LastSweep: at, SweepFrom: at.Add(-10 * time.Minute),
@@ -109,7 +111,7 @@ func TestCheckpointsEncodeAsEncodingJSONWould(t *testing.T) {
 		require.NoError(t, err)
 		assert.JSONEq(t, string(want), string(encoded))
 	}
-	_, err := encodeCheckpoint(&loginCursor{HighWater: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	_, err := encodeCheckpoint(&windowCursor{HighWater: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
 	assert.Error(t, err, "a time encoding/json refuses is refused")
 }
 
@@ -138,7 +140,7 @@ func TestStoredCursorStaysFlatOverHours(t *testing.T) {
 			stored := func() (ids, size int) {
 				data, err := env.r.store.client.Get(context.Background(), loginCursorKey(loginSourceV1, account))
 				require.NoError(t, err)
-				var cursor loginCursor
+				var cursor windowCursor
 				require.NoError(t, json.Unmarshal(data, &cursor))
 				return len(cursor.Emitted), len(data)
 			}
@@ -170,5 +172,56 @@ func TestStoredCursorStaysFlatOverHours(t *testing.T) {
 				require.Equal(t, 1, n, "login %s emitted %d times", id, n)
 			}
 		})
+	}
+}
+
+// TestCheckpointsOfEarlierVersionsStillLoad restarts on the checkpoints a
+// receiver at commit 0641e4c stored (testdata/checkpoints, written by the same
+// polls as below, on the same simulated tenant and clock): every stream goes
+// on from them, so nothing is emitted again, and the cursors hold what was
+// stored. A field whose JSON name changed reads as missing: its stream
+// starts afresh and emits again.
+func TestCheckpointsOfEarlierVersionsStillLoad(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "checkpoints", "written-by-0641e4c.json"))
+	require.NoError(t, err)
+	var stored map[string]string
+	require.NoError(t, json.Unmarshal(data, &stored))
+
+	env := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 4, AccessUsersPerAccount: 3, LoginsPerAccount: 20,
+		AccessRequestsPerAccount: 10}, withStorage(), withConfig(func(cfg *Config) {
+		cfg.AccessLogins.Enabled, cfg.AccessUsers.Enabled = true, true
+		cfg.Users.DormantAfter = time.Hour
+	}))
+	ctx := context.Background()
+	for key, value := range stored {
+		require.NoError(t, env.r.storageClient.Set(ctx, key, []byte(value)))
+	}
+	env.clock.Advance(6 * time.Minute) // as when they were written
+	for _, name := range []string{streamUsers, streamLogins, streamAccessLogins, streamAccessUsers} {
+		require.NoError(t, env.r.pollStep(ctx, env.r.streamNamed(name)))
+	}
+	assert.Empty(t, countByEvent(records(env.sink.AllLogs())), "records emitted again from the stored checkpoints")
+
+	for _, account := range env.sim.Accounts() {
+		var cursor windowCursor
+		found, err := env.r.store.load(ctx, loginCursorKey(loginSourceV1, account.ID), &cursor)
+		require.NoError(t, err)
+		require.True(t, found)
+		assert.False(t, cursor.Start.IsZero() || cursor.HighWater.IsZero() || cursor.LastSweep.IsZero() || cursor.SweepFrom.IsZero(),
+			"a time of the stored cursor was lost: %+v", cursor)
+		assert.NotEmpty(t, cursor.Emitted)
+	}
+
+	// The control: the same polls without the checkpoints emit every kind.
+	fresh := newTestEnv(t, cloudflaresim.Config{Accounts: 2, MembersPerAccount: 4, AccessUsersPerAccount: 3, LoginsPerAccount: 20,
+		AccessRequestsPerAccount: 10}, withStorage(), withConfig(func(cfg *Config) {
+		cfg.AccessLogins.Enabled, cfg.AccessUsers.Enabled = true, true
+	}))
+	for _, name := range []string{streamUsers, streamLogins, streamAccessLogins, streamAccessUsers} {
+		require.NoError(t, fresh.r.pollStep(ctx, fresh.r.streamNamed(name)))
+	}
+	counts := countByEvent(records(fresh.sink.AllLogs()))
+	for _, event := range []string{eventMember, eventLogin, eventAccessLogin, eventAccessUser} {
+		assert.Positive(t, counts[event], event)
 	}
 }

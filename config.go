@@ -18,7 +18,7 @@ import (
 
 const (
 	minUsersPollInterval  = time.Minute
-	minLoginsPollInterval = 10 * time.Second
+	minWindowPollInterval = 10 * time.Second
 	// minAccessUsersPollInterval keeps the Access user listing, which pages
 	// through every user of an organization, from eating the shared budget.
 	minAccessUsersPollInterval = 5 * time.Minute
@@ -39,37 +39,24 @@ var (
 	errMissingToken    = errors.New("api_token: must be set (a Cloudflare API token)")
 	errTokenWhitespace = errors.New("api_token: holds whitespace or a control character, which no Cloudflare token does; a trailing newline usually comes from the file the token was read from " +
 		"(a Kubernetes Secret made with --from-file, a file written by echo): write it without one, e.g. printf '%s' \"$TOKEN\" > file, or kubectl create secret generic ... --from-literal")
-	errMissingEndpoint    = cloudflare.ErrEndpointNotHTTPURL // with "endpoint: " before it
-	errPlainHTTPEndpoint  = cloudflare.ErrEndpointPlainHTTP  // with "endpoint: " before it
-	errUsersPollInterval  = fmt.Errorf("users.poll_interval: must be at least %s", minUsersPollInterval)
-	errSnapshotInterval   = errors.New("users.snapshot_interval: must be 0 (inventory on the first poll only) or at least users.poll_interval")
-	loginsKeyErrors       = newWindowKeyErrors("logins", " (18 months, the audit log retention)")
-	errLoginsPollInterval = loginsKeyErrors.pollInterval
-	errInitialLookback    = loginsKeyErrors.initialLookback
-	errLateArrivalWindow  = loginsKeyErrors.lateArrivalWindow
-	errLateArrivalSweep   = loginsKeyErrors.lateArrivalSweep
-	errPageSize           = loginsKeyErrors.pageSize
-	errLoginSource        = fmt.Errorf("logins.source: must be %s (Audit Logs v1) or %s (Audit Logs v2)", loginSourceV1, loginSourceV2)
-	errDormantAfter       = fmt.Errorf("users.dormant_after: must be 0 (off) or between %s and %s; in hours, Go durations have no d unit: 90 days is 2160h", minUsageWindow, maxInitialLookback)
-	errNewAddressMemory   = fmt.Errorf("logins.new_address_memory: must be 0 (off) or between %s and %s; in hours, Go durations have no d unit: 30 days is 720h", minUsageWindow, maxInitialLookback)
-	errIPv4Prefix         = errors.New("logins.new_address_ipv4_prefix: must be between 8 and 32 (bits of an IPv4 address that name its network)")
-	errIPv6Prefix         = errors.New("logins.new_address_ipv6_prefix: must be between 16 and 128 (bits of an IPv6 address that name its network)")
-	errRequestsPerWindow  = errors.New("rate_limit.requests_per_window: must be at least 1")
-	errRateLimitWindow    = fmt.Errorf("rate_limit.window: must be at least %s", minRateLimitWindow)
-	errRateLimitReserve   = fmt.Errorf("rate_limit.reserve: must be between 0 and %g (a share of Cloudflare's quota, e.g. 0.2 for 20%%)", maxRateLimitReserve)
-	errNothingEnabled     = errors.New("users.enabled, logins.enabled, access_logins.enabled, access_users.enabled: at least one stream must be enabled")
+	errLoginSource       = fmt.Errorf("logins.source: must be %s (Audit Logs v1) or %s (Audit Logs v2)", loginSourceV1, loginSourceV2)
+	errDormantAfter      = fmt.Errorf("users.dormant_after: must be 0 (off) or between %s and %s; in hours, Go durations have no d unit: 90 days is 2160h", minUsageWindow, maxInitialLookback)
+	errNewAddressMemory  = fmt.Errorf("logins.new_address_memory: must be 0 (off) or between %s and %s; in hours, Go durations have no d unit: 30 days is 720h", minUsageWindow, maxInitialLookback)
+	errIPv4Prefix        = errors.New("logins.new_address_ipv4_prefix: must be between 8 and 32 (bits of an IPv4 address that name its network)")
+	errIPv6Prefix        = errors.New("logins.new_address_ipv6_prefix: must be between 16 and 128 (bits of an IPv6 address that name its network)")
+	errRequestsPerWindow = errors.New("rate_limit.requests_per_window: must be at least 1")
+	errRateLimitWindow   = fmt.Errorf("rate_limit.window: must be at least %s", minRateLimitWindow)
+	errRateLimitReserve  = fmt.Errorf("rate_limit.reserve: must be between 0 and %g (a share of Cloudflare's quota, e.g. 0.2 for 20%%)", maxRateLimitReserve)
+	errNothingEnabled    = fmt.Errorf("%s: at least one stream must be enabled", enabledKeys())
 
-	accessLoginsKeyErrors       = newWindowKeyErrors("access_logins", "")
-	errAccessLoginsPollInterval = accessLoginsKeyErrors.pollInterval
-	errAccessInitialLookback    = accessLoginsKeyErrors.initialLookback
-	errAccessLateArrivalWindow  = accessLoginsKeyErrors.lateArrivalWindow
-	errAccessLateArrivalSweep   = accessLoginsKeyErrors.lateArrivalSweep
-	errAccessPageSize           = accessLoginsKeyErrors.pageSize
-	errAccessUsersPollInterval  = fmt.Errorf("access_users.poll_interval: must be at least %s", minAccessUsersPollInterval)
-	errAccessSnapshotInterval   = errors.New("access_users.snapshot_interval: must be 0 (inventory on the first poll only) or at least access_users.poll_interval")
-	errMalformedAccountID       = errors.New("accounts: each entry must be a Cloudflare account ID (32 lowercase hex characters)")
-	errDuplicateAccountID       = errors.New("accounts: lists the same account ID twice")
-	accountIDPattern            = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	usersKeyErrors        = newInventoryKeyErrors("users", minUsersPollInterval)
+	accessUsersKeyErrors  = newInventoryKeyErrors("access_users", minAccessUsersPollInterval)
+	loginsKeyErrors       = newWindowKeyErrors("logins", " (18 months, the audit log retention)")
+	accessLoginsKeyErrors = newWindowKeyErrors("access_logins", "")
+
+	errMalformedAccountID = errors.New("accounts: each entry must be a Cloudflare account ID (32 lowercase hex characters)")
+	errDuplicateAccountID = errors.New("accounts: lists the same account ID twice")
+	accountIDPattern      = regexp.MustCompile(`^[0-9a-f]{32}$`)
 )
 
 // Config is the configuration of the cloudflare_identity receiver.
@@ -90,11 +77,11 @@ type Config struct {
 	Users UsersConfig `mapstructure:"users"`
 	// Logins configures the login audit event stream.
 	Logins LoginsConfig `mapstructure:"logins"`
-	// AccessLogins configures the Zero Trust Access login stream.
-	AccessLogins AccessLoginsConfig `mapstructure:"access_logins"`
-	// AccessUsers configures the Zero Trust Access user stream.
-	AccessUsers AccessUsersConfig `mapstructure:"access_users"`
-	// RateLimit caps this receiver's request rate, shared by all accounts and both streams.
+	// AccessLogins configures the Zero Trust Access login stream (end users signing in to Access applications); it needs the token permission Access: Audit Logs Read.
+	AccessLogins WindowConfig `mapstructure:"access_logins"`
+	// AccessUsers configures the Zero Trust Access user stream; it needs the token permission Access: Users Read.
+	AccessUsers InventoryConfig `mapstructure:"access_users"`
+	// RateLimit caps this receiver's request rate, shared by all accounts and streams.
 	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
 
 	_ struct{}
@@ -102,22 +89,29 @@ type Config struct {
 
 // UsersConfig configures the account member stream.
 type UsersConfig struct {
-	// Enabled turns the stream on.
-	Enabled bool `mapstructure:"enabled"`
-	// PollInterval is how often member lists are read and diffed.
-	PollInterval time.Duration `mapstructure:"poll_interval"`
-	// SnapshotInterval is how often the full inventory is re-emitted; 0 emits it on the first poll only.
-	SnapshotInterval time.Duration `mapstructure:"snapshot_interval"`
+	// InventoryConfig holds how the member lists are read.
+	InventoryConfig `mapstructure:",squash"`
 	// DormantAfter is how long an accepted member may go without a login before a dormant record; 0 turns dormancy off.
 	DormantAfter time.Duration `mapstructure:"dormant_after"`
 
 	_ struct{}
 }
 
-// LoginsConfig configures the login audit event stream.
-type LoginsConfig struct {
+// InventoryConfig configures a stream that lists items of every account and
+// diffs them: users, access_users.
+type InventoryConfig struct {
 	// Enabled turns the stream on.
 	Enabled bool `mapstructure:"enabled"`
+	// PollInterval is how often the lists are read and diffed.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// SnapshotInterval is how often the full inventory is re-emitted; 0 emits it on the first poll only.
+	SnapshotInterval time.Duration `mapstructure:"snapshot_interval"`
+
+	_ struct{}
+}
+
+// LoginsConfig configures the login audit event stream.
+type LoginsConfig struct {
 	// WindowConfig holds how the audit log is read.
 	WindowConfig `mapstructure:",squash"`
 	// Source is where logins are read: audit_logs (v1) or audit_logs_v2.
@@ -132,20 +126,11 @@ type LoginsConfig struct {
 	_ struct{}
 }
 
-// AccessLoginsConfig configures the Zero Trust Access login stream: end
-// users signing in to Access applications.
-type AccessLoginsConfig struct {
-	// Enabled turns the stream on; it needs the token permission Access: Audit Logs Read.
-	Enabled bool `mapstructure:"enabled"`
-	// WindowConfig holds how the Access authentication log is read (page_size is the API's limit).
-	WindowConfig `mapstructure:",squash"`
-
-	_ struct{}
-}
-
-// WindowConfig holds how a stream reads a time-ordered log by windows: the
-// logins and access_logins streams.
+// WindowConfig configures a stream that reads a time-ordered log of every
+// account by time windows: logins, access_logins.
 type WindowConfig struct {
+	// Enabled turns the stream on.
+	Enabled bool `mapstructure:"enabled"`
 	// PollInterval is how often the log is read.
 	PollInterval time.Duration `mapstructure:"poll_interval"`
 	// InitialLookback is how far back the first poll of an account reads (the API serves only what it retains).
@@ -156,18 +141,6 @@ type WindowConfig struct {
 	LateArrivalSweep time.Duration `mapstructure:"late_arrival_sweep"`
 	// PageSize is the number of entries requested per page.
 	PageSize int `mapstructure:"page_size"`
-
-	_ struct{}
-}
-
-// AccessUsersConfig configures the Zero Trust Access user stream.
-type AccessUsersConfig struct {
-	// Enabled turns the stream on; it needs the token permission Access: Users Read.
-	Enabled bool `mapstructure:"enabled"`
-	// PollInterval is how often Access user lists are read and diffed.
-	PollInterval time.Duration `mapstructure:"poll_interval"`
-	// SnapshotInterval is how often the full inventory and seat summary are re-emitted; 0 emits them on the first poll only.
-	SnapshotInterval time.Duration `mapstructure:"snapshot_interval"`
 
 	_ struct{}
 }
@@ -220,22 +193,14 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("endpoint: %w", err))
 	}
 	errs = append(errs, validateAccounts(cfg.Accounts)...)
-	if !cfg.Users.Enabled && !cfg.Logins.Enabled && !cfg.AccessLogins.Enabled && !cfg.AccessUsers.Enabled {
+	enabled := false
+	for _, s := range allStreams {
+		enabled = enabled || s.enabled(cfg)
+		errs = append(errs, s.validate(cfg)...)
+	}
+	if !enabled {
 		errs = append(errs, errNothingEnabled)
 	}
-	if cfg.Users.PollInterval < minUsersPollInterval {
-		errs = append(errs, errUsersPollInterval)
-	}
-	if cfg.Users.SnapshotInterval != 0 && cfg.Users.SnapshotInterval < cfg.Users.PollInterval {
-		errs = append(errs, errSnapshotInterval)
-	}
-	errs = append(errs, cfg.Logins.validate(loginsKeyErrors)...)
-	if cfg.Logins.Source != loginSourceV1 && cfg.Logins.Source != loginSourceV2 {
-		errs = append(errs, fmt.Errorf("%w: got %q", errLoginSource, cfg.Logins.Source))
-	}
-	errs = append(errs, cfg.AccessLogins.validate(accessLoginsKeyErrors)...)
-	errs = append(errs, cfg.AccessUsers.validate()...)
-	errs = append(errs, cfg.validateUsage()...)
 	if cfg.RateLimit.RequestsPerWindow < 1 {
 		errs = append(errs, errRequestsPerWindow)
 	}
@@ -258,7 +223,7 @@ type windowKeyErrors struct {
 // upper bound in the initial_lookback and late_arrival_window messages.
 func newWindowKeyErrors(prefix, retention string) windowKeyErrors {
 	return windowKeyErrors{
-		pollInterval:      fmt.Errorf("%s.poll_interval: must be at least %s", prefix, minLoginsPollInterval),
+		pollInterval:      fmt.Errorf("%s.poll_interval: must be at least %s", prefix, minWindowPollInterval),
 		initialLookback:   fmt.Errorf("%s.initial_lookback: must be between 0 and %s%s", prefix, maxInitialLookback, retention),
 		lateArrivalWindow: fmt.Errorf("%s.late_arrival_window: must be between 0 and %s%s", prefix, maxInitialLookback, retention),
 		lateArrivalSweep:  fmt.Errorf("%[1]s.late_arrival_sweep: must be at least %[1]s.poll_interval and at most %[1]s.late_arrival_window (when the window is not 0)", prefix),
@@ -269,7 +234,7 @@ func newWindowKeyErrors(prefix, retention string) windowKeyErrors {
 // validate checks the keys of a stream read by time windows; keys names them.
 func (cfg *WindowConfig) validate(keys windowKeyErrors) []error {
 	var errs []error
-	if cfg.PollInterval < minLoginsPollInterval {
+	if cfg.PollInterval < minWindowPollInterval {
 		errs = append(errs, keys.pollInterval)
 	}
 	if cfg.InitialLookback < 0 || cfg.InitialLookback > maxInitialLookback {
@@ -287,30 +252,64 @@ func (cfg *WindowConfig) validate(keys windowKeyErrors) []error {
 	return errs
 }
 
-func (cfg *AccessUsersConfig) validate() []error {
+// enabledKeys lists the enabled keys of every stream.
+func enabledKeys() string {
+	keys := make([]string, len(allStreams))
+	for i, s := range allStreams {
+		keys[i] = s.name + ".enabled"
+	}
+	return strings.Join(keys, ", ")
+}
+
+// inventoryKeyErrors are the errors naming the keys of one inventory stream.
+type inventoryKeyErrors struct {
+	pollInterval, snapshotInterval error
+}
+
+// newInventoryKeyErrors builds the errors naming the keys of the inventory
+// stream whose keys start with prefix (users, access_users).
+func newInventoryKeyErrors(prefix string, minPollInterval time.Duration) inventoryKeyErrors {
+	return inventoryKeyErrors{
+		pollInterval: fmt.Errorf("%s.poll_interval: must be at least %s", prefix, minPollInterval),
+		snapshotInterval: fmt.Errorf("%[1]s.snapshot_interval: must be 0 (inventory on the first poll only) or at least %[1]s.poll_interval",
+			prefix),
+	}
+}
+
+// validate checks the keys of an inventory stream; keys names them.
+func (cfg *InventoryConfig) validate(keys inventoryKeyErrors, minPollInterval time.Duration) []error {
 	var errs []error
-	if cfg.PollInterval < minAccessUsersPollInterval {
-		errs = append(errs, errAccessUsersPollInterval)
+	if cfg.PollInterval < minPollInterval {
+		errs = append(errs, keys.pollInterval)
 	}
 	if cfg.SnapshotInterval != 0 && cfg.SnapshotInterval < cfg.PollInterval {
-		errs = append(errs, errAccessSnapshotInterval)
+		errs = append(errs, keys.snapshotInterval)
 	}
 	return errs
 }
 
-// validateUsage checks the keys of dormancy and new-address detection.
-func (cfg *Config) validateUsage() []error {
-	var errs []error
-	if d := cfg.Users.DormantAfter; d != 0 && (d < minUsageWindow || d > maxInitialLookback) {
+// validate checks the users stream's keys.
+func (cfg *UsersConfig) validate() []error {
+	errs := cfg.InventoryConfig.validate(usersKeyErrors, minUsersPollInterval)
+	if d := cfg.DormantAfter; d != 0 && (d < minUsageWindow || d > maxInitialLookback) {
 		errs = append(errs, errDormantAfter)
 	}
-	if d := cfg.Logins.NewAddressMemory; d != 0 && (d < minUsageWindow || d > maxInitialLookback) {
+	return errs
+}
+
+// validate checks the logins stream's keys.
+func (cfg *LoginsConfig) validate() []error {
+	errs := cfg.WindowConfig.validate(loginsKeyErrors)
+	if cfg.Source != loginSourceV1 && cfg.Source != loginSourceV2 {
+		errs = append(errs, fmt.Errorf("%w: got %q", errLoginSource, cfg.Source))
+	}
+	if d := cfg.NewAddressMemory; d != 0 && (d < minUsageWindow || d > maxInitialLookback) {
 		errs = append(errs, errNewAddressMemory)
 	}
-	if p := cfg.Logins.NewAddressIPv4Prefix; p < 8 || p > 32 {
+	if p := cfg.NewAddressIPv4Prefix; p < 8 || p > 32 {
 		errs = append(errs, errIPv4Prefix)
 	}
-	if p := cfg.Logins.NewAddressIPv6Prefix; p < 16 || p > 128 {
+	if p := cfg.NewAddressIPv6Prefix; p < 16 || p > 128 {
 		errs = append(errs, errIPv6Prefix)
 	}
 	return errs

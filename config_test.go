@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
@@ -36,9 +37,9 @@ func TestLoadConfig(t *testing.T) {
 	custom.Logins.LateArrivalSweep = 3 * time.Minute
 	custom.Logins.PageSize = 500
 	custom.Logins.Source = loginSourceV2
-	custom.AccessLogins = AccessLoginsConfig{Enabled: true, WindowConfig: WindowConfig{PollInterval: 30 * time.Second,
-		InitialLookback: 48 * time.Hour, LateArrivalWindow: 20 * time.Minute, LateArrivalSweep: 2 * time.Minute, PageSize: 250}}
-	custom.AccessUsers = AccessUsersConfig{Enabled: true, PollInterval: 2 * time.Hour, SnapshotInterval: 48 * time.Hour}
+	custom.AccessLogins = WindowConfig{Enabled: true, PollInterval: 30 * time.Second,
+		InitialLookback: 48 * time.Hour, LateArrivalWindow: 20 * time.Minute, LateArrivalSweep: 2 * time.Minute, PageSize: 250}
+	custom.AccessUsers = InventoryConfig{Enabled: true, PollInterval: 2 * time.Hour, SnapshotInterval: 48 * time.Hour}
 	custom.RateLimit.RequestsPerWindow = 600
 	custom.RateLimit.Reserve = 0.35
 	custom.Users.DormantAfter = 1440 * time.Hour
@@ -103,26 +104,26 @@ func TestConfigValidate(t *testing.T) {
 		{name: "token with a tab inside", modify: func(c *Config) { c.APIToken = "abc\t123" }, errs: []error{errTokenWhitespace}},
 		{name: "token with a NUL", modify: func(c *Config) { c.APIToken = "abc\x00123" }, errs: []error{errTokenWhitespace}},
 		{name: "token with a non-breaking space", modify: func(c *Config) { c.APIToken = "abc\u00a0123" }, errs: []error{errTokenWhitespace}},
-		{name: "endpoint without scheme", modify: func(c *Config) { c.Endpoint = "api.cloudflare.com" }, errs: []error{errMissingEndpoint}},
+		{name: "endpoint without scheme", modify: func(c *Config) { c.Endpoint = "api.cloudflare.com" }, errs: []error{cloudflare.ErrEndpointNotHTTPURL}},
 		// Item 10 of issue 9: plain http sends the token in clear, so it is only
 		// allowed where it does not leave the machine.
-		{name: "http endpoint to a remote host", modify: func(c *Config) { c.Endpoint = "http://api.cloudflare.com/client/v4" }, errs: []error{errPlainHTTPEndpoint}},
-		{name: "http endpoint to a private address", modify: func(c *Config) { c.Endpoint = "http://10.0.0.7:8787/client/v4" }, errs: []error{errPlainHTTPEndpoint}},
-		{name: "http endpoint to a host named like loopback", modify: func(c *Config) { c.Endpoint = "http://127.0.0.1.example.com/client/v4" }, errs: []error{errPlainHTTPEndpoint}},
-		{name: "http endpoint to localhost.example", modify: func(c *Config) { c.Endpoint = "http://localhost.example.com/client/v4" }, errs: []error{errPlainHTTPEndpoint}},
-		{name: "http endpoint to the unspecified address", modify: func(c *Config) { c.Endpoint = "http://0.0.0.0:8787/client/v4" }, errs: []error{errPlainHTTPEndpoint}},
+		{name: "http endpoint to a remote host", modify: func(c *Config) { c.Endpoint = "http://api.cloudflare.com/client/v4" }, errs: []error{cloudflare.ErrEndpointPlainHTTP}},
+		{name: "http endpoint to a private address", modify: func(c *Config) { c.Endpoint = "http://10.0.0.7:8787/client/v4" }, errs: []error{cloudflare.ErrEndpointPlainHTTP}},
+		{name: "http endpoint to a host named like loopback", modify: func(c *Config) { c.Endpoint = "http://127.0.0.1.example.com/client/v4" }, errs: []error{cloudflare.ErrEndpointPlainHTTP}},
+		{name: "http endpoint to localhost.example", modify: func(c *Config) { c.Endpoint = "http://localhost.example.com/client/v4" }, errs: []error{cloudflare.ErrEndpointPlainHTTP}},
+		{name: "http endpoint to the unspecified address", modify: func(c *Config) { c.Endpoint = "http://0.0.0.0:8787/client/v4" }, errs: []error{cloudflare.ErrEndpointPlainHTTP}},
 		{name: "http endpoint to 127.0.0.1", modify: func(c *Config) { c.Endpoint = "http://127.0.0.1:8787/client/v4" }},
 		{name: "http endpoint to 127.0.0.0/8", modify: func(c *Config) { c.Endpoint = "http://127.3.2.1:8787/client/v4" }},
 		{name: "http endpoint to ::1", modify: func(c *Config) { c.Endpoint = "http://[::1]:8787/client/v4" }},
 		{name: "http endpoint to localhost", modify: func(c *Config) { c.Endpoint = "http://LocalHost:8787/client/v4" }},
 		{name: "https endpoint to any host", modify: func(c *Config) { c.Endpoint = "https://10.0.0.7:8443/client/v4" }},
-		{name: "users interval too short", modify: func(c *Config) { c.Users.PollInterval = 30 * time.Second }, errs: []error{errUsersPollInterval}},
-		{name: "snapshot shorter than poll", modify: func(c *Config) { c.Users.SnapshotInterval = time.Minute }, errs: []error{errSnapshotInterval}},
+		{name: "users interval too short", modify: func(c *Config) { c.Users.PollInterval = 30 * time.Second }, errs: []error{usersKeyErrors.pollInterval}},
+		{name: "snapshot shorter than poll", modify: func(c *Config) { c.Users.SnapshotInterval = time.Minute }, errs: []error{usersKeyErrors.snapshotInterval}},
 		{name: "snapshot only on first poll", modify: func(c *Config) { c.Users.SnapshotInterval = 0 }},
-		{name: "logins interval too short", modify: func(c *Config) { c.Logins.PollInterval = 5 * time.Second }, errs: []error{errLoginsPollInterval}},
-		{name: "lookback beyond retention", modify: func(c *Config) { c.Logins.InitialLookback = 13141 * time.Hour }, errs: []error{errInitialLookback}},
+		{name: "logins interval too short", modify: func(c *Config) { c.Logins.PollInterval = 5 * time.Second }, errs: []error{loginsKeyErrors.pollInterval}},
+		{name: "lookback beyond retention", modify: func(c *Config) { c.Logins.InitialLookback = 13141 * time.Hour }, errs: []error{loginsKeyErrors.initialLookback}},
 		{name: "lookback at retention", modify: func(c *Config) { c.Logins.InitialLookback = 13140 * time.Hour }},
-		{name: "negative late window", modify: func(c *Config) { c.Logins.LateArrivalWindow = -time.Second }, errs: []error{errLateArrivalWindow}},
+		{name: "negative late window", modify: func(c *Config) { c.Logins.LateArrivalWindow = -time.Second }, errs: []error{loginsKeyErrors.lateArrivalWindow}},
 		// Item 12 of issue 9: the window is not bounded by initial_lookback, and
 		// initial_lookback 0 does not switch it off.
 		{name: "late window longer than the lookback", modify: func(c *Config) {
@@ -132,14 +133,14 @@ func TestConfigValidate(t *testing.T) {
 			c.Logins.InitialLookback, c.Logins.LateArrivalWindow = 0, 10*time.Minute
 		}},
 		{name: "late window at retention", modify: func(c *Config) { c.Logins.LateArrivalWindow = 13140 * time.Hour }},
-		{name: "late window beyond retention", modify: func(c *Config) { c.Logins.LateArrivalWindow = 13140*time.Hour + time.Nanosecond }, errs: []error{errLateArrivalWindow}},
-		{name: "sweep shorter than the poll interval", modify: func(c *Config) { c.Logins.LateArrivalSweep = 30 * time.Second }, errs: []error{errLateArrivalSweep}},
-		{name: "sweep longer than the window", modify: func(c *Config) { c.Logins.LateArrivalWindow = 2 * time.Minute }, errs: []error{errLateArrivalSweep}},
+		{name: "late window beyond retention", modify: func(c *Config) { c.Logins.LateArrivalWindow = 13140*time.Hour + time.Nanosecond }, errs: []error{loginsKeyErrors.lateArrivalWindow}},
+		{name: "sweep shorter than the poll interval", modify: func(c *Config) { c.Logins.LateArrivalSweep = 30 * time.Second }, errs: []error{loginsKeyErrors.lateArrivalSweep}},
+		{name: "sweep longer than the window", modify: func(c *Config) { c.Logins.LateArrivalWindow = 2 * time.Minute }, errs: []error{loginsKeyErrors.lateArrivalSweep}},
 		{name: "sweep equal to the window", modify: func(c *Config) { c.Logins.LateArrivalSweep = c.Logins.LateArrivalWindow }},
 		{name: "sweep equal to the poll interval", modify: func(c *Config) { c.Logins.LateArrivalSweep = c.Logins.PollInterval }},
 		{name: "no window: the sweep is not checked", modify: func(c *Config) { c.Logins.LateArrivalWindow = 0 }},
-		{name: "page size zero", modify: func(c *Config) { c.Logins.PageSize = 0 }, errs: []error{errPageSize}},
-		{name: "page size above 1000", modify: func(c *Config) { c.Logins.PageSize = 1001 }, errs: []error{errPageSize}},
+		{name: "page size zero", modify: func(c *Config) { c.Logins.PageSize = 0 }, errs: []error{loginsKeyErrors.pageSize}},
+		{name: "page size above 1000", modify: func(c *Config) { c.Logins.PageSize = 1001 }, errs: []error{loginsKeyErrors.pageSize}},
 		{name: "unknown login source", modify: func(c *Config) { c.Logins.Source = "audit_logs_v3" }, errs: []error{errLoginSource}},
 		{name: "empty login source", modify: func(c *Config) { c.Logins.Source = "" }, errs: []error{errLoginSource}},
 		{name: "malformed account", modify: func(c *Config) { c.Accounts = []string{"ACCOUNT"} }, errs: []error{errMalformedAccountID}},
@@ -168,20 +169,20 @@ func TestConfigValidate(t *testing.T) {
 		{name: "only access_users on", modify: func(c *Config) {
 			c.Users.Enabled, c.Logins.Enabled, c.AccessUsers.Enabled = false, false, true
 		}},
-		{name: "access_logins poll too short", modify: func(c *Config) { c.AccessLogins.PollInterval = 9 * time.Second }, errs: []error{errAccessLoginsPollInterval}},
-		{name: "access_logins negative lookback", modify: func(c *Config) { c.AccessLogins.InitialLookback = -time.Second }, errs: []error{errAccessInitialLookback}},
+		{name: "access_logins poll too short", modify: func(c *Config) { c.AccessLogins.PollInterval = 9 * time.Second }, errs: []error{accessLoginsKeyErrors.pollInterval}},
+		{name: "access_logins negative lookback", modify: func(c *Config) { c.AccessLogins.InitialLookback = -time.Second }, errs: []error{accessLoginsKeyErrors.initialLookback}},
 		{name: "access_logins lookback longer than Access retention is fine", modify: func(c *Config) { c.AccessLogins.InitialLookback = 4320 * time.Hour }},
-		{name: "access_logins window beyond retention", modify: func(c *Config) { c.AccessLogins.LateArrivalWindow = 13140*time.Hour + 1 }, errs: []error{errAccessLateArrivalWindow}},
-		{name: "access_logins sweep longer than the window", modify: func(c *Config) { c.AccessLogins.LateArrivalWindow = 2 * time.Minute }, errs: []error{errAccessLateArrivalSweep}},
-		{name: "access_logins page size above 1000", modify: func(c *Config) { c.AccessLogins.PageSize = 1001 }, errs: []error{errAccessPageSize}},
-		{name: "access_users poll too short", modify: func(c *Config) { c.AccessUsers.PollInterval = 4 * time.Minute }, errs: []error{errAccessUsersPollInterval}},
-		{name: "access_users snapshot shorter than the poll", modify: func(c *Config) { c.AccessUsers.SnapshotInterval = 30 * time.Minute }, errs: []error{errAccessSnapshotInterval}},
+		{name: "access_logins window beyond retention", modify: func(c *Config) { c.AccessLogins.LateArrivalWindow = 13140*time.Hour + 1 }, errs: []error{accessLoginsKeyErrors.lateArrivalWindow}},
+		{name: "access_logins sweep longer than the window", modify: func(c *Config) { c.AccessLogins.LateArrivalWindow = 2 * time.Minute }, errs: []error{accessLoginsKeyErrors.lateArrivalSweep}},
+		{name: "access_logins page size above 1000", modify: func(c *Config) { c.AccessLogins.PageSize = 1001 }, errs: []error{accessLoginsKeyErrors.pageSize}},
+		{name: "access_users poll too short", modify: func(c *Config) { c.AccessUsers.PollInterval = 4 * time.Minute }, errs: []error{accessUsersKeyErrors.pollInterval}},
+		{name: "access_users snapshot shorter than the poll", modify: func(c *Config) { c.AccessUsers.SnapshotInterval = 30 * time.Minute }, errs: []error{accessUsersKeyErrors.snapshotInterval}},
 		{name: "access_users snapshot 0", modify: func(c *Config) { c.AccessUsers.SnapshotInterval = 0 }},
 		{name: "every problem at once", modify: func(c *Config) {
 			c.APIToken = ""
 			c.Logins.PageSize = 0
 			c.Users.PollInterval = 0
-		}, errs: []error{errMissingToken, errPageSize, errUsersPollInterval}},
+		}, errs: []error{errMissingToken, loginsKeyErrors.pageSize, usersKeyErrors.pollInterval}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -72,7 +72,7 @@ func appendDormancyRecords(records plog.LogRecordSlice, changes []dormancyChange
 // memberUsage adds what the logins taught about an account's members to
 // its users polls (a listUsage of members).
 type memberUsage struct {
-	r            *identityReceiver
+	histories    *loginHistories
 	dormantAfter time.Duration
 }
 
@@ -81,7 +81,7 @@ type memberUsage struct {
 func (u memberUsage) add(ctx context.Context, accountID string, previous, next *memberSnapshot,
 	removed []cloudflare.Member, records plog.LogRecordSlice, now time.Time,
 ) error {
-	knownSince := u.r.histories.knownSince(accountID)
+	knownSince := u.histories.knownSince(accountID)
 	var wasDormant map[string]time.Time
 	if previous != nil {
 		wasDormant = previous.Dormant
@@ -89,10 +89,10 @@ func (u memberUsage) add(ctx context.Context, accountID string, previous, next *
 			knownSince = since
 		}
 	}
-	lastLogins := make(map[string]time.Time, len(next.Members)+len(removed))
-	for _, members := range [][]cloudflare.Member{next.Members, removed} {
+	lastLogins := make(map[string]time.Time, len(next.Items)+len(removed))
+	for _, members := range [][]cloudflare.Member{next.Items, removed} {
 		for i := range members {
-			last, err := u.r.histories.lastLogin(ctx, accountID, &members[i])
+			last, err := u.histories.lastLogin(ctx, accountID, &members[i])
 			if err != nil {
 				return err
 			}
@@ -100,7 +100,7 @@ func (u memberUsage) add(ctx context.Context, accountID string, previous, next *
 		}
 	}
 	var changes []dormancyChange
-	next.Dormant, changes = dormancyTransitions(next.Members, lastLogins, knownSince, u.dormantAfter, wasDormant, now)
+	next.Dormant, changes = dormancyTransitions(next.Items, lastLogins, knownSince, u.dormantAfter, wasDormant, now)
 	next.LastLoginKnownSince = knownSince
 	appendDormancyRecords(records, changes, now)
 	putMemberUsage(records, lastLogins, knownSince)
@@ -109,5 +109,5 @@ func (u memberUsage) add(ctx context.Context, accountID string, previous, next *
 
 // forget drops the login history of removed members.
 func (u memberUsage) forget(ctx context.Context, accountID string, removed []cloudflare.Member) error {
-	return u.r.histories.forget(ctx, accountID, removed)
+	return u.histories.forget(ctx, accountID, removed)
 }

@@ -48,22 +48,23 @@ func createDefaultConfig() component.Config {
 	return &Config{
 		ClientConfig: client,
 		Users: UsersConfig{
-			Enabled:          true,
-			PollInterval:     defaultUsersPollInterval,
-			SnapshotInterval: defaultSnapshotInterval,
-			DormantAfter:     defaultDormantAfter,
+			InventoryConfig: InventoryConfig{
+				Enabled:          true,
+				PollInterval:     defaultUsersPollInterval,
+				SnapshotInterval: defaultSnapshotInterval,
+			},
+			DormantAfter: defaultDormantAfter,
 		},
 		Logins: LoginsConfig{
-			Enabled:              true,
-			WindowConfig:         defaultWindowConfig(),
+			WindowConfig:         defaultWindowConfig(true),
 			Source:               loginSourceV1,
 			NewAddressMemory:     defaultNewAddressMemory,
 			NewAddressIPv4Prefix: defaultIPv4Prefix,
 			NewAddressIPv6Prefix: defaultIPv6Prefix,
 		},
 		// Off by default: they need Access permissions the dashboard streams do not.
-		AccessLogins: AccessLoginsConfig{WindowConfig: defaultWindowConfig()},
-		AccessUsers: AccessUsersConfig{
+		AccessLogins: defaultWindowConfig(false),
+		AccessUsers: InventoryConfig{
 			PollInterval:     defaultAccessUsersPoll,
 			SnapshotInterval: defaultSnapshotInterval,
 		},
@@ -76,8 +77,9 @@ func createDefaultConfig() component.Config {
 }
 
 // defaultWindowConfig is the default of the logins and access_logins streams.
-func defaultWindowConfig() WindowConfig {
+func defaultWindowConfig(enabled bool) WindowConfig {
 	return WindowConfig{
+		Enabled:           enabled,
 		PollInterval:      defaultLoginsPollInterval,
 		InitialLookback:   defaultInitialLookback,
 		LateArrivalWindow: defaultLateArrivalWindow,

@@ -119,7 +119,7 @@ var streamsUnderTest = []streamUnderTest{
 			return len(sim.Logins(sim.Accounts()[0].ID))
 		},
 		checkpoint: func(t *testing.T, r *identityReceiver, account string) bool {
-			var cursor loginCursor
+			var cursor windowCursor
 			_, err := r.store.load(context.Background(), loginCursorKey(loginSourceV1, account), &cursor)
 			require.NoError(t, err)
 			return !cursor.HighWater.IsZero()
@@ -132,7 +132,7 @@ var streamsUnderTest = []streamUnderTest{
 			return len(sim.Logins(sim.Accounts()[0].ID))
 		},
 		checkpoint: func(t *testing.T, r *identityReceiver, account string) bool {
-			var cursor loginCursor
+			var cursor windowCursor
 			_, err := r.store.load(context.Background(), loginCursorKey(loginSourceV2, account), &cursor)
 			require.NoError(t, err)
 			return !cursor.HighWater.IsZero()
@@ -145,7 +145,7 @@ var streamsUnderTest = []streamUnderTest{
 			return len(sim.AccessRequests(sim.Accounts()[0].ID))
 		},
 		checkpoint: func(t *testing.T, r *identityReceiver, account string) bool {
-			var cursor loginCursor
+			var cursor windowCursor
 			_, err := r.store.load(context.Background(), accessLoginCursorKey(account), &cursor)
 			require.NoError(t, err)
 			return !cursor.HighWater.IsZero()

@@ -93,7 +93,7 @@ func FuzzMapAuditPage(f *testing.F) {
 // no member gets two events, and an unchanged member gets none.
 // It replaces a check that a record does not differ from itself.
 // Mutations caught: changedFields without its email comparison (seed
-// lists: an email change is not replayed); appendMemberChanges without the
+// lists: an email change is not replayed); appendChanges without the
 // removed loop; appendMemberRecord putting the current status into
 // cloudflare.member.previous; sameRoles comparing only the number of roles.
 // Seeds: testdata/fuzz/FuzzMemberDiff.
@@ -108,7 +108,7 @@ func FuzzMemberDiff(f *testing.F) {
 			return
 		}
 		_, records := newAccountLogs(testAccount, "fuzz")
-		appendMemberChanges(records, previous, current, time.Unix(0, 0))
+		appendMemberChangesForTest(records, previous, current, time.Unix(0, 0))
 
 		state := make(map[string]memberView, len(previous))
 		for i := range previous {
@@ -170,7 +170,7 @@ func decodeMemberList(data []byte) ([]cloudflare.Member, bool) {
 	for i := range list {
 		members[i] = cloudflare.NewMember(&list[i])
 	}
-	return uniqueMembers(members), true
+	return uniqueByID(members, memberKind.id), true
 }
 
 // memberView is what the member events tell of a member: the fields whose
@@ -281,7 +281,7 @@ func sortedRoles(roles []string) []string {
 // has; and the keys it names are exactly those whose values break the ranges
 // the README documents, which fuzzConfigProblems restates independently.
 // It replaces a check that repeated Validate's own conditions after it passed.
-// Mutations caught: errPageSize's bound `> maxPageSize` -> `>= maxPageSize`
+// Mutations caught: loginsKeyErrors.pageSize's bound `> maxPageSize` -> `>= maxPageSize`
 // (1000 refused); the late_arrival_window error not appended; an error text
 // naming "logins.lookback" instead of "logins.initial_lookback"; the
 // mapstructure tag of LateArrivalWindow misspelt.

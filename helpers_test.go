@@ -408,3 +408,9 @@ func (h *statusHost) count() int {
 	defer h.mu.Unlock()
 	return len(h.events)
 }
+
+// appendMemberChangesForTest emits the changes between two member lists, as a
+// users poll does.
+func appendMemberChangesForTest(records plog.LogRecordSlice, previous, current []cloudflare.Member, seen time.Time) {
+	appendChanges(records, memberKind, previous, current, removedItems(memberKind, previous, current), seen)
+}

@@ -19,9 +19,9 @@ import (
 )
 
 // listSnapshot is the last list of one account the pipeline accepted: its
-// members, or its Access users. The JSON name "members" predates Access users.
+// members, or its Access users.
 type listSnapshot[T any] struct {
-	Members       []T       `json:"members"`
+	Items         []T       `json:"members"` // the JSON name is the one stored checkpoints hold
 	LastInventory time.Time `json:"last_inventory"`
 	// Dormant (members only) maps the members reported dormant to the time
 	// their dormancy was counted from (see dormancy.go): each transition is
@@ -71,7 +71,7 @@ type listKind[T any] struct {
 // emits the whole list on an account's first poll and every
 // snapshotInterval (0: the first poll only).
 type inventory[T any] struct {
-	r                *identityReceiver
+	env              *streamEnv
 	stream           string
 	kind             listKind[T]
 	snapshotInterval time.Duration
@@ -98,16 +98,16 @@ func (inv *inventory[T]) poll(ctx context.Context, account cloudflare.Account) e
 	if inv.listed != nil {
 		inv.listed(account.ID, current)
 	}
-	now := inv.r.now()
-	logs, records := newAccountLogs(account, inv.r.settings.BuildInfo.Version)
-	next := &listSnapshot[T]{Members: current}
+	now := inv.env.now()
+	logs, records := newAccountLogs(account, inv.env.version)
+	next := &listSnapshot[T]{Items: current}
 	var removed []T
 	if previous != nil {
-		removed = removedItems(inv.kind, previous.Members, current)
+		removed = removedItems(inv.kind, previous.Items, current)
 		if err := previous.restoreBodies(inv.kind, removed); err != nil {
 			return err
 		}
-		appendChanges(records, inv.kind, previous.Members, current, removed, now)
+		appendChanges(records, inv.kind, previous.Items, current, removed, now)
 		next.LastInventory = previous.LastInventory
 	}
 	// The first poll of a fresh state is an inventory, never "added" for everyone.
@@ -126,10 +126,10 @@ func (inv *inventory[T]) poll(ctx context.Context, account cloudflare.Account) e
 		}
 	}
 	if records.Len() > 0 {
-		inv.r.settings.Logger.Debug("Inventory records to emit", zap.String("stream", inv.stream),
+		inv.env.logger.Debug("Inventory records to emit", zap.String("stream", inv.stream),
 			zap.String("account_id", account.ID), zap.Int("records", records.Len()))
 	}
-	if err := deliver(ctx, inv.r, inv.snapshots, inv.stream, account, logs, func() *listSnapshot[T] { return next }); err != nil {
+	if err := deliver(ctx, inv.env.downstream, inv.snapshots, inv.stream, account, logs, func() *listSnapshot[T] { return next }); err != nil {
 		return err
 	}
 	// Stored as it came; in memory only the removals of later polls need the
@@ -170,9 +170,9 @@ const maxListReads = 3
 func (inv *inventory[T]) readUntorn(ctx context.Context, accountID string, previous *listSnapshot[T]) ([]T, error) {
 	var kept map[string]bool // the checkpoint's items; nil on an account's first poll
 	if previous != nil {
-		kept = make(map[string]bool, len(previous.Members))
-		for i := range previous.Members {
-			kept[inv.kind.id(&previous.Members[i])] = true
+		kept = make(map[string]bool, len(previous.Items))
+		for i := range previous.Items {
+			kept[inv.kind.id(&previous.Items[i])] = true
 		}
 	}
 	var last []T
@@ -215,8 +215,8 @@ func (s *listSnapshot[T]) compactBodies(kind listKind[T]) error {
 		return err
 	}
 	var length [binary.MaxVarintLen64]byte
-	for i := range s.Members {
-		body := kind.body(&s.Members[i])
+	for i := range s.Items {
+		body := kind.body(&s.Items[i])
 		if _, err := w.Write(length[:binary.PutUvarint(length[:], uint64(len(*body)))]); err != nil {
 			return err
 		}
@@ -243,12 +243,12 @@ func (s *listSnapshot[T]) restoreBodies(kind listKind[T], removed []T) error {
 		wanted[kind.id(&removed[i])] = &removed[i]
 	}
 	bodies := bufio.NewReader(flate.NewReader(bytes.NewReader(s.bodies)))
-	for i := 0; i < len(s.Members) && len(wanted) > 0; i++ {
+	for i := 0; i < len(s.Items) && len(wanted) > 0; i++ {
 		length, err := binary.ReadUvarint(bodies)
 		if err != nil {
 			return fmt.Errorf("reading the kept records: %w", err)
 		}
-		id := kind.id(&s.Members[i])
+		id := kind.id(&s.Items[i])
 		item, found := wanted[id]
 		if !found {
 			if _, err := bodies.Discard(int(length)); err != nil {

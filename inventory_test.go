@@ -66,7 +66,7 @@ func TestRemovalBodyIsTheLastKnownRecord(t *testing.T) {
 		},
 		{
 			name:   "access users",
-			config: withAccessUsers(func(*AccessUsersConfig) {}),
+			config: withAccessUsers(func(*InventoryConfig) {}),
 			poll:   (*identityReceiver).pollAccessUsers,
 			ids: func(sim *cloudflaresim.Server, account string) (ids []string) {
 				for _, u := range sim.AccessUsers(account) {

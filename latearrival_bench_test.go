@@ -85,7 +85,7 @@ func runLateArrivals(b *testing.B, perSecond int, poll, window, sweep time.Durat
 			e := cloudflaresim.LoginEvent{ID: id, When: when, Success: true, ActorEmail: "ada@example.com", ActorType: "user"}
 			if i == 0 && total%100 == 0 { // one in a hundred
 				// Shown late by anything up to the window.
-				e.VisibleAt = when.Add(loginPollOverlap + time.Duration(rng.Int64N(int64(window-loginPollOverlap))))
+				e.VisibleAt = when.Add(windowOverlap + time.Duration(rng.Int64N(int64(window-windowOverlap))))
 				visibleAt[id] = e.VisibleAt
 			} else {
 				newSincePoll++

@@ -73,9 +73,6 @@ func (r *identityReceiver) pollWhileLeading(host component.Host, id component.ID
 	return nil
 }
 
-// leaderTermKey is the storage key of the leader term counter.
-const leaderTermKey = "leader_term"
-
 // errReplaced ends a term whose number is no longer the stored one.
 var errReplaced = errors.New("another replica leads now")
 

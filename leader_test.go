@@ -235,7 +235,7 @@ func (c *cursorWrites) record(key string, value []byte) {
 	if key != c.key {
 		return
 	}
-	var cursor loginCursor
+	var cursor windowCursor
 	if err := json.Unmarshal(value, &cursor); err != nil {
 		panic(err)
 	}

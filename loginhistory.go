@@ -3,6 +3,7 @@ package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudfl
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/jsonappend"
 )
 
 // loginHistory is what the receiver remembers of one user's successful
@@ -41,10 +43,6 @@ type loginHistories struct {
 func newLoginHistories(store *checkpointStore) *loginHistories {
 	return &loginHistories{store: store, byAccount: map[string]map[string]*loginHistory{},
 		pending: map[string]map[string]*loginHistory{}, watchedSince: map[string]time.Time{}}
-}
-
-func loginHistoryKey(accountID, user string) string {
-	return "logins.history." + accountID + "." + user
 }
 
 // loginUser names the user behind a login's actor: the user id, else the email.
@@ -260,4 +258,27 @@ func (p *pageHistories) commit() {
 	for user, hist := range p.changed {
 		p.all.put(p.accountID, user, *hist)
 	}
+}
+
+// appendJSON writes the history as encoding/json would from its field tags.
+func (h *loginHistory) appendJSON(out []byte) ([]byte, error) {
+	out, err := appendTimeField(append(out, '{'), "last_login", h.LastLogin)
+	if err != nil {
+		return nil, err
+	}
+	if len(h.Networks) > 0 {
+		out = append(out, `,"networks":[`...)
+		for i, network := range h.Networks {
+			if i > 0 {
+				out = append(out, ',')
+			}
+			out = append(out, `{"n":`...)
+			out = jsonappend.String(out, network.Network)
+			out = append(out, `,"t":`...)
+			out = strconv.AppendInt(out, network.Seen, 10)
+			out = append(out, '}')
+		}
+		out = append(out, ']')
+	}
+	return append(out, '}'), nil
 }

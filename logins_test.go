@@ -259,12 +259,12 @@ func TestLoginsWithoutTimeAreEmittedOnce(t *testing.T) {
 	assert.Len(t, warned[0].ContextMap()["ids"], 1)
 }
 
-// TestUnseenLoginsKeepsToTheWindow: entries the API returns outside the
+// TestUnseenEntriesKeepsToTheWindow: entries the API returns outside the
 // poll's [since, before) are not emitted from it (issue 9.2); an entry
 // without a time cannot be placed and is kept.
-func TestUnseenLoginsKeepsToTheWindow(t *testing.T) {
+func TestUnseenEntriesKeepsToTheWindow(t *testing.T) {
 	since := time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC)
-	query := cloudflare.LoginQuery{Since: since, Before: since.Add(time.Hour)}
+	query := cloudflare.RangeQuery{Since: since, Before: since.Add(time.Hour)}
 	login := func(id string, when time.Time) cloudflare.AuditEntry {
 		return cloudflare.AuditEntry{ID: id, When: when, ActionType: loginActionType}
 	}
@@ -278,9 +278,9 @@ func TestUnseenLoginsKeepsToTheWindow(t *testing.T) {
 		login("inside", since.Add(time.Minute)),
 		{ID: "not-a-login", When: since.Add(time.Minute), ActionType: "user_update"},
 	}
-	cursor := &loginCursor{Emitted: emittedIDs{"emitted": since.Add(2 * time.Minute)}}
+	cursor := &windowCursor{Emitted: emittedIDs{"emitted": since.Add(2 * time.Minute)}}
 	var kept []string
-	for _, e := range unseenLogins(page, cursor, query, (&loginsStream{cfg: LoginsConfig{Source: loginSourceV1}}).isLogin, cloudflare.AuditStamp) {
+	for _, e := range unseenEntries(page, cursor, query, (&loginsPoll{cfg: LoginsConfig{Source: loginSourceV1}}).isLogin, cloudflare.AuditStamp) {
 		kept = append(kept, e.ID)
 	}
 	assert.Equal(t, []string{"at-since", "inside", "no-time"}, kept)
@@ -535,9 +535,9 @@ func TestBackfillProgressIsLogged(t *testing.T) {
 	assert.Len(t, logs.FilterMessage("Login backfill done").All(), 1)
 }
 
-func TestLoginProgressCoverage(t *testing.T) {
+func TestBackfillProgressCoverage(t *testing.T) {
 	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	p := newLoginProgress(zap.NewNop(), "a", since, since.Add(100*time.Hour), 1000)
+	p := newBackfillProgress(zap.NewNop(), "a", since, since.Add(100*time.Hour), 1000)
 	assert.Equal(t, "0%", p.covered(time.Time{}))
 	assert.Equal(t, "25.0%", p.covered(since.Add(25*time.Hour)))
 	assert.Equal(t, "100.0%", p.covered(since.Add(200*time.Hour)))

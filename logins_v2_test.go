@@ -120,19 +120,19 @@ func TestLoginsV2FilterFallback(t *testing.T) {
 // or a login description, whatever their case; others are dropped.
 func TestV2LoginFilterClientSide(t *testing.T) {
 	since := testPollTime.Add(-time.Hour)
-	query := cloudflare.LoginQuery{Since: since, Before: testPollTime}
+	query := cloudflare.RangeQuery{Since: since, Before: testPollTime}
 	page := []cloudflare.AuditEntry{
 		{ID: "a", When: since.Add(time.Minute), ActionType: "LOGIN"},
 		{ID: "b", When: since.Add(time.Minute), ActionType: "view", Description: "SSO_LOGIN"},
 		{ID: "c", When: since.Add(time.Minute), ActionType: "create", Description: "Add Member"},
 		{ID: "d", When: since.Add(time.Minute), ActionType: "update", Description: "sign_in"},
 	}
-	v2 := &loginsStream{cfg: LoginsConfig{Source: loginSourceV2}}
+	v2 := &loginsPoll{cfg: LoginsConfig{Source: loginSourceV2}}
 	var kept []string
-	for _, e := range unseenLogins(page, &loginCursor{}, query, v2.isLogin, cloudflare.AuditStamp) {
+	for _, e := range unseenEntries(page, &windowCursor{}, query, v2.isLogin, cloudflare.AuditStamp) {
 		kept = append(kept, e.ID)
 	}
 	assert.Equal(t, []string{"a", "b", "d"}, kept)
-	v1 := &loginsStream{cfg: LoginsConfig{Source: loginSourceV1}}
-	assert.Empty(t, unseenLogins(page, &loginCursor{}, query, v1.isLogin, cloudflare.AuditStamp), "v1 takes action.type login only")
+	v1 := &loginsPoll{cfg: LoginsConfig{Source: loginSourceV1}}
+	assert.Empty(t, unseenEntries(page, &windowCursor{}, query, v1.isLogin, cloudflare.AuditStamp), "v1 takes action.type login only")
 }

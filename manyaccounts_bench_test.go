@@ -87,7 +87,7 @@ func BenchmarkManyAccounts(b *testing.B) {
 
 	stats := e.sim.Stats()
 	plan := planRequests(e.cfg, accounts, 1)                                   // 50 members are one page
-	period := float64(accounts) / (plan.available - plan.users - plan.listing) // minutes between two polls of an account
+	period := float64(accounts) / (plan.available - plan.byStream[streamUsers] - plan.listing) // minutes between two polls of an account
 	mu.Lock()
 	slices.Sort(latencies)
 	worst, median := latencies[len(latencies)-1], latencies[len(latencies)/2]

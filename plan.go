@@ -11,55 +11,42 @@ import (
 )
 
 // requestPlan is the request rate the configured polls need over a number
-// of accounts, by what it is for, against the rate rate_limit allows, all
-// per minute.
+// of accounts, by stream, against the rate rate_limit allows, all per minute.
 type requestPlan struct {
-	accounts                       int
-	listing, logins, sweeps, users float64
-	// accessLogins holds the Access log's polls and sweeps, accessUsers its user list polls.
-	accessLogins, accessUsers float64
-	available                 float64
+	accounts  int
+	listing   float64            // the account listing
+	byStream  map[string]float64 // the polls of every account, by stream name
+	available float64
 }
 
 // planned is the whole rate the polls need.
 func (p requestPlan) planned() float64 {
-	return p.listing + p.logins + p.sweeps + p.users + p.accessLogins + p.accessUsers
+	total := p.listing
+	for _, rate := range p.byStream {
+		total += rate
+	}
+	return total
 }
 
-// planRequests adds up, per minute: one audit request per account per logins
-// poll and per sweep (more only when a poll finds more than a page), the
-// member pages of every account per users poll (read twice only by a poll
-// that finds a member gone, or an account's first: inventory.readUntorn),
-// and the account listing every accountRefreshInterval; the Access streams
-// like logins and users, an Access user list counting one page (its size is
-// not known ahead).
+// planRequests adds up, per minute, what every enabled stream's polls of
+// every account cost (streamDescriptor.requestsPerMinute), and the account
+// listing every accountRefreshInterval. memberPages is the member list's
+// pages per account.
 func planRequests(cfg *Config, accounts int, memberPages float64) requestPlan {
-	perMinute := func(requests float64, every time.Duration) float64 {
-		return requests * float64(time.Minute) / float64(every)
-	}
-	n := float64(accounts)
 	listingPages := math.Ceil(float64(max(accounts, 1)) / cloudflare.AccountsPerPage)
 	plan := requestPlan{accounts: accounts, listing: perMinute(listingPages, accountRefreshInterval),
-		available: perMinute(float64(cfg.RateLimit.RequestsPerWindow), cfg.RateLimit.Window)}
-	if cfg.Logins.Enabled {
-		plan.logins = perMinute(n, cfg.Logins.PollInterval)
-		if cfg.Logins.LateArrivalWindow > 0 {
-			plan.sweeps = perMinute(n, cfg.Logins.LateArrivalSweep)
+		byStream: map[string]float64{}, available: perMinute(float64(cfg.RateLimit.RequestsPerWindow), cfg.RateLimit.Window)}
+	for _, s := range allStreams {
+		if s.enabled(cfg) {
+			plan.byStream[s.name] = float64(accounts) * s.requestsPerMinute(cfg, memberPages)
 		}
-	}
-	if cfg.Users.Enabled {
-		plan.users = perMinute(n*memberPages, cfg.Users.PollInterval)
-	}
-	if cfg.AccessLogins.Enabled {
-		plan.accessLogins = perMinute(n, cfg.AccessLogins.PollInterval)
-		if cfg.AccessLogins.LateArrivalWindow > 0 {
-			plan.accessLogins += perMinute(n, cfg.AccessLogins.LateArrivalSweep)
-		}
-	}
-	if cfg.AccessUsers.Enabled {
-		plan.accessUsers = perMinute(n, cfg.AccessUsers.PollInterval)
 	}
 	return plan
+}
+
+// perMinute is requests made every interval, as a rate per minute.
+func perMinute(requests float64, every time.Duration) float64 {
+	return requests * float64(time.Minute) / float64(every)
 }
 
 // stretch is how much longer every interval must be for the plan to fit
@@ -98,19 +85,17 @@ func (w *planWatch) check(cfg *Config, logger *zap.Logger, accounts int, memberP
 		zap.Float64("planned_requests_per_minute", math.Round(plan.planned()*10)/10),
 		zap.Float64("available_requests_per_minute", math.Round(plan.available*10)/10),
 	}
-	if cfg.Logins.Enabled {
-		fields = append(fields, zap.Duration("fitting_logins_poll_interval", stretched(cfg.Logins.PollInterval)),
-			zap.Duration("fitting_logins_late_arrival_sweep", stretched(cfg.Logins.LateArrivalSweep)),
-			zap.Duration("expected_login_latency", stretched(cfg.Logins.PollInterval)))
-	}
-	if cfg.Users.Enabled {
-		fields = append(fields, zap.Duration("fitting_users_poll_interval", stretched(cfg.Users.PollInterval)))
-	}
-	if cfg.AccessLogins.Enabled {
-		fields = append(fields, zap.Duration("fitting_access_logins_poll_interval", stretched(cfg.AccessLogins.PollInterval)))
-	}
-	if cfg.AccessUsers.Enabled {
-		fields = append(fields, zap.Duration("fitting_access_users_poll_interval", stretched(cfg.AccessUsers.PollInterval)))
+	for _, s := range allStreams {
+		if !s.enabled(cfg) {
+			continue
+		}
+		intervals := s.intervals(cfg)
+		for _, interval := range intervals {
+			fields = append(fields, zap.Duration("fitting_"+s.name+"_"+interval.key, stretched(interval.value)))
+		}
+		if s.latencyKey != "" {
+			fields = append(fields, zap.Duration(s.latencyKey, stretched(intervals[0].value)))
+		}
 	}
 	logger.Warn("The configured polls need more requests than rate_limit allows; every account is still polled in turn, "+
 		"each less often: logins arrive up to expected_login_latency late. Set the fitting intervals, raise the budget "+

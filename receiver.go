@@ -9,35 +9,23 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
-	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
-)
-
-// Stream names, used in logs and status.
-const (
-	streamUsers        = "users"
-	streamLogins       = "logins"
-	streamAccessLogins = "access_logins"
-	streamAccessUsers  = "access_users"
 )
 
 // identityReceiver runs one polling loop per enabled stream, each on its own
 // interval. The streams share the API client (and so its rate limiter), the
 // account directory, the member directory and storage.
 type identityReceiver struct {
-	cfg       *Config
-	settings  receiver.Settings
-	next      consumer.Logs
-	obsrecv   *receiverhelper.ObsReport
-	telemetry *receiverTelemetry
-	now       func() time.Time
+	cfg        *Config
+	settings   receiver.Settings
+	downstream *downstream
+	telemetry  *receiverTelemetry
+	now        func() time.Time
 	// sleep, when set, replaces the rate limiter's waits (and the limiter
 	// then reads now): tests and benchmarks on an injected clock move it.
 	sleep func(context.Context, time.Duration) error
@@ -80,8 +68,6 @@ func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 	r := &identityReceiver{
 		cfg:      cfg,
 		settings: set,
-		next:     next,
-		obsrecv:  obsrecv,
 		now:      time.Now,
 		retry:    cloudflare.DefaultRetryPolicy,
 	}
@@ -89,6 +75,7 @@ func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 	if err != nil {
 		return nil, err
 	}
+	r.downstream = &downstream{next: next, obsrecv: obsrecv, telemetry: r.telemetry, logger: set.Logger, fence: r.checkTerm}
 	return r, nil
 }
 
@@ -192,30 +179,24 @@ func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error
 }
 
 // newPollState builds what the loops keep in memory, empty: the account and
-// member directories, the streams with their checkpoint caches and backoff,
-// and the status. Polls then start from the checkpoints in storage.
+// member directories, the enabled streams with their checkpoint caches and
+// backoff, and the status. Polls then start from the checkpoints in storage.
 func (r *identityReceiver) newPollState(host component.Host) {
 	r.accounts = newAccountDirectory(r.client, r.cfg.Accounts, r.now)
 	r.members = newMemberDirectory()
 	r.histories = newLoginHistories(r.store)
-	// A new stream is registered here; its constructor returns nil when it is disabled.
-	r.streams = registered(newUsersStream(r), newLoginsStream(r), newAccessLoginsStream(r), newAccessUsersStream(r))
-	names := make([]string, len(r.streams))
-	for i, s := range r.streams {
-		names[i] = s.name
-	}
-	r.status = newStatusReporter(host, r.settings.Logger, names)
-}
-
-// registered drops the streams that are disabled (nil).
-func registered(streams ...*stream) []*stream {
-	var enabled []*stream
-	for _, s := range streams {
-		if s != nil {
-			enabled = append(enabled, s)
+	env := &streamEnv{client: r.client, store: r.store, logger: r.settings.Logger, now: r.now,
+		version: r.settings.BuildInfo.Version, downstream: r.downstream,
+		members: r.members, histories: r.histories, telemetry: r.telemetry}
+	r.streams = nil
+	var names []string
+	for _, s := range allStreams {
+		if s.enabled(r.cfg) {
+			r.streams = append(r.streams, newStream(s.name, s.pollInterval(r.cfg), s.open(env, r.cfg)))
+			names = append(names, s.name)
 		}
 	}
-	return enabled
+	r.status = newStatusReporter(host, r.settings.Logger, names)
 }
 
 // Shutdown stops the loops, waits for them within ctx's deadline, and closes
@@ -360,31 +341,4 @@ func (r *identityReceiver) verifyToken(ctx context.Context) {
 			zap.String("token_id", token.ID), zap.String("token_status", token.Status),
 			zap.Bool("account_owned", token.AccountOwned), zap.Time("expires_on", token.ExpiresOn))
 	}
-}
-
-// consume hands a batch to the pipeline, recorded by the receiver's standard
-// telemetry. It returns nil when the pipeline accepted the batch or refused
-// it permanently (then the batch is dropped and logged, as the receiver
-// contract asks); any other error means "retry from the checkpoint".
-//
-// Whatever is counted is counted before the hand-off: once ConsumeLogs was
-// called the pipeline owns the batch, which a consumer may change or keep.
-func (r *identityReceiver) consume(ctx context.Context, logs plog.Logs, stream string, account cloudflare.Account) error {
-	count := logs.LogRecordCount()
-	byEvent := recordsByEvent(logs)
-	obsCtx := r.obsrecv.StartLogsOp(ctx)
-	err := r.next.ConsumeLogs(obsCtx, logs)
-	r.obsrecv.EndLogsOp(obsCtx, metadata.Type.String(), count, err)
-	if err == nil {
-		r.telemetry.recordsAccepted(byEvent)
-		return nil
-	}
-	if !consumererror.IsPermanent(err) {
-		return err
-	}
-	r.settings.Logger.Error("The pipeline refused records permanently; they are dropped and the checkpoint moves past them. "+
-		"Check the errors of the exporters and processors of this pipeline",
-		zap.String("stream", stream), zap.String("account_id", account.ID),
-		zap.Int("records", count), zap.Error(err))
-	return nil
 }

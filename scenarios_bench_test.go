@@ -195,7 +195,7 @@ type countingListings struct {
 	polls, sweeps int
 }
 
-func (c *countingListings) ListLogins(ctx context.Context, q cloudflare.LoginQuery, fn func(page []cloudflare.AuditEntry) error) error {
+func (c *countingListings) ListLogins(ctx context.Context, q cloudflare.RangeQuery, fn func(page []cloudflare.AuditEntry) error) error {
 	c.mu.Lock()
 	if q.Before.Equal(c.now()) {
 		c.polls++

@@ -24,13 +24,6 @@ const transportFailuresBeforeError = 2
 // requiredPermissions is what the token needs, in the dashboard's words.
 const requiredPermissions = "Account Settings:Read (accounts, members, audit logs), Memberships:Read and User Details:Read"
 
-// accessPermissions is the token permission each Zero Trust Access endpoint
-// needs beyond requiredPermissions, in the dashboard's words.
-var accessPermissions = map[string]string{
-	cloudflare.EndpointAccessRequests: "Access: Audit Logs Read",
-	cloudflare.EndpointAccessUsers:    "Access: Users Read",
-}
-
 // invalidTokenCode is Cloudflare's error code of a refused token.
 const invalidTokenCode = 1000
 
@@ -177,7 +170,7 @@ func remedy(err error) string {
 	}
 	switch apiErr.Kind {
 	case cloudflare.KindAuth:
-		if permission := accessPermissions[apiErr.Endpoint]; permission != "" && apiErr.Code != invalidTokenCode {
+		if permission := streamPermission(apiErr.Endpoint); permission != "" && apiErr.Code != invalidTokenCode {
 			return fmt.Sprintf("the token lacks the permission %s on this account, which this stream needs: add it to the token "+
 				"(Account permissions, for this account) or disable the stream; the other streams are polled as usual "+
 				"and this one is retried with backoff", permission)
@@ -200,10 +193,28 @@ func remedy(err error) string {
 }
 
 // accountNotVisible tells a token that works but may not read one account (a
-// 403 other than Invalid API Token, on a call about that account) from a
-// refused token (401, code 1000, or a refused account listing or verify).
+// 403 other than Invalid API Token, on a call about that account that needs
+// no more than requiredPermissions) from a refused token (401, code 1000, or
+// a refused account listing or verify).
 func accountNotVisible(err *cloudflare.APIError) bool {
-	return err.StatusCode == http.StatusForbidden && err.Code != invalidTokenCode &&
-		(err.Endpoint == cloudflare.EndpointMembers || err.Endpoint == cloudflare.EndpointAuditLogs ||
-			err.Endpoint == cloudflare.EndpointAuditLogsV2)
+	if err.StatusCode != http.StatusForbidden || err.Code == invalidTokenCode {
+		return false
+	}
+	for _, s := range allStreams {
+		if s.permission == "" && slices.Contains(s.endpoints, err.Endpoint) {
+			return true
+		}
+	}
+	return false
+}
+
+// streamPermission is the permission beyond requiredPermissions that the
+// stream reading endpoint needs; "" when none does.
+func streamPermission(endpoint string) string {
+	for _, s := range allStreams {
+		if slices.Contains(s.endpoints, endpoint) {
+			return s.permission
+		}
+	}
+	return ""
 }

@@ -5,16 +5,77 @@ import (
 	"errors"
 	"time"
 
-	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
+	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
-// stream is one kind of record the receiver polls, account by account, on
-// its own interval: users, logins. Its poll reads an account, emits what is
-// new and moves the account's checkpoint with deliver.
+// streamDescriptor is all that the receiver, the request planner, the
+// status messages and Validate know of one stream. A stream is a file that
+// defines its descriptor and its poll, and one line in allStreams.
+type streamDescriptor struct {
+	// name is the stream's config key, and its name in logs, status and metrics.
+	name    string
+	enabled func(*Config) bool
+	// intervals are the stream's interval keys and values, poll_interval
+	// first: a plan over budget says how long each must be to fit.
+	intervals func(*Config) []streamInterval
+	// requestsPerMinute is what polling one account costs, on average;
+	// memberPages is the number of member list pages of an account.
+	requestsPerMinute func(cfg *Config, memberPages float64) float64
+	// latencyKey, when set, is the over-budget WARN's key for how late the
+	// stream's records then arrive: its poll_interval stretched to fit.
+	latencyKey string
+	// permission is the token permission the stream needs beyond
+	// requiredPermissions, in the dashboard's words; "" when none.
+	permission string
+	// endpoints are the Cloudflare endpoints the stream reads for an account.
+	endpoints []string
+	// validate checks the stream's config keys, each error naming its key.
+	validate func(*Config) []error
+	// open builds the stream's poll of an account, with empty state.
+	open func(env *streamEnv, cfg *Config) pollFunc
+}
+
+// allStreams are the streams, in the order they are reported.
+var allStreams = []*streamDescriptor{&usersStream, &loginsStream, &accessLoginsStream, &accessUsersStream}
+
+// pollInterval is the stream's poll_interval.
+func (s *streamDescriptor) pollInterval(cfg *Config) time.Duration { return s.intervals(cfg)[0].value }
+
+// streamInterval is one interval key of a stream and its value.
+type streamInterval struct {
+	key   string
+	value time.Duration
+}
+
+// pollFunc polls one account of a stream.
+type pollFunc func(context.Context, cloudflare.Account) error
+
+// streamEnv is what the streams use of the receiver, shared by all of them
+// during one run of the polling loops.
+type streamEnv struct {
+	client     cloudflare.Client
+	store      *checkpointStore
+	logger     *zap.Logger
+	now        func() time.Time
+	version    string      // the distribution's version, on every batch's resource
+	downstream *downstream // where deliver hands batches on
+	// What streams learn of each other: the members the users stream listed,
+	// the login histories the logins stream keeps, the receiver's metrics.
+	members   *memberDirectory
+	histories *loginHistories
+	telemetry *receiverTelemetry
+}
+
+// stream is one stream's polling loop state: its poll of an account (which
+// reads the account, emits what is new and moves the account's checkpoint
+// with deliver) and the backoff of each account.
 //
 // An account whose polls Cloudflare failed waits twice as long after each
 // failure, up to maxFailureBackoff, so that a revoked token does not spend
@@ -23,14 +84,14 @@ import (
 type stream struct {
 	name        string
 	interval    time.Duration
-	pollAccount func(context.Context, cloudflare.Account) error
+	pollAccount pollFunc
 
 	// Owned by the stream's loop. The key "" stands for the account listing.
 	failures map[string]int // consecutive polls Cloudflare failed
 	skips    map[string]int // loop steps to sit out before the next poll
 }
 
-func newStream(name string, interval time.Duration, pollAccount func(context.Context, cloudflare.Account) error) *stream {
+func newStream(name string, interval time.Duration, pollAccount pollFunc) *stream {
 	return &stream{name: name, interval: interval, pollAccount: pollAccount, failures: map[string]int{}, skips: map[string]int{}}
 }
 
@@ -75,61 +136,6 @@ func failureBackoff(interval time.Duration, failures int) time.Duration {
 	return max(interval, min(wait, maxFailureBackoff))
 }
 
-// checkpoints holds one stream's checkpoint of every account: in memory, and
-// in storage when it is configured. Only the stream's loop uses it.
-type checkpoints[S any] struct {
-	store  *checkpointStore
-	logger *zap.Logger
-	// key names an account's checkpoint in storage.
-	key func(accountID string) string
-	// discardWarning is the WARN logged when an unreadable checkpoint is discarded.
-	discardWarning string
-	// companions, when set, returns writes that must be stored in one batch
-	// with an account's checkpoint, and what to call once they were.
-	companions func(accountID string) (ops []*storage.Operation, stored func())
-	byAccount  map[string]*S
-}
-
-func newCheckpoints[S any](store *checkpointStore, logger *zap.Logger, key func(string) string, discardWarning string) *checkpoints[S] {
-	return &checkpoints[S]{store: store, logger: logger, key: key, discardWarning: discardWarning, byAccount: map[string]*S{}}
-}
-
-// load returns an account's checkpoint from memory, else from storage, else
-// nil. An unreadable one is discarded with a WARN: the account then starts
-// afresh, which costs duplicates, never a stuck receiver.
-func (c *checkpoints[S]) load(ctx context.Context, accountID string) (*S, error) {
-	if state, ok := c.byAccount[accountID]; ok {
-		return state, nil
-	}
-	state := new(S)
-	found, err := c.store.load(ctx, c.key(accountID), state)
-	if errors.Is(err, errCorruptCheckpoint) {
-		c.logger.Warn(c.discardWarning, zap.String("account_id", accountID), zap.Error(err))
-		found, err = false, nil
-	}
-	if err != nil || !found {
-		return nil, err
-	}
-	c.byAccount[accountID] = state
-	return state, nil
-}
-
-// save makes state the account's checkpoint.
-func (c *checkpoints[S]) save(ctx context.Context, accountID string, state *S) error {
-	c.byAccount[accountID] = state
-	if c.companions == nil {
-		return c.store.save(ctx, c.key(accountID), state)
-	}
-	ops, stored := c.companions(accountID)
-	if err := c.store.save(ctx, c.key(accountID), state, ops...); err != nil {
-		return err
-	}
-	if stored != nil {
-		stored()
-	}
-	return nil
-}
-
 // deliver is the delivery guarantee of every stream: it hands logs to the
 // pipeline, and only once the pipeline took them (or refused them for good,
 // see consume) advances the account's checkpoint past them and saves
@@ -138,14 +144,55 @@ func (c *checkpoints[S]) save(ctx context.Context, accountID string, state *S) e
 // Under k8s_leader_elector the batch, like every checkpoint write, is handed
 // over only while this replica's term is the stored one (leader.go): a
 // replaced leader neither emits nor stores more.
-func deliver[S any](ctx context.Context, r *identityReceiver, c *checkpoints[S], streamName string, account cloudflare.Account, logs plog.Logs, advance func() *S) error {
+func deliver[S any](ctx context.Context, p *downstream, c *checkpoints[S], streamName string, account cloudflare.Account, logs plog.Logs, advance func() *S) error {
 	if logs.LogRecordCount() > 0 {
-		if err := r.checkTerm(ctx); err != nil {
-			return err
+		if p.fence != nil {
+			if err := p.fence(ctx); err != nil {
+				return err
+			}
 		}
-		if err := r.consume(ctx, logs, streamName, account); err != nil {
+		if err := p.consume(ctx, logs, streamName, account); err != nil {
 			return err
 		}
 	}
 	return c.save(ctx, account.ID, advance())
+}
+
+// downstream is where streams hand their batches: the next consumer, with the
+// receiver's standard and own telemetry.
+type downstream struct {
+	next      consumer.Logs
+	obsrecv   *receiverhelper.ObsReport
+	telemetry *receiverTelemetry
+	logger    *zap.Logger
+	// fence, when set, is checked before every hand-off: a replica that no
+	// longer leads hands nothing on (leader.go).
+	fence func(context.Context) error
+}
+
+// consume hands a batch to the pipeline, recorded by the receiver's standard
+// telemetry. It returns nil when the pipeline accepted the batch or refused
+// it permanently (then the batch is dropped and logged, as the receiver
+// contract asks); any other error means "retry from the checkpoint".
+//
+// Whatever is counted is counted before the hand-off: once ConsumeLogs was
+// called the pipeline owns the batch, which a consumer may change or keep.
+func (p *downstream) consume(ctx context.Context, logs plog.Logs, stream string, account cloudflare.Account) error {
+	count := logs.LogRecordCount()
+	byEvent := recordsByEvent(logs)
+	obsCtx := p.obsrecv.StartLogsOp(ctx)
+	err := p.next.ConsumeLogs(obsCtx, logs)
+	p.obsrecv.EndLogsOp(obsCtx, metadata.Type.String(), count, err)
+	if err == nil {
+		p.telemetry.recordsAccepted(byEvent)
+		return nil
+	}
+	if !consumererror.IsPermanent(err) {
+		return err
+	}
+	p.logger.Error("The pipeline refused records permanently; they are dropped and the checkpoint moves past them. "+
+		"Check the errors of the exporters and processors of this pipeline",
+		zap.String("stream", stream), zap.String("account_id", account.ID),
+		zap.Int("records", count), zap.Error(err))
+	return nil
 }

@@ -50,7 +50,7 @@ var pagedLists = []pagedList{
 	},
 	{
 		name: "access users", endpoint: cloudflaresim.EndpointAccessUsers,
-		config: withAccessUsers(func(*AccessUsersConfig) {}),
+		config: withAccessUsers(func(*InventoryConfig) {}),
 		poll:   (*identityReceiver).pollAccessUsers,
 		ids: func(sim *cloudflaresim.Server, account string) (ids []string) {
 			for _, u := range sim.AccessUsers(account) {

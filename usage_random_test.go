@@ -148,7 +148,7 @@ func runUsageScenario(t *testing.T, source string, faults bool) usageRun {
 	}
 	// Calm, as in testRandomizedFaults: every account polled again.
 	sim.ClearFaults()
-	r.next = env.sink
+	r.downstream.next = env.sink
 	for range 2 + int((maxFailureBackoff+env.cfg.Logins.LateArrivalSweep)/time.Minute) {
 		clock.Advance(time.Minute)
 		poll()

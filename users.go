@@ -1,14 +1,31 @@
 package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
 
 import (
-	"context"
 	"encoding/json"
-	"time"
-
-	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
+
+// streamUsers names the stream in its config key, logs, status and metrics.
+const streamUsers = "users"
+
+// usersStream lists every account's members, diffs them against the last
+// accepted list and emits the inventory and the changes, with what the
+// logins taught about each member (dormancy.go); logins learn the members
+// from it (memberDirectory).
+var usersStream = streamDescriptor{
+	name:    streamUsers,
+	enabled: func(cfg *Config) bool { return cfg.Users.Enabled },
+	intervals: func(cfg *Config) []streamInterval {
+		return []streamInterval{{"poll_interval", cfg.Users.PollInterval}}
+	},
+	requestsPerMinute: func(cfg *Config, memberPages float64) float64 {
+		return perMinute(memberPages, cfg.Users.PollInterval)
+	},
+	endpoints: []string{cloudflare.EndpointMembers},
+	validate:  func(cfg *Config) []error { return cfg.Users.validate() },
+	open:      openUsersStream,
+}
 
 // memberKind describes account members for inventories and diffs.
 var memberKind = listKind[cloudflare.Member]{
@@ -22,32 +39,16 @@ var memberKind = listKind[cloudflare.Member]{
 	appendRecord:  appendMemberRecord,
 }
 
-// newUsersStream returns the users stream, or nil when it is disabled. It
-// lists every account's members, diffs them against the last accepted list
-// and emits the inventory and the changes; logins learn the members from it.
-func newUsersStream(r *identityReceiver) *stream {
-	cfg := r.cfg.Users
-	if !cfg.Enabled {
-		return nil
-	}
-	members := &inventory[cloudflare.Member]{r: r, stream: streamUsers, kind: memberKind, snapshotInterval: cfg.SnapshotInterval,
-		snapshots: newCheckpoints[memberSnapshot](r.store, r.settings.Logger, memberSnapshotKey,
+// memberSnapshot is the last member list of one account the pipeline accepted.
+type memberSnapshot = listSnapshot[cloudflare.Member]
+
+func openUsersStream(env *streamEnv, cfg *Config) pollFunc {
+	members := &inventory[cloudflare.Member]{env: env, stream: streamUsers, kind: memberKind,
+		snapshotInterval: cfg.Users.SnapshotInterval,
+		snapshots: newCheckpoints[memberSnapshot](env.store, env.logger, memberSnapshotKey,
 			"Discarding an unreadable member checkpoint; the next poll emits an inventory"),
-		usage: memberUsage{r: r, dormantAfter: cfg.DormantAfter},
-		list: func(ctx context.Context, accountID string) ([]cloudflare.Member, error) {
-			return r.client.ListMembers(ctx, accountID)
-		},
-		listed: r.members.update}
-	return newStream(streamUsers, cfg.PollInterval, members.poll)
-}
-
-// appendMemberChanges emits added and changed members in the current list's
-// order, then removed ones in the previous list's order.
-func appendMemberChanges(records plog.LogRecordSlice, previous, current []cloudflare.Member, seen time.Time) {
-	appendChanges(records, memberKind, previous, current, removedItems(memberKind, previous, current), seen)
-}
-
-// uniqueMembers drops repeats of a membership id (a member listed on two pages).
-func uniqueMembers(members []cloudflare.Member) []cloudflare.Member {
-	return uniqueByID(members, memberKind.id)
+		usage:  memberUsage{histories: env.histories, dormantAfter: cfg.Users.DormantAfter},
+		list:   env.client.ListMembers,
+		listed: env.members.update}
+	return members.poll
 }

@@ -235,7 +235,7 @@ func checkAccount(ctx context.Context, client cloudflare.Client, spend *budget, 
 		n := len(members)
 		rep.Members.Count = &n
 	}
-	q := cloudflare.LoginQuery{AccountID: account.ID, Since: w.Since, Before: w.Before, PageSize: pageSize}
+	q := cloudflare.RangeQuery{AccountID: account.ID, Since: w.Since, Before: w.Before, PageSize: pageSize}
 
 	err := client.ListLogins(ctx, q, func(page []cloudflare.AuditEntry) error {
 		for i := range page {
@@ -248,7 +248,7 @@ func checkAccount(ctx context.Context, client cloudflare.Client, spend *budget, 
 	rep.V1.done(err)
 
 	pairs := map[string]bool{}
-	listV2 := func(q cloudflare.LoginQuery) error {
+	listV2 := func(q cloudflare.RangeQuery) error {
 		return client.ListLoginsV2(ctx, q, func(page []cloudflare.AuditEntry) error {
 			for i := range page {
 				if cloudflare.IsV2Login(&page[i]) {

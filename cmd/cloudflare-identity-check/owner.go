@@ -60,7 +60,7 @@ func checkUserLog(ctx context.Context, logs cloudflare.UserLoginLister, token to
 		return userLogReport{NotApplicable: "the token is account-owned; /user endpoints refuse it"}
 	}
 	var rep userLogReport
-	err := logs.ListUserLogins(ctx, cloudflare.LoginQuery{Since: w.Since, Before: w.Before, PageSize: pageSize},
+	err := logs.ListUserLogins(ctx, cloudflare.RangeQuery{Since: w.Since, Before: w.Before, PageSize: pageSize},
 		func(page []cloudflare.AuditEntry) error {
 			for i := range page {
 				if page[i].ActionType == "login" {

@@ -77,7 +77,7 @@ func TestCheckCountsTheTokenOwnersLogins(t *testing.T) {
 // userLogins is a user audit log of fixed entries.
 type userLogins []cloudflare.AuditEntry
 
-func (l userLogins) ListUserLogins(_ context.Context, _ cloudflare.LoginQuery, fn func(page []cloudflare.AuditEntry) error) error {
+func (l userLogins) ListUserLogins(_ context.Context, _ cloudflare.RangeQuery, fn func(page []cloudflare.AuditEntry) error) error {
 	return fn(l)
 }
 

@@ -57,7 +57,7 @@ func AccessRequestStamp(e *AccessRequest) (string, time.Time) { return e.Key, e.
 // newest created_at of the page before it, and a page that comes back empty
 // too early cannot be told from the end of the range. since and until are
 // sent with nanoseconds; limit is the page size.
-func (c *client) ListAccessRequests(ctx context.Context, q LoginQuery, fn func(page []AccessRequest) error) error {
+func (c *client) ListAccessRequests(ctx context.Context, q RangeQuery, fn func(page []AccessRequest) error) error {
 	var params zero_trust.AccessLogAccessRequestListParams
 	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
 	fetch := func(ctx context.Context, at loginPageRequest) (entries []AccessRequest, total int, err error) {

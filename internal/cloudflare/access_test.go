@@ -52,7 +52,7 @@ func TestListAccessRequestsQueryAndPaging(t *testing.T) {
 	defer srv.Close()
 
 	since := time.Date(2026, 11, 28, 8, 0, 0, 123456789, time.UTC)
-	q := LoginQuery{AccountID: "acc", Since: since, Before: since.Add(time.Hour), PageSize: 2}
+	q := RangeQuery{AccountID: "acc", Since: since, Before: since.Add(time.Hour), PageSize: 2}
 	var rays []string
 	err := newTestClient(t, srv.URL).ListAccessRequests(context.Background(), q, func(page []AccessRequest) error {
 		for _, e := range page {

@@ -118,7 +118,7 @@ func DecodeV2Entry(raw json.RawMessage) (AuditEntry, error) {
 // a page without entries that still gives a cursor (the entries it hid
 // would be passed over), a cursor the API has given before, or more than
 // maxPages pages fail it as a bad response.
-func (c *client) ListLoginsV2(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error {
+func (c *client) ListLoginsV2(ctx context.Context, q RangeQuery, fn func(page []AuditEntry) error) error {
 	var params accounts.LogAuditListParams
 	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
 	base := []option.RequestOption{

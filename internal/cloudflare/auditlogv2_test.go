@@ -55,7 +55,7 @@ func v2Body(info string, entries ...string) string {
 	return `{"success":true,"errors":[],"messages":[],"result":` + result + `],"result_info":` + info + `}`
 }
 
-func listV2(t *testing.T, pages map[string]string, q LoginQuery) ([]string, *v2Server, error) {
+func listV2(t *testing.T, pages map[string]string, q RangeQuery) ([]string, *v2Server, error) {
 	t.Helper()
 	srv := &v2Server{pages: pages}
 	ts := httptest.NewServer(srv)
@@ -72,7 +72,7 @@ func listV2(t *testing.T, pages map[string]string, q LoginQuery) ([]string, *v2S
 	return ids, srv, err
 }
 
-var v2Query = LoginQuery{AccountID: "acc", Since: time.Date(2026, 11, 28, 8, 0, 0, 123456789, time.UTC),
+var v2Query = RangeQuery{AccountID: "acc", Since: time.Date(2026, 11, 28, 8, 0, 0, 123456789, time.UTC),
 	Before: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC), PageSize: 2}
 
 // TestListLoginsV2PagesByCursor: the cursor of result_info.cursor, or of

@@ -27,13 +27,13 @@ type Client interface {
 	ListMembers(ctx context.Context, accountID string) ([]Member, error)
 	// ListLogins pages through the login audit entries of q, oldest first,
 	// handing each page to fn. An error from fn stops the paging and is returned.
-	ListLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error
+	ListLogins(ctx context.Context, q RangeQuery, fn func(page []AuditEntry) error) error
 	// ListLoginsV2 is ListLogins from Audit Logs v2 (GET
 	// /accounts/{id}/logs/audit), paged by cursor; see its doc.
-	ListLoginsV2(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error
+	ListLoginsV2(ctx context.Context, q RangeQuery, fn func(page []AuditEntry) error) error
 	// ListAccessRequests pages through the Zero Trust Access authentication
 	// log of q (GET /accounts/{id}/access/logs/access_requests), oldest first.
-	ListAccessRequests(ctx context.Context, q LoginQuery, fn func(page []AccessRequest) error) error
+	ListAccessRequests(ctx context.Context, q RangeQuery, fn func(page []AccessRequest) error) error
 	// ListAccessUsers returns every user of an account's Zero Trust organization.
 	ListAccessUsers(ctx context.Context, accountID string) ([]AccessUser, error)
 }

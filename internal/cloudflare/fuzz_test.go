@@ -66,7 +66,7 @@ const fuzzAuthMarker = "{{auth}}"
 // limited, after three 429s each sent a pause after the one before; other
 // 4xx: request), having handed out only entries of the page; no error
 // carries the token.
-func fuzzListing(f *testing.F, list func(Client, context.Context, LoginQuery, func([]AuditEntry) error) error,
+func fuzzListing(f *testing.F, list func(Client, context.Context, RangeQuery, func([]AuditEntry) error) error,
 	complete func(body []byte, pageSize int) ([]AuditEntry, bool),
 ) {
 	f.Add(uint16(201), []byte(`{"success":false,"errors":[{"code":1000,"message":"Invalid API Token `+fuzzAuthMarker+
@@ -107,7 +107,7 @@ func fuzzListing(f *testing.F, list func(Client, context.Context, LoginQuery, fu
 			Retry:   RetryPolicy{MaxAttempts: 2, InitialBackoff: time.Microsecond, MaxBackoff: time.Microsecond}, Logger: zap.NewNop()})
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		q := LoginQuery{AccountID: "acct", Since: time.Unix(0, 0), Before: time.Unix(1, 0), PageSize: pageSize}
+		q := RangeQuery{AccountID: "acct", Since: time.Unix(0, 0), Before: time.Unix(1, 0), PageSize: pageSize}
 		var handed []AuditEntry
 		err := list(c, ctx, q, func(page []AuditEntry) error {
 			handed = append(handed, page...)

@@ -169,7 +169,7 @@ func (p *loginPaging[E]) advance(entries []E, total int) (fresh []E, done bool, 
 // ListLogins pages through [since, before) as loginPaging describes. since
 // and before are sent with nanoseconds: the SDK's typed fields would truncate
 // them to a date.
-func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error {
+func (c *client) ListLogins(ctx context.Context, q RangeQuery, fn func(page []AuditEntry) error) error {
 	var params audit_logs.AuditLogListParams
 	params.AccountID.Value, params.AccountID.Present = q.AccountID, true
 	return c.listV1Logins(ctx, EndpointAuditLogs, q, func(ctx context.Context, opts ...option.RequestOption) error {
@@ -182,7 +182,7 @@ func (c *client) ListLogins(ctx context.Context, q LoginQuery, fn func(page []Au
 // token owner's) by time; list sends one request with the given options.
 // Each page is decoded here (DecodeAuditPage), once, rather than by the
 // SDK's reflective decoder and then again for the log body.
-func (c *client) listV1Logins(ctx context.Context, endpoint string, q LoginQuery,
+func (c *client) listV1Logins(ctx context.Context, endpoint string, q RangeQuery,
 	list func(ctx context.Context, opts ...option.RequestOption) error, fn func(page []AuditEntry) error,
 ) error {
 	fetch := func(ctx context.Context, at loginPageRequest) (entries []AuditEntry, total int, err error) {
@@ -241,7 +241,7 @@ func auditTotalCount(body []byte) int {
 // steps through, fetched by fetch. While fn handles a full page, the next
 // one is already being fetched and decoded: a backfill then takes as long as
 // the rate limit forces, not that plus the time to map every page.
-func listByTime[E any](ctx context.Context, c *client, endpoint string, q LoginQuery, paging *loginPaging[E],
+func listByTime[E any](ctx context.Context, c *client, endpoint string, q RangeQuery, paging *loginPaging[E],
 	fetch func(ctx context.Context, at loginPageRequest) (entries []E, total int, err error), fn func(page []E) error,
 ) error {
 	type fetched struct {

@@ -43,7 +43,7 @@ func TestShortPageHidingOneEntryIsNotTheEnd(t *testing.T) {
 			defer srv.Close()
 			var handed []AuditEntry
 			err := newTestClient(t, srv.URL).ListLogins(context.Background(),
-				LoginQuery{AccountID: "acct-1", Since: time.Unix(0, 0), Before: time.Now(), PageSize: 3},
+				RangeQuery{AccountID: "acct-1", Since: time.Unix(0, 0), Before: time.Now(), PageSize: 3},
 				func(page []AuditEntry) error { handed = append(handed, page...); return nil })
 			require.Error(t, err, "a range that holds more than it showed is not read to its end")
 			kind, _ := KindOf(err)

@@ -130,7 +130,7 @@ func TestListLoginsStopsAtThePageCap(t *testing.T) {
 	c := newTestClient(t, srv.URL).(*client)
 	c.maxPages = 5
 	pages := 0
-	err := c.ListLogins(context.Background(), LoginQuery{AccountID: "acct-1", Since: time.Unix(0, 0), Before: time.Now(), PageSize: 2},
+	err := c.ListLogins(context.Background(), RangeQuery{AccountID: "acct-1", Since: time.Unix(0, 0), Before: time.Now(), PageSize: 2},
 		func([]AuditEntry) error { pages++; return nil })
 	require.Error(t, err)
 	kind, _ := KindOf(err)

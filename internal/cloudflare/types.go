@@ -66,8 +66,9 @@ type Token struct {
 	AccountOwned bool
 }
 
-// LoginQuery selects login audit entries of one account in [Since, Before).
-type LoginQuery struct {
+// RangeQuery selects the entries of one account's time-ordered log (audit
+// logins, Access requests) in [Since, Before).
+type RangeQuery struct {
 	AccountID string
 	Since     time.Time
 	Before    time.Time
@@ -81,6 +82,6 @@ type LoginQuery struct {
 	MaxPages int
 }
 
-// ErrMorePages ends a listing that read LoginQuery.MaxPages pages of a range
+// ErrMorePages ends a listing that read RangeQuery.MaxPages pages of a range
 // that holds more.
 var ErrMorePages = errors.New("more pages to read")

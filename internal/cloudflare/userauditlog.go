@@ -15,10 +15,10 @@ import (
 type UserLoginLister interface {
 	// ListUserLogins is ListLogins of the token owner's audit log, paged the
 	// same way; q.AccountID is not sent.
-	ListUserLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error
+	ListUserLogins(ctx context.Context, q RangeQuery, fn func(page []AuditEntry) error) error
 }
 
-func (c *client) ListUserLogins(ctx context.Context, q LoginQuery, fn func(page []AuditEntry) error) error {
+func (c *client) ListUserLogins(ctx context.Context, q RangeQuery, fn func(page []AuditEntry) error) error {
 	// The same options as every service New builds: base URL, token, HTTP
 	// client and middleware.
 	userLogs := user.NewAuditLogService(c.userTokens.Options...)

@@ -33,7 +33,7 @@ func TestListUserLoginsQuery(t *testing.T) {
 	lister, ok := newTestClient(t, srv.URL+"/client/v4").(UserLoginLister)
 	require.True(t, ok, "New's client lists user logins")
 	var ids []string
-	err := lister.ListUserLogins(context.Background(), LoginQuery{Since: since, Before: since.Add(24 * time.Hour), PageSize: 10},
+	err := lister.ListUserLogins(context.Background(), RangeQuery{Since: since, Before: since.Add(24 * time.Hour), PageSize: 10},
 		func(page []AuditEntry) error {
 			for _, e := range page {
 				ids = append(ids, e.ID+" "+e.ActorEmail)

@@ -163,7 +163,7 @@ func testRandomizedFaults(t *testing.T, logins randomLogins) {
 	// backoff and the late-arrival sweep: every account is polled again, and
 	// a sweep finds the logins appended behind the checkpoint.
 	sim.ClearFaults()
-	r.next = sink
+	r.downstream.next = sink
 	for range 2 + int((maxFailureBackoff+env.cfg.Logins.LateArrivalSweep)/time.Minute) {
 		clock.Advance(time.Minute)
 		_ = r.pollUsers(context.Background())

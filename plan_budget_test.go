@@ -90,7 +90,7 @@ func TestBudgetPerHour(t *testing.T) {
 	// late-arrival window of the first poll has one, and sweeps it every 5 minutes.
 	sweepingAccounts := func(newest func(account string) time.Time) (n int) {
 		for _, account := range env.sim.Accounts() {
-			if newest(account.ID).Add(-loginPollOverlap).After(firstPoll.Add(-defaultLateArrivalWindow)) {
+			if newest(account.ID).Add(-windowOverlap).After(firstPoll.Add(-defaultLateArrivalWindow)) {
 				n++
 			}
 		}

@@ -179,7 +179,7 @@ func TestOldCheckpointSweepBoundIsStoredWhenFixed(t *testing.T) {
 
 	data, err := e.r.store.client.Get(context.Background(), key)
 	require.NoError(t, err)
-	var cursor loginCursor
+	var cursor windowCursor
 	require.NoError(t, json.Unmarshal(data, &cursor))
 	assert.True(t, highWater.Add(-e.cfg.Logins.LateArrivalWindow).Equal(cursor.SweepFrom),
 		"stored sweep bound %s, want the window before the high-water mark %s", cursor.SweepFrom, highWater)

@@ -80,13 +80,13 @@ func TestMappingGolden(t *testing.T) {
 			appendMemberRecord(records, eventMember, &pending, nil, nil, testPollTime)
 		}},
 		{golden: "member_added.yaml", build: func(records plog.LogRecordSlice) {
-			appendMemberChanges(records, []cloudflare.Member{member}, []cloudflare.Member{member, pending}, testPollTime)
+			appendMemberChangesForTest(records, []cloudflare.Member{member}, []cloudflare.Member{member, pending}, testPollTime)
 		}},
 		{golden: "member_removed.yaml", build: func(records plog.LogRecordSlice) {
-			appendMemberChanges(records, []cloudflare.Member{member, pending}, []cloudflare.Member{pending}, testPollTime)
+			appendMemberChangesForTest(records, []cloudflare.Member{member, pending}, []cloudflare.Member{pending}, testPollTime)
 		}},
 		{golden: "member_changed.yaml", build: func(records plog.LogRecordSlice) {
-			appendMemberChanges(records, []cloudflare.Member{member, pending}, []cloudflare.Member{changed, pending}, testPollTime)
+			appendMemberChangesForTest(records, []cloudflare.Member{member, pending}, []cloudflare.Member{changed, pending}, testPollTime)
 		}},
 	})
 }

@@ -102,7 +102,7 @@ func TestSweepAndPollOverlapLoseNothing(t *testing.T) {
 			// New entries, entries around the overlap's edge, and entries up to 9 minutes late.
 			when := now.Add(-time.Duration(i) * time.Second)
 			if i%3 == 0 {
-				when = now.Add(-loginPollOverlap - time.Duration(i-10)*time.Millisecond)
+				when = now.Add(-windowOverlap - time.Duration(i-10)*time.Millisecond)
 			}
 			if i%5 == 0 {
 				when = now.Add(-time.Duration(1+i%9) * time.Minute)
