@@ -86,7 +86,7 @@ func BenchmarkManyAccounts(b *testing.B) {
 	b.StopTimer()
 
 	stats := e.sim.Stats()
-	plan := planRequests(e.cfg, accounts, 1)                                   // 50 members are one page
+	plan := planRequests(e.cfg, accounts, 1)                                                   // 50 members are one page
 	period := float64(accounts) / (plan.available - plan.byStream[streamUsers] - plan.listing) // minutes between two polls of an account
 	mu.Lock()
 	slices.Sort(latencies)
