@@ -84,28 +84,18 @@ func newMemberDirectory() *memberDirectory {
 	return &memberDirectory{byAccount: map[string]accountMembers{}}
 }
 
-// fillFromStorage gives an account the member list of its stored snapshot
-// when the directory knows nothing of it yet: after a restart, logins carry
-// names and roles before the first users poll has finished.
-func (d *memberDirectory) fillFromStorage(ctx context.Context, store *checkpointStore, accountID string) {
+// fillIfUnknown gives an account the members load returns when the
+// directory knows nothing of it yet: after a restart, logins carry names and
+// roles from the users stream's stored list before its first poll finished.
+// Once per account: with none stored, the account is known with no members
+// until the users stream lists them, and load is not called again.
+func (d *memberDirectory) fillIfUnknown(accountID string, load func() []cloudflare.Member) {
 	d.mu.RLock()
 	_, known := d.byAccount[accountID]
 	d.mu.RUnlock()
-	if known {
-		return
+	if !known {
+		d.updateIfAbsent(accountID, load())
 	}
-	// Read once per account: with none stored (or an unreadable one, which the
-	// users stream reports), the account is known with no members until the
-	// users stream lists them, and storage is not read again on every poll.
-	var snapshot memberSnapshot
-	if found, err := store.load(ctx, memberSnapshotKey(accountID), &snapshot); err != nil || !found {
-		snapshot.Items = nil
-	}
-	// Only the removal events of the users stream need the members' records.
-	for i := range snapshot.Items {
-		snapshot.Items[i].Raw = nil
-	}
-	d.updateIfAbsent(accountID, snapshot.Items)
 }
 
 func (d *memberDirectory) update(accountID string, members []cloudflare.Member) {

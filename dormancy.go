@@ -78,7 +78,7 @@ type memberUsage struct {
 
 // add puts last logins on a users poll's records and adds the dormancy
 // transitions since the previous poll, which next remembers.
-func (u memberUsage) add(ctx context.Context, accountID string, previous, next *memberSnapshot,
+func (u memberUsage) add(ctx context.Context, accountID string, previous, next *listSnapshot[cloudflare.Member],
 	removed []cloudflare.Member, records plog.LogRecordSlice, now time.Time,
 ) error {
 	knownSince := u.histories.knownSince(accountID)

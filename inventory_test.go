@@ -120,7 +120,7 @@ func TestRemovalBodyIsTheLastKnownRecord(t *testing.T) {
 // them) no longer hold their records: the compressed copy does
 // (TestRemovalBodyIsTheLastKnownRecord reads it back).
 // Mutations caught: inventory.poll without its compactBodies call;
-// memberDirectory.fillFromStorage keeping the records.
+// loginsPoll.storedMembers keeping the records.
 func TestTakenListKeepsNoRecordsInItsItems(t *testing.T) {
 	env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 30}, withStorage())
 	require.NoError(t, env.r.pollUsers(context.Background()))

@@ -1,8 +1,10 @@
 package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +21,16 @@ import (
 type loginHistory struct {
 	LastLogin time.Time     `json:"last_login"`
 	Networks  []networkSeen `json:"networks,omitempty"` // newest first
+}
+
+// maxNetworksPerUser bounds the networks remembered of one user: the least
+// recently used one is forgotten first.
+const maxNetworksPerUser = 32
+
+// networkSeen is one network a user signed in from, and when last.
+type networkSeen struct {
+	Network string `json:"n"`
+	Seen    int64  `json:"t"` // unix nanoseconds, compact in storage
 }
 
 // loginHistories holds the login history of every user of every account:
@@ -258,6 +270,45 @@ func (p *pageHistories) commit() {
 	for user, hist := range p.changed {
 		p.all.put(p.accountID, user, *hist)
 	}
+}
+
+// judgeAddress judges a successful login from network at when, and
+// remembers the network: a network not seen within memory is new, when the
+// account was watched for all of memory before the login (watchedSince is
+// the lower bound of its first login poll); else unjudged. Networks seen
+// after when (a login the audit log showed late) count as known.
+func (h *loginHistory) judgeAddress(network string, when, watchedSince time.Time, memory time.Duration) addressVerdict {
+	if network == "" || memory == 0 {
+		return addressUnjudged
+	}
+	at := when.UnixNano()
+	i := slices.IndexFunc(h.Networks, func(n networkSeen) bool { return n.Network == network })
+	verdict := addressUnjudged
+	switch {
+	case i >= 0 && time.Duration(at-h.Networks[i].Seen) <= memory:
+		verdict = addressKnown
+	case when.Sub(watchedSince) >= memory:
+		verdict = addressNew
+	}
+	if i >= 0 {
+		at = max(at, h.Networks[i].Seen)
+		h.Networks = slices.Delete(h.Networks, i, i+1)
+	}
+	h.Networks = append(h.Networks, networkSeen{Network: network, Seen: at})
+	h.forgetNetworks(memory)
+	return verdict
+}
+
+// forgetNetworks orders the networks newest first, then drops those not
+// seen within memory of the newest, and all but maxNetworksPerUser.
+func (h *loginHistory) forgetNetworks(memory time.Duration) {
+	slices.SortStableFunc(h.Networks, func(a, b networkSeen) int { return cmp.Compare(b.Seen, a.Seen) })
+	newest := h.Networks[0].Seen
+	keep := 0
+	for keep < len(h.Networks) && keep < maxNetworksPerUser && time.Duration(newest-h.Networks[keep].Seen) <= memory {
+		keep++
+	}
+	h.Networks = slices.Clip(h.Networks[:keep])
 }
 
 // appendJSON writes the history as encoding/json would from its field tags.

@@ -98,8 +98,22 @@ func (l *loginsPoll) pollAccount(ctx context.Context, account cloudflare.Account
 	} else if switched != nil {
 		cursor = switched
 	}
-	l.env.members.fillFromStorage(ctx, l.env.store, account.ID)
+	l.env.members.fillIfUnknown(account.ID, func() []cloudflare.Member { return l.storedMembers(ctx, account.ID) })
 	return l.window.poll(ctx, account, cursor, now)
+}
+
+// storedMembers reads the members of the users stream's stored list of an
+// account, without their records (only its removal events need them); none
+// when there is none, or an unreadable one, which the users stream reports.
+func (l *loginsPoll) storedMembers(ctx context.Context, accountID string) []cloudflare.Member {
+	var snapshot listSnapshot[cloudflare.Member]
+	if found, err := l.env.store.load(ctx, memberSnapshotKey(accountID), &snapshot); err != nil || !found {
+		return nil
+	}
+	for i := range snapshot.Items {
+		snapshot.Items[i].Raw = nil
+	}
+	return snapshot.Items
 }
 
 // switchedFrom starts the checkpoint of the configured source from the

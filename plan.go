@@ -44,11 +44,6 @@ func planRequests(cfg *Config, accounts int, memberPages float64) requestPlan {
 	return plan
 }
 
-// perMinute is requests made every interval, as a rate per minute.
-func perMinute(requests float64, every time.Duration) float64 {
-	return requests * float64(time.Minute) / float64(every)
-}
-
 // stretch is how much longer every interval must be for the plan to fit
 // the budget; 1 when it fits.
 func (p requestPlan) stretch() float64 {
@@ -102,9 +97,10 @@ func (w *planWatch) check(cfg *Config, logger *zap.Logger, accounts int, memberP
 		"if nothing else uses the token, or split the accounts over several tokens", fields...)
 }
 
-// rates returns the latest plan, and false before the first.
-func (w *planWatch) rates() (requestPlan, bool) {
+// rates returns the latest plan's planned and available rates, and false
+// before the first.
+func (w *planWatch) rates() (planned, available float64, known bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.latest, w.known
+	return w.latest.planned(), w.latest.available, w.known
 }

@@ -110,8 +110,8 @@ func TestPlanWithinBudgetDoesNotWarn(t *testing.T) {
 			cfg.RateLimit.Window = 5 * time.Minute
 		}))
 	require.NoError(t, atBudget.r.pollLogins(context.Background()))
-	plan, ok := atBudget.r.plan.rates()
+	planned, available, ok := atBudget.r.plan.rates()
 	require.True(t, ok)
-	require.Equal(t, plan.available, plan.planned(), "the plan is exactly at the budget")
+	require.Equal(t, available, planned, "the plan is exactly at the budget")
 	assert.Zero(t, atBudget.logs.FilterMessageSnippet("need more requests").Len())
 }

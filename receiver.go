@@ -71,7 +71,7 @@ func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 		now:      time.Now,
 		retry:    cloudflare.DefaultRetryPolicy,
 	}
-	r.telemetry, err = newReceiverTelemetry(set.TelemetrySettings, func() time.Time { return r.now() }, &r.plan)
+	r.telemetry, err = newReceiverTelemetry(set.TelemetrySettings, func() time.Time { return r.now() }, r.plan.rates)
 	if err != nil {
 		return nil, err
 	}

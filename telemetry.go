@@ -20,18 +20,22 @@ import (
 type receiverTelemetry struct {
 	builder *metadata.TelemetryBuilder
 	now     func() time.Time
-	plan    *planWatch
+	// requestRates returns the request rate the polls need and the one the
+	// budget allows, per minute; false before they were first planned.
+	requestRates func() (planned, available float64, known bool)
 
 	mu          sync.Mutex
 	newestLogin map[string]time.Time // per account: time of the newest login emitted
 }
 
-func newReceiverTelemetry(settings component.TelemetrySettings, now func() time.Time, plan *planWatch) (*receiverTelemetry, error) {
+func newReceiverTelemetry(settings component.TelemetrySettings, now func() time.Time,
+	requestRates func() (planned, available float64, known bool),
+) (*receiverTelemetry, error) {
 	builder, err := metadata.NewTelemetryBuilder(settings)
 	if err != nil {
 		return nil, err
 	}
-	t := &receiverTelemetry{builder: builder, now: now, plan: plan, newestLogin: map[string]time.Time{}}
+	t := &receiverTelemetry{builder: builder, now: now, requestRates: requestRates, newestLogin: map[string]time.Time{}}
 	if err := builder.RegisterReceiverCloudflareLoginIngestionLagCallback(t.observeIngestionLag); err != nil {
 		return nil, err
 	}
@@ -123,12 +127,12 @@ func (t *receiverTelemetry) observeIngestionLag(_ context.Context, observer metr
 // observeRequestRate observes the latest request plan: the rate the
 // configured polls need and the rate rate_limit allows, per minute.
 func (t *receiverTelemetry) observeRequestRate(_ context.Context, observer metric.Float64Observer) error {
-	plan, known := t.plan.rates()
+	planned, available, known := t.requestRates()
 	if !known {
 		return nil
 	}
-	observer.Observe(plan.planned(), metric.WithAttributes(attribute.String("rate", "planned")))
-	observer.Observe(plan.available, metric.WithAttributes(attribute.String("rate", "available")))
+	observer.Observe(planned, metric.WithAttributes(attribute.String("rate", "planned")))
+	observer.Observe(available, metric.WithAttributes(attribute.String("rate", "available")))
 	return nil
 }
 

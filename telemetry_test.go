@@ -128,7 +128,7 @@ func TestRateLimitWaitsAreCounted(t *testing.T) {
 func TestAPIRequestsCarryStatusCode(t *testing.T) {
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	rt, err := newReceiverTelemetry(tel.NewTelemetrySettings(), time.Now, &planWatch{})
+	rt, err := newReceiverTelemetry(tel.NewTelemetrySettings(), time.Now, (&planWatch{}).rates)
 	require.NoError(t, err)
 	t.Cleanup(rt.shutdown)
 

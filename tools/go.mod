@@ -4,6 +4,8 @@ go 1.26.0
 
 tool go.opentelemetry.io/collector/cmd/mdatagen
 
+require golang.org/x/tools v0.48.0
+
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/go-viper/mapstructure/v2 v2.5.0 // indirect
@@ -39,5 +41,4 @@ require (
 	golang.org/x/mod v0.39.0 // indirect
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/text v0.40.0 // indirect
-	golang.org/x/tools v0.48.0 // indirect
 )
