@@ -15,6 +15,43 @@ import (
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/metadata"
 )
 
+// streamDescriptor is all that the receiver, the request planner, the
+// status messages and Validate know of one stream. A stream is a file that
+// defines its descriptor and its poll, one line in allStreams, and its
+// config section and storage key (README, "Adding a stream").
+type streamDescriptor struct {
+	// name is the stream's config key, and its name in logs, status and metrics.
+	name    string
+	enabled func(*Config) bool
+	// intervals are the stream's interval keys and values, poll_interval
+	// first: a plan over budget says how long each must be to fit.
+	intervals func(*Config) []streamInterval
+	// requestsPerMinute is what polling one account costs, on average;
+	// memberPages is the number of member list pages of an account.
+	requestsPerMinute func(cfg *Config, memberPages float64) float64
+	// latencyKey, when set, is the over-budget WARN's key for how late the
+	// stream's records then arrive: its poll_interval stretched to fit.
+	latencyKey string
+	// permission is the token permission the stream needs beyond
+	// requiredPermissions, in the dashboard's words; "" when none.
+	permission string
+	// endpoints are the Cloudflare endpoints the stream reads for an account.
+	endpoints []string
+	// validate checks the stream's config keys, each error naming its key.
+	validate func(*Config) []error
+	// open builds the stream's poll of an account, with empty state.
+	open func(env *streamEnv, cfg *Config) pollFunc
+}
+
+// pollInterval is the stream's poll_interval.
+func (s *streamDescriptor) pollInterval(cfg *Config) time.Duration { return s.intervals(cfg)[0].value }
+
+// streamInterval is one interval key of a stream and its value.
+type streamInterval struct {
+	key   string
+	value time.Duration
+}
+
 // pollFunc polls one account of a stream.
 type pollFunc func(context.Context, cloudflare.Account) error
 
@@ -156,42 +193,6 @@ func (p *downstream) consume(ctx context.Context, logs plog.Logs, stream string,
 		zap.String("stream", stream), zap.String("account_id", account.ID),
 		zap.Int("records", count), zap.Error(err))
 	return nil
-}
-
-// streamDescriptor is all that the receiver, the request planner, the
-// status messages and Validate know of one stream. A stream is a file that
-// defines its descriptor and its poll, and one line in allStreams.
-type streamDescriptor struct {
-	// name is the stream's config key, and its name in logs, status and metrics.
-	name    string
-	enabled func(*Config) bool
-	// intervals are the stream's interval keys and values, poll_interval
-	// first: a plan over budget says how long each must be to fit.
-	intervals func(*Config) []streamInterval
-	// requestsPerMinute is what polling one account costs, on average;
-	// memberPages is the number of member list pages of an account.
-	requestsPerMinute func(cfg *Config, memberPages float64) float64
-	// latencyKey, when set, is the over-budget WARN's key for how late the
-	// stream's records then arrive: its poll_interval stretched to fit.
-	latencyKey string
-	// permission is the token permission the stream needs beyond
-	// requiredPermissions, in the dashboard's words; "" when none.
-	permission string
-	// endpoints are the Cloudflare endpoints the stream reads for an account.
-	endpoints []string
-	// validate checks the stream's config keys, each error naming its key.
-	validate func(*Config) []error
-	// open builds the stream's poll of an account, with empty state.
-	open func(env *streamEnv, cfg *Config) pollFunc
-}
-
-// pollInterval is the stream's poll_interval.
-func (s *streamDescriptor) pollInterval(cfg *Config) time.Duration { return s.intervals(cfg)[0].value }
-
-// streamInterval is one interval key of a stream and its value.
-type streamInterval struct {
-	key   string
-	value time.Duration
 }
 
 // perMinute is requests made every interval, as a rate per minute.
