@@ -410,7 +410,7 @@ func TestLoginsAfterRestartCarryMemberNames(t *testing.T) {
 // that late, not due. The early empty page fails the first poll as a bad
 // response (its result_info says the range holds more), and the next poll
 // reads on from the checkpoint.
-// Mutations caught: unseenLogins without its `cursor.Emitted` check (the
+// Mutations caught: unseenEntries without its `cursor.Emitted` check (the
 // repeated entry and the second poll's re-read window come twice); ListLogins
 // ending after the second page (`last := len(entries) < q.PageSize || page >= 2`:
 // later events and those inserted ahead are lost); the second poll reading

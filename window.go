@@ -70,7 +70,7 @@ func (cfg *WindowConfig) requestsPerMinute() float64 {
 	return rate
 }
 
-// poll reads what is new, [checkpoint - loginPollOverlap, now), then, every
+// poll reads what is new, [checkpoint - windowOverlap, now), then, every
 // late-arrival sweep, sweeps the window before that for entries the log
 // showed late. Both emit only entries not emitted before, page by page, and
 // move the checkpoint after each page the pipeline accepted: a failure
@@ -103,8 +103,12 @@ func (w *windowLog[E]) poll(ctx context.Context, account cloudflare.Account, cur
 		}
 	}
 
-	since := cursor.before(windowOverlap)
-	maxPages := pagesPerTurn
+	pollFrom := cursor.before(windowOverlap)
+	since, maxPages := pollFrom, pagesPerTurn
+	// swept: the due sweep rides on this poll, as one read of [SweepFrom,
+	// now): its range is usually a page with the poll's, so the sweep costs
+	// no request of its own (a backfill's turns sweep once they are done).
+	swept := false
 	turn := w.unfinished[account.ID]
 	if turn != nil {
 		// Going on with a backfill: right where the last turn's page ended.
@@ -113,11 +117,17 @@ func (w *windowLog[E]) poll(ctx context.Context, account cloudflare.Account, cur
 			maxPages = 0
 		}
 	} else {
+		if sweepDue && cursor.SweepFrom.Before(since) {
+			since, swept = cursor.SweepFrom, true
+		}
 		turn = &unfinishedPoll{progress: newBackfillProgress(w.env.logger.With(zap.String("stream", w.stream)),
 			account.ID, since, now, w.settings.PageSize)}
 	}
 	err := w.read(ctx, account, cursor, since, now, now, maxPages, func(fresh []E) {
 		turn.progress.pageDone(len(fresh), cursor.HighWater)
+		if swept {
+			w.foundLate(fresh, pollFrom, now) // what the poll alone would not have read
+		}
 	})
 	if errors.Is(err, cloudflare.ErrMorePages) {
 		_, resumed := w.unfinished[account.ID]
@@ -131,8 +141,11 @@ func (w *windowLog[E]) poll(ctx context.Context, account cloudflare.Account, cur
 	}
 	delete(w.unfinished, account.ID)
 	turn.progress.finish(err)
-	if err != nil || !sweepDue {
+	switch {
+	case err != nil || !sweepDue:
 		return err
+	case swept:
+		return w.sweepDone(ctx, account, cursor, now)
 	}
 	return w.sweep(ctx, account, cursor, now)
 }
@@ -231,41 +244,54 @@ func appendTimeless[E any](ids []string, entries []E, stamp func(*E) (string, ti
 }
 
 // Late arrivals: a log shows some entries minutes after newer ones.
-// A poll reads only [checkpoint - loginPollOverlap, now); every
+// A poll reads only [checkpoint - windowOverlap, now); every
 // late_arrival_sweep a sweep re-reads from a window before the checkpoint of
 // the previous sweep (windowCursor.SweepFrom) up to the poll's range, so that
 // every entry shown up to late_arrival_window late is caught by the sweep
-// after it shows, and the window costs its requests once per sweep rather
-// than once per poll. The lower bound and the time of the last complete sweep
+// after it shows. The sweep is read with the poll it is due at, as one range:
+// it costs no request of its own unless the range fills more than a page. The lower bound and the time of the last complete sweep
 // are stored: a restart or a failing sweep can delay a sweep, never skip one.
 
-// sweep re-reads [SweepFrom, checkpoint - loginPollOverlap) once; every
+// sweep re-reads [SweepFrom, checkpoint - windowOverlap) once; every
 // entry it finds was shown late, and its lateness is recorded.
 func (w *windowLog[E]) sweep(ctx context.Context, account cloudflare.Account, cursor *windowCursor, now time.Time) error {
 	if before := cursor.before(windowOverlap); cursor.SweepFrom.Before(before) {
 		err := w.read(ctx, account, cursor, cursor.SweepFrom, before, now, 0, func(fresh []E) {
-			if w.lateFound == nil {
-				return
-			}
-			times := make([]time.Time, 0, len(fresh))
-			for i := range fresh {
-				if _, when := w.stamp(&fresh[i]); !when.IsZero() {
-					times = append(times, when)
-				}
-			}
-			w.lateFound(times, now)
+			w.foundLate(fresh, before, now)
 		})
 		if err != nil {
 			return err
 		}
 	}
-	// The next sweep starts a window before this one's checkpoint: an entry
-	// shown after this sweep, up to a window late, is in its range. It never
-	// starts before this one did: the ids emitted before that are not kept
-	// (a window turned on or widened since only reaches back from here).
+	return w.sweepDone(ctx, account, cursor, now)
+}
+
+// sweepDone records a complete sweep. The next sweep starts a window before
+// this one's checkpoint: an entry shown after this sweep, up to a window
+// late, is in its range. It never starts before this one did: the ids
+// emitted before that are not kept (a window turned on or widened since
+// only reaches back from here).
+func (w *windowLog[E]) sweepDone(ctx context.Context, account cloudflare.Account, cursor *windowCursor, now time.Time) error {
 	next := cursor.before(w.settings.LateArrivalWindow)
 	cursor.LastSweep, cursor.SweepFrom = now, latest(next, cursor.SweepFrom)
 	return w.cursors.save(ctx, account.ID, cursor)
+}
+
+// foundLate records the lateness of the entries a sweep found (of fresh,
+// those before pollFrom, which a poll does not read), if lateFound is set.
+func (w *windowLog[E]) foundLate(fresh []E, pollFrom, now time.Time) {
+	if w.lateFound == nil {
+		return
+	}
+	times := make([]time.Time, 0, len(fresh))
+	for i := range fresh {
+		if _, when := w.stamp(&fresh[i]); !when.IsZero() && when.Before(pollFrom) {
+			times = append(times, when)
+		}
+	}
+	if len(times) > 0 {
+		w.lateFound(times, now)
+	}
 }
 
 // latest returns the later of two times.

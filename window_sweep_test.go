@@ -44,9 +44,12 @@ func TestLateArrivalsAreFoundByTheSweep(t *testing.T) {
 		assert.Zero(t, sink.LogRecordCount(), "minute %d: no sweep yet, and the polls do not read that far back", minute)
 	}
 	clock.Advance(time.Minute) // five minutes after the first poll: the sweep is due
+	onTime := lateLogin("ontime-0000-4000-8000-000000000001", clock.Now().Add(-10*time.Second), time.Time{})
+	sim.AppendLogin(account, onTime)
 	require.NoError(t, r.pollLogins(context.Background()))
-	assert.Equal(t, map[string]int{late.ID: 1}, uidCounts(records(sink.AllLogs())))
-	// One late arrival, found seven minutes after it happened.
+	assert.Equal(t, map[string]int{late.ID: 1, onTime.ID: 1}, uidCounts(records(sink.AllLogs())))
+	// One late arrival, found seven minutes after it happened; the new login
+	// read with it (the sweep rides on the poll) was not late.
 	assert.Equal(t, 1.0, sumMetric(t, e.tel, "otelcol_receiver_cloudflare_login_lateness"))
 	m, err := e.tel.GetMetric("otelcol_receiver_cloudflare_login_lateness")
 	require.NoError(t, err)
@@ -210,7 +213,7 @@ func TestSweepCoversTheWholeWindow(t *testing.T) {
 }
 
 // TestPollOverlapCatchesImmediateLag: an entry the audit log shows a moment
-// after a newer one, within loginPollOverlap of it, comes with the next poll
+// after a newer one, within windowOverlap of it, comes with the next poll
 // rather than waiting for the sweep.
 func TestPollOverlapCatchesImmediateLag(t *testing.T) {
 	e := newTestEnv(t, cloudflaresim.Config{Accounts: 1}, withConfig(func(cfg *Config) { cfg.Users.Enabled = false }))
@@ -290,8 +293,11 @@ func TestEarlyEmptyPageDoesNotEndASweep(t *testing.T) {
 
 			// In the first sweep's range, and older than the second sweep's
 			// lower bound: only the first sweep can find it.
-			late := lateLogin("late-0000-4000-8000-000000000001", t0.Add(-window+time.Minute), t0.Add(2*time.Minute))
+			late := lateLogin("late-0000-4000-8000-000000000001", t0.Add(-window+4*time.Minute), t0.Add(2*time.Minute))
 			sim.AppendLogin(account, late)
+			// Another on the sweep's first page (of 5): consuming it arms the
+			// empty page for the second, which holds late.
+			sim.AppendLogin(account, lateLogin("late-0000-4000-8000-000000000000", t0.Add(-window+45*time.Second), t0.Add(2*time.Minute)))
 			newLogin := func(step int) {
 				sim.AppendLogin(account, lateLogin(fmt.Sprintf("new-%02d", step), clock.Now().Add(-10*time.Second), time.Time{}))
 			}
@@ -301,8 +307,8 @@ func TestEarlyEmptyPageDoesNotEndASweep(t *testing.T) {
 				newLogin(step)
 				require.NoError(t, r.pollLogins(context.Background()))
 			}
-			// The sweep is due: the poll's new login is consumed, then the
-			// sweep's first page comes back empty.
+			// The sweep is due, and read with the poll: its first page is
+			// consumed, then its second comes back empty.
 			clock.Advance(time.Minute)
 			newLogin(minutes)
 			armed = true
