@@ -21,8 +21,11 @@ type accountDirectory struct {
 	configured []string
 	now        func() time.Time
 
+	listing sync.Mutex // held by the one stream listing the accounts
+
 	mu        sync.Mutex
 	known     []cloudflare.Account
+	listed    bool // known holds a listing (or the configured IDs)
 	refreshed time.Time
 }
 
@@ -30,21 +33,41 @@ func newAccountDirectory(client cloudflare.Client, configured []string, now func
 	return &accountDirectory{client: client, configured: configured, now: now}
 }
 
-// list returns the accounts, listing them again when the last listing is
-// older than accountRefreshInterval. With configured IDs a failed listing
-// only costs the names; without, it fails the poll.
-func (d *accountDirectory) list(ctx context.Context) ([]cloudflare.Account, error) {
+// current returns the accounts known, whether there are any, and whether
+// they were listed within accountRefreshInterval.
+func (d *accountDirectory) current() (accounts []cloudflare.Account, listed, fresh bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if !d.refreshed.IsZero() && d.now().Sub(d.refreshed) < accountRefreshInterval {
-		return d.known, nil
+	return d.known, d.listed, !d.refreshed.IsZero() && d.now().Sub(d.refreshed) < accountRefreshInterval
+}
+
+// list returns the accounts, listing them again when the last listing is
+// older than accountRefreshInterval. A stream that finds another listing
+// them goes on with the accounts listed before rather than wait for it. With
+// configured IDs a failed listing only costs the names; without, it fails
+// the poll.
+func (d *accountDirectory) list(ctx context.Context) ([]cloudflare.Account, error) {
+	if known, _, fresh := d.current(); fresh {
+		return known, nil
+	}
+	if !d.listing.TryLock() {
+		if known, listed, _ := d.current(); listed {
+			return known, nil
+		}
+		d.listing.Lock()
+	}
+	defer d.listing.Unlock()
+	if known, _, fresh := d.current(); fresh {
+		return known, nil // listed while this stream waited
 	}
 	listed, err := d.client.ListAccounts(ctx)
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if len(d.configured) == 0 {
 		if err != nil {
 			return nil, err
 		}
-		d.known, d.refreshed = listed, d.now()
+		d.known, d.listed, d.refreshed = listed, true, d.now()
 		return d.known, nil
 	}
 	names := make(map[string]string, len(listed))
@@ -60,7 +83,7 @@ func (d *accountDirectory) list(ctx context.Context) ([]cloudflare.Account, erro
 	for i, id := range d.configured {
 		accounts[i] = cloudflare.Account{ID: id, Name: names[id]}
 	}
-	d.known = accounts
+	d.known, d.listed = accounts, true
 	if err == nil {
 		d.refreshed = d.now()
 	}

@@ -136,6 +136,18 @@ func (s *checkpointStore) load(ctx context.Context, key string, into any) (bool,
 	return true, nil
 }
 
+// loadBytes reads the value stored under key as it is; nil when there is none.
+func (s *checkpointStore) loadBytes(ctx context.Context, key string) ([]byte, error) {
+	if s.memoryOnly {
+		return nil, nil
+	}
+	data, err := s.client.Get(ctx, key)
+	if err != nil {
+		return nil, storageError{fmt.Errorf("reading checkpoint %q: %w", key, err)}
+	}
+	return data, nil
+}
+
 // save writes value as the checkpoint under key, in one batch with also.
 func (s *checkpointStore) save(ctx context.Context, key string, value any, also ...*storage.Operation) error {
 	if s.memoryOnly {

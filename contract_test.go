@@ -82,6 +82,9 @@ func TestConsumeContract(t *testing.T) {
 	cfg.Logins.PollInterval = 20 * time.Millisecond
 	cfg.Users.PollInterval = 20 * time.Millisecond
 	cfg.Logins.PageSize = 25
+	// Polls every 20 ms need more than the default budget, which would spread
+	// them (Limiter.Spread): this test is of the pipeline, not of the budget.
+	cfg.RateLimit.RequestsPerWindow = 1_000_000
 
 	factory := receiver.NewFactory(metadata.Type, func() component.Config { return cfg },
 		receiver.WithLogs(func(ctx context.Context, set receiver.Settings, c component.Config, next consumer.Logs) (receiver.Logs, error) {

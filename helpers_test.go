@@ -103,8 +103,10 @@ type testEnv struct {
 	now func() time.Time
 	// virtualWaits makes the rate limiter's waits move the clock.
 	virtualWaits bool
-	next         consumer.Logs // what the receiver consumes to: sink unless an option says otherwise
-	logger       *zap.Logger
+	// sleep, when set, is the receiver's sleep (its rate limiter's and its pacing's waits).
+	sleep  func(context.Context, time.Duration) error
+	next   consumer.Logs // what the receiver consumes to: sink unless an option says otherwise
+	logger *zap.Logger
 }
 
 // envOption adjusts an environment after its simulator and config exist,
@@ -204,6 +206,7 @@ func (e *testEnv) newReceiver(t testing.TB) *identityReceiver {
 	require.NoError(t, err)
 	r.now = e.now
 	r.retry = fastRetry
+	r.sleep = e.sleep
 	if e.virtualWaits {
 		r.sleep = func(_ context.Context, d time.Duration) error {
 			e.clock.Advance(d)

@@ -156,7 +156,8 @@ const maxListReads = 3
 // the boundary: a false "removed" and then "added", or a hole in an
 // inventory. Neither result_info.total_count (a removal and an addition keep
 // it) nor page 1 read again (a shift further on leaves it as it was) tells.
-// Every item of a read was listed, though, so only a missing item misleads:
+// A read of one page is one answer, and is trusted alone. Every item of a
+// read was listed, though, so only a missing item misleads:
 //   - a read holding every item of the checkpoint is trusted alone: whatever
 //     a tear hid from it is new since, and shows as added on a later poll.
 //     This is the usual poll, and it costs no extra request;
@@ -177,12 +178,13 @@ func (inv *inventory[T]) readUntorn(ctx context.Context, accountID string, previ
 	}
 	var last []T
 	for range maxListReads {
-		items, err := inv.list(ctx, accountID)
+		pages := 0
+		items, err := inv.list(cloudflare.WithPageCount(ctx, &pages), accountID)
 		if err != nil {
 			return nil, err
 		}
 		items = uniqueByID(items, inv.kind.id)
-		if (kept != nil && holdsAll(inv.kind, items, kept)) || (last != nil && sameIDs(inv.kind, last, items)) {
+		if pages == 1 || (kept != nil && holdsAll(inv.kind, items, kept)) || (last != nil && sameIDs(inv.kind, last, items)) {
 			return items, nil
 		}
 		last = items

@@ -1,11 +1,15 @@
 package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,24 +17,26 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
-	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/jsonappend"
 )
 
 // loginHistory is what the receiver remembers of one user's successful
-// logins in one account: the newest, and the networks they came from.
+// logins in one account: the newest, and the networks they came from. It is
+// kept encoded (encodeHistory), in memory as in storage; this is the form a
+// page of logins changes.
 type loginHistory struct {
-	LastLogin time.Time     `json:"last_login"`
-	Networks  []networkSeen `json:"networks,omitempty"` // newest first
+	LastLogin time.Time
+	Networks  []networkSeen // newest first
 }
 
 // maxNetworksPerUser bounds the networks remembered of one user: the least
 // recently used one is forgotten first.
 const maxNetworksPerUser = 32
 
-// networkSeen is one network a user signed in from, and when last.
+// networkSeen is one network a user signed in from (networkKey), and when
+// last, in unix nanoseconds (whole seconds once stored).
 type networkSeen struct {
-	Network string `json:"n"`
-	Seen    int64  `json:"t"` // unix nanoseconds, compact in storage
+	network uint64
+	seen    int64
 }
 
 // loginHistories holds the login history of every user of every account:
@@ -44,17 +50,17 @@ type loginHistories struct {
 	store *checkpointStore
 
 	mu        sync.Mutex
-	byAccount map[string]map[string]*loginHistory // user -> history; nil: none stored
+	byAccount map[string]map[string][]byte // user -> encoded history; nil: none stored
 	// pending holds histories changed in memory, to be written with the
 	// account's next login checkpoint.
-	pending map[string]map[string]*loginHistory
+	pending map[string]map[string][]byte
 	// watchedSince is the lower bound of each account's first login poll.
 	watchedSince map[string]time.Time
 }
 
 func newLoginHistories(store *checkpointStore) *loginHistories {
-	return &loginHistories{store: store, byAccount: map[string]map[string]*loginHistory{},
-		pending: map[string]map[string]*loginHistory{}, watchedSince: map[string]time.Time{}}
+	return &loginHistories{store: store, byAccount: map[string]map[string][]byte{},
+		pending: map[string]map[string][]byte{}, watchedSince: map[string]time.Time{}}
 }
 
 // loginUser names the user behind a login's actor: the user id, else the email.
@@ -81,65 +87,69 @@ func memberUsers(m *cloudflare.Member) []string {
 	return users
 }
 
-// get returns a copy of a user's history; the zero history when there is none.
+// get returns a user's history; the zero history when there is none.
 func (h *loginHistories) get(ctx context.Context, accountID, user string) (loginHistory, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	stored, err := h.loadLocked(ctx, accountID, user)
-	if err != nil || stored == nil {
+	encoded, err := h.loadLocked(ctx, accountID, user)
+	if err != nil || encoded == nil {
 		return loginHistory{}, err
 	}
-	hist := *stored
-	hist.Networks = append([]networkSeen(nil), stored.Networks...)
-	return hist, nil
+	return decodeHistory(encoded)
 }
 
-func (h *loginHistories) loadLocked(ctx context.Context, accountID, user string) (*loginHistory, error) {
+func (h *loginHistories) loadLocked(ctx context.Context, accountID, user string) ([]byte, error) {
 	users := h.byAccount[accountID]
 	if users == nil {
-		users = map[string]*loginHistory{}
+		users = map[string][]byte{}
 		h.byAccount[accountID] = users
 	}
-	if hist, cached := users[user]; cached {
-		return hist, nil
+	if encoded, cached := users[user]; cached {
+		return encoded, nil
 	}
-	var hist loginHistory
-	found, err := h.store.load(ctx, loginHistoryKey(accountID, user), &hist)
+	key := loginHistoryKey(accountID, user)
+	data, err := h.store.loadBytes(ctx, key)
 	if err != nil {
 		return nil, err
+	}
+	var encoded []byte
+	if len(data) > 0 {
+		// Stored by an earlier version as JSON, or as now: kept as now.
+		hist, err := decodeHistory(data)
+		if err != nil {
+			return nil, fmt.Errorf("%w %q: %w", errCorruptCheckpoint, key, err)
+		}
+		encoded = encodeHistory(&hist)
 	}
 	// A copy: user may share its memory with a whole page of logins, which
 	// the map's key would keep alive (a page the pipeline refuses is read
 	// but never put).
-	user = strings.Clone(user)
-	users[user] = nil
-	if found {
-		users[user] = &hist
-	}
-	return users[user], nil
+	users[strings.Clone(user)] = encoded
+	return encoded, nil
 }
 
 // put makes hist the user's history in memory at once, and in storage with
 // the account's next login checkpoint.
 func (h *loginHistories) put(accountID, user string, hist loginHistory) {
+	encoded := encodeHistory(&hist)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	users := h.byAccount[accountID]
 	if users == nil {
-		users = map[string]*loginHistory{}
+		users = map[string][]byte{}
 		h.byAccount[accountID] = users
 	}
 	// A copy, as in loadLocked: assigning to a known string key replaces
 	// the key too.
 	user = strings.Clone(user)
-	users[user] = &hist
+	users[user] = encoded
 	if h.store.memoryOnly {
 		return
 	}
 	if h.pending[accountID] == nil {
-		h.pending[accountID] = map[string]*loginHistory{}
+		h.pending[accountID] = map[string][]byte{}
 	}
-	h.pending[accountID][user] = &hist
+	h.pending[accountID][user] = encoded
 }
 
 // writes returns the storage writes of an account's pending histories, and
@@ -152,18 +162,19 @@ func (h *loginHistories) writes(accountID string) ([]*storage.Operation, func())
 		return nil, nil
 	}
 	ops := make([]*storage.Operation, 0, len(pending))
-	for user, hist := range pending {
-		// Its times were read as RFC 3339, so they always encode.
-		data, _ := hist.appendJSON(nil)
-		ops = append(ops, storage.SetOperation(loginHistoryKey(accountID, user), data))
+	for user, encoded := range pending {
+		ops = append(ops, storage.SetOperation(loginHistoryKey(accountID, user), encoded))
 	}
 	return ops, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		for user, hist := range pending {
-			if h.pending[accountID][user] == hist {
+		for user, encoded := range pending {
+			if current, ok := h.pending[accountID][user]; ok && &current[0] == &encoded[0] {
 				delete(h.pending[accountID], user)
 			}
+		}
+		if len(h.pending[accountID]) == 0 {
+			delete(h.pending, accountID) // a map emptied keeps its table
 		}
 	}
 }
@@ -262,7 +273,10 @@ func (p *pageHistories) observe(ctx context.Context, entry *cloudflare.AuditEntr
 	if entry.When.After(hist.LastLogin) {
 		hist.LastLogin = entry.When
 	}
-	network := networkOf(entry.ActorIP, p.cfg.NewAddressIPv4Prefix, p.cfg.NewAddressIPv6Prefix)
+	network, ok := networkKey(entry.ActorIP, p.cfg.NewAddressIPv4Prefix, p.cfg.NewAddressIPv6Prefix)
+	if !ok {
+		return addressUnjudged, nil
+	}
 	return hist.judgeAddress(network, entry.When, p.watchedSince, p.cfg.NewAddressMemory), nil
 }
 
@@ -277,24 +291,24 @@ func (p *pageHistories) commit() {
 // account was watched for all of memory before the login (watchedSince is
 // the lower bound of its first login poll); else unjudged. Networks seen
 // after when (a login the audit log showed late) count as known.
-func (h *loginHistory) judgeAddress(network string, when, watchedSince time.Time, memory time.Duration) addressVerdict {
-	if network == "" || memory == 0 {
+func (h *loginHistory) judgeAddress(network uint64, when, watchedSince time.Time, memory time.Duration) addressVerdict {
+	if memory == 0 {
 		return addressUnjudged
 	}
 	at := when.UnixNano()
-	i := slices.IndexFunc(h.Networks, func(n networkSeen) bool { return n.Network == network })
+	i := slices.IndexFunc(h.Networks, func(n networkSeen) bool { return n.network == network })
 	verdict := addressUnjudged
 	switch {
-	case i >= 0 && time.Duration(at-h.Networks[i].Seen) <= memory:
+	case i >= 0 && time.Duration(at-h.Networks[i].seen) <= memory:
 		verdict = addressKnown
 	case when.Sub(watchedSince) >= memory:
 		verdict = addressNew
 	}
 	if i >= 0 {
-		at = max(at, h.Networks[i].Seen)
+		at = max(at, h.Networks[i].seen)
 		h.Networks = slices.Delete(h.Networks, i, i+1)
 	}
-	h.Networks = append(h.Networks, networkSeen{Network: network, Seen: at})
+	h.Networks = append(h.Networks, networkSeen{network: network, seen: at})
 	h.forgetNetworks(memory)
 	return verdict
 }
@@ -302,34 +316,103 @@ func (h *loginHistory) judgeAddress(network string, when, watchedSince time.Time
 // forgetNetworks orders the networks newest first, then drops those not
 // seen within memory of the newest, and all but maxNetworksPerUser.
 func (h *loginHistory) forgetNetworks(memory time.Duration) {
-	slices.SortStableFunc(h.Networks, func(a, b networkSeen) int { return cmp.Compare(b.Seen, a.Seen) })
-	newest := h.Networks[0].Seen
+	slices.SortStableFunc(h.Networks, func(a, b networkSeen) int { return cmp.Compare(b.seen, a.seen) })
+	newest := h.Networks[0].seen
 	keep := 0
-	for keep < len(h.Networks) && keep < maxNetworksPerUser && time.Duration(newest-h.Networks[keep].Seen) <= memory {
+	for keep < len(h.Networks) && keep < maxNetworksPerUser && time.Duration(newest-h.Networks[keep].seen) <= memory {
 		keep++
 	}
 	h.Networks = slices.Clip(h.Networks[:keep])
 }
 
-// appendJSON writes the history as encoding/json would from its field tags.
-func (h *loginHistory) appendJSON(out []byte) ([]byte, error) {
-	out, err := appendTimeField(append(out, '{'), "last_login", h.LastLogin)
-	if err != nil {
-		return nil, err
+// historyFormat is the first byte of an encoded history; a history stored
+// by an earlier version is JSON, and starts with '{'.
+const historyFormat = 1
+
+// encodeHistory writes a history compactly: historyFormat, the last login
+// (unix nanoseconds), the number of networks, then each network's key and
+// how many whole seconds before the last login it was seen, all as uvarints.
+// At the bound of 32 networks that is about 7 bytes a network.
+func encodeHistory(h *loginHistory) []byte {
+	var buffer [2 + 2*binary.MaxVarintLen64 + maxNetworksPerUser*2*binary.MaxVarintLen64]byte
+	out := append(buffer[:0], historyFormat)
+	var last int64
+	if !h.LastLogin.IsZero() {
+		last = h.LastLogin.UnixNano()
 	}
-	if len(h.Networks) > 0 {
-		out = append(out, `,"networks":[`...)
-		for i, network := range h.Networks {
-			if i > 0 {
-				out = append(out, ',')
-			}
-			out = append(out, `{"n":`...)
-			out = jsonappend.String(out, network.Network)
-			out = append(out, `,"t":`...)
-			out = strconv.AppendInt(out, network.Seen, 10)
-			out = append(out, '}')
+	out = binary.AppendUvarint(out, uint64(last))
+	out = binary.AppendUvarint(out, uint64(len(h.Networks)))
+	for _, n := range h.Networks {
+		out = binary.AppendUvarint(out, n.network)
+		out = binary.AppendUvarint(out, uint64(max(0, last/1e9-n.seen/1e9)))
+	}
+	return bytes.Clone(out) // no longer than it is: it is kept
+}
+
+// decodeHistory reads a history encoded by encodeHistory, or one stored as
+// JSON by an earlier version ({"last_login": time, "networks": [{"n":
+// prefix, "t": unix nanoseconds}]}).
+func decodeHistory(data []byte) (loginHistory, error) {
+	if len(data) > 0 && data[0] == '{' {
+		return decodeJSONHistory(data)
+	}
+	if len(data) == 0 || data[0] != historyFormat {
+		return loginHistory{}, errors.New("not a login history")
+	}
+	data = data[1:]
+	next := func() (uint64, error) {
+		v, n := binary.Uvarint(data)
+		if n <= 0 {
+			return 0, errors.New("truncated login history")
 		}
-		out = append(out, ']')
+		data = data[n:]
+		return v, nil
 	}
-	return append(out, '}'), nil
+	var h loginHistory
+	last, err := next()
+	if err != nil {
+		return h, err
+	}
+	if last != 0 {
+		h.LastLogin = time.Unix(0, int64(last)).UTC()
+	}
+	count, err := next()
+	if err != nil || count > maxNetworksPerUser {
+		return h, cmp.Or(err, errors.New("too many networks in a login history"))
+	}
+	h.Networks = make([]networkSeen, count)
+	for i := range h.Networks {
+		if h.Networks[i].network, err = next(); err != nil {
+			return h, err
+		}
+		before, err := next()
+		if err != nil {
+			return h, err
+		}
+		h.Networks[i].seen = (int64(last)/1e9 - int64(before)) * 1e9
+	}
+	return h, nil
+}
+
+// decodeJSONHistory reads a history stored as JSON by an earlier version.
+func decodeJSONHistory(data []byte) (loginHistory, error) {
+	var stored struct {
+		LastLogin time.Time `json:"last_login"`
+		Networks  []struct {
+			Network string `json:"n"`
+			Seen    int64  `json:"t"`
+		} `json:"networks"`
+	}
+	if err := json.Unmarshal(data, &stored); err != nil {
+		return loginHistory{}, err
+	}
+	h := loginHistory{LastLogin: stored.LastLogin}
+	for _, n := range stored.Networks {
+		prefix, err := netip.ParsePrefix(n.Network)
+		if err != nil {
+			continue // not a network: nothing to match a login with
+		}
+		h.Networks = append(h.Networks, networkSeen{network: prefixKey(prefix), seen: n.Seen})
+	}
+	return h, nil
 }

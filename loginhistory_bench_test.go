@@ -32,7 +32,8 @@ func BenchmarkLoginHistorySize(b *testing.B) {
 				}
 				when := testPollTime.Add(time.Duration(n) * time.Minute)
 				hist.LastLogin = when
-				hist.judgeAddress(networkOf(addr, defaultIPv4Prefix, defaultIPv6Prefix), when, testPollTime.Add(-memory), memory)
+				network, _ := networkKey(addr, defaultIPv4Prefix, defaultIPv6Prefix)
+				hist.judgeAddress(network, when, testPollTime.Add(-memory), memory)
 			}
 			histories.put(testAccount.ID, fmt.Sprintf("%032x", m), hist)
 		}
@@ -49,6 +50,7 @@ func BenchmarkLoginHistorySize(b *testing.B) {
 		b.ReportMetric(float64(storageBytes), "storage_bytes")
 		b.ReportMetric(float64(after.HeapAlloc)-float64(before.HeapAlloc), "heap_bytes")
 		b.ReportMetric(float64(storageBytes)/members, "storage_bytes/member")
+		b.ReportMetric((float64(after.HeapAlloc)-float64(before.HeapAlloc))/members, "heap_bytes/member")
 		runtime.KeepAlive(histories)
 	}
 }

@@ -1,6 +1,8 @@
 package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
 
 import (
+	"encoding/binary"
+	"hash/fnv"
 	"net/netip"
 )
 
@@ -18,12 +20,13 @@ const (
 	addressNew
 )
 
-// networkOf is the network of an address at the configured prefix lengths
-// (an IPv4-mapped IPv6 address counts as IPv4), or "" when addr is not an IP.
-func networkOf(addr string, ipv4Bits, ipv6Bits int) string {
+// networkKey is the network of an address at the configured prefix
+// lengths (an IPv4-mapped IPv6 address counts as IPv4) as a number
+// (prefixKey), and false when addr is not an IP.
+func networkKey(addr string, ipv4Bits, ipv6Bits int) (uint64, bool) {
 	ip, err := netip.ParseAddr(addr)
 	if err != nil {
-		return ""
+		return 0, false
 	}
 	ip = ip.Unmap().WithZone("")
 	bits := ipv6Bits
@@ -32,7 +35,27 @@ func networkOf(addr string, ipv4Bits, ipv6Bits int) string {
 	}
 	prefix, err := ip.Prefix(bits)
 	if err != nil {
-		return ""
+		return 0, false
 	}
-	return prefix.String()
+	return prefixKey(prefix), true
+}
+
+// prefixKey numbers a network in 8 bytes, small for the usual prefixes (it
+// is stored as a uvarint): the prefix's bits shifted down, and a last bit 0
+// for IPv4, 1 for IPv6. An IPv6 prefix longer than 62 bits is numbered by a
+// hash of it instead.
+func prefixKey(prefix netip.Prefix) uint64 {
+	addr, bits := prefix.Masked().Addr(), prefix.Bits()
+	if addr.Is4() {
+		a := addr.As4()
+		return uint64(binary.BigEndian.Uint32(a[:])>>(32-bits)) << 1
+	}
+	a := addr.As16()
+	if bits <= 62 {
+		return binary.BigEndian.Uint64(a[:8])>>(64-bits)<<1 | 1
+	}
+	hash := fnv.New64a()
+	_, _ = hash.Write(a[:])
+	_, _ = hash.Write([]byte{byte(bits)})
+	return hash.Sum64()<<1 | 1
 }

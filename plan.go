@@ -1,7 +1,10 @@
 package cloudflareidentityreceiver // import "github.com/otel-cloudflare/cloudflareidentityreceiver"
 
 import (
+	"cmp"
+	"maps"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,6 +45,38 @@ func planRequests(cfg *Config, accounts int, memberPages float64) requestPlan {
 		}
 	}
 	return plan
+}
+
+// shares divides the available rate among the account listing (key "")
+// and the streams, as they share the rate limiter when the plan exceeds it:
+// each stream's step then spreads its polls over its interval (pollStep), so
+// a stream that needs less than an equal part of what is left gets what it
+// needs, and the others divide the rest equally (max-min fairness). Under
+// budget each gets what it needs.
+func (p requestPlan) shares() map[string]float64 {
+	needs := map[string]float64{"": p.listing}
+	for name, rate := range p.byStream {
+		needs[name] = rate
+	}
+	keys := slices.SortedFunc(maps.Keys(needs), func(a, b string) int { return cmp.Compare(needs[a], needs[b]) })
+	shares := make(map[string]float64, len(needs))
+	left := p.available
+	for i, key := range keys {
+		shares[key] = min(needs[key], left/float64(len(keys)-i))
+		left -= shares[key]
+	}
+	return shares
+}
+
+// latency is how often the plan lets a stream poll each account, at least
+// its poll interval: the interval stretched by what the stream needs over
+// its share.
+func (p requestPlan) latency(stream string, pollInterval time.Duration) time.Duration {
+	need, share := p.byStream[stream], p.shares()[stream]
+	if need <= share || share <= 0 {
+		return pollInterval
+	}
+	return time.Duration(float64(pollInterval) * need / share)
 }
 
 // stretch is how much longer every interval must be for the plan to fit
@@ -89,12 +124,19 @@ func (w *planWatch) check(cfg *Config, logger *zap.Logger, accounts int, memberP
 			fields = append(fields, zap.Duration("fitting_"+s.name+"_"+interval.key, stretched(interval.value)))
 		}
 		if s.latencyKey != "" {
-			fields = append(fields, zap.Duration(s.latencyKey, stretched(intervals[0].value)))
+			fields = append(fields, zap.Duration(s.latencyKey, plan.latency(s.name, intervals[0].value).Round(time.Second)))
 		}
 	}
 	logger.Warn("The configured polls need more requests than rate_limit allows; every account is still polled in turn, "+
 		"each less often: logins arrive up to expected_login_latency late. Set the fitting intervals, raise the budget "+
 		"if nothing else uses the token, or split the accounts over several tokens", fields...)
+}
+
+// overBudget reports whether the latest plan needs more than the budget.
+func (w *planWatch) overBudget() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.known && w.latest.planned() > w.latest.available
 }
 
 // rates returns the latest plan's planned and available rates, and false

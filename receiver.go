@@ -32,6 +32,7 @@ type identityReceiver struct {
 	retry cloudflare.RetryPolicy
 
 	client        cloudflare.Client
+	limiter       *cloudflare.Limiter // the client's; nil with a client given by a test
 	storageClient storage.Client
 	store         *checkpointStore
 	status        *statusReporter
@@ -164,6 +165,7 @@ func (r *identityReceiver) setUp(ctx context.Context, host component.Host) error
 		if r.sleep != nil {
 			limiter.WithClock(r.now, r.sleep)
 		}
+		r.limiter = limiter
 		r.client = cloudflare.New(cloudflare.Options{
 			BaseURL:    r.cfg.Endpoint,
 			Token:      string(r.cfg.APIToken),
@@ -265,6 +267,9 @@ func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 		} else {
 			listed = make([]string, 0, len(accounts))
 			r.plan.check(r.cfg, r.settings.Logger, len(accounts), r.members.pagesPerAccount)
+			if r.limiter != nil {
+				r.limiter.Spread(r.plan.overBudget())
+			}
 		}
 		due := make([]cloudflare.Account, 0, len(accounts))
 		for _, account := range accounts {
@@ -273,9 +278,18 @@ func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 				due = append(due, account)
 			}
 		}
-		for len(due) > 0 {
+		// Over budget, the step spreads its polls over the interval: a stream
+		// that needs less than its share of the budget then takes it evenly,
+		// and leaves the rest to the others all along (requestPlan.shares).
+		pace := r.plan.overBudget() && len(due) > 1
+		for first := true; len(due) > 0; first = false {
 			var unfinished []cloudflare.Account
-			for _, account := range due {
+			for i, account := range due {
+				if first && pace {
+					if err := r.waitUntil(ctx, stepStart.Add(s.interval*time.Duration(i)/time.Duration(len(due)))); err != nil {
+						return err
+					}
+				}
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
@@ -316,6 +330,25 @@ func (r *identityReceiver) pollStep(ctx context.Context, s *stream) error {
 		r.settings.Logger.Debug("Poll done", zap.String("stream", s.name), zap.Duration("duration", elapsed))
 	}
 	return err
+}
+
+// waitUntil waits until the receiver's clock reads t, or ctx ends.
+func (r *identityReceiver) waitUntil(ctx context.Context, t time.Time) error {
+	d := t.Sub(r.now())
+	if d <= 0 {
+		return nil
+	}
+	if r.sleep != nil {
+		return r.sleep(ctx, d)
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }
 
 // verifyToken logs what Cloudflare says of the token. It is informational:

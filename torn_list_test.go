@@ -304,3 +304,17 @@ func TestListReadCost(t *testing.T) {
 		}
 	}
 }
+
+// TestOnePageListIsReadOnce: an account's first read of a list of one page
+// is one answer of the API, which no change can tear: it is trusted alone,
+// where a longer list is read twice (TestListReadCost).
+// Mutation caught: readUntorn without its `pages == 1` rule (two requests).
+func TestOnePageListIsReadOnce(t *testing.T) {
+	for _, l := range pagedLists {
+		t.Run(l.name, func(t *testing.T) {
+			env := newTestEnv(t, cloudflaresim.Config{Accounts: 1, MembersPerAccount: 40, AccessUsersPerAccount: 40}, l.config)
+			require.NoError(t, l.poll(env.r, context.Background()))
+			assert.Equal(t, 1, env.sim.Stats().Requests[l.endpoint])
+		})
+	}
+}

@@ -61,13 +61,10 @@ type windowLog[E any] struct {
 }
 
 // requestsPerMinute is what polling one account's log costs: one request
-// per poll and per sweep, more only when one finds more than a page.
+// per poll, more only when a poll finds more than a page. A due sweep is
+// read with its poll, in the same request.
 func (cfg *WindowConfig) requestsPerMinute() float64 {
-	rate := perMinute(1, cfg.PollInterval)
-	if cfg.LateArrivalWindow > 0 {
-		rate += perMinute(1, cfg.LateArrivalSweep)
-	}
-	return rate
+	return perMinute(1, cfg.PollInterval)
 }
 
 // poll reads what is new, [checkpoint - windowOverlap, now), then, every

@@ -37,6 +37,9 @@ type Limiter struct {
 	// Whether the server's count held requests other than ours: someone
 	// else uses the token, and the budget is spread to leave them room.
 	othersUse bool
+	// spread: the requests go evenly over the window, not as fast as it
+	// allows (Spread).
+	spread bool
 }
 
 // Ticket numbers a request let through by Wait; Observe takes it back with
@@ -60,6 +63,17 @@ func (l *Limiter) WithReserve(share float64) *Limiter {
 func (l *Limiter) WithClock(now func() time.Time, sleep func(context.Context, time.Duration) error) *Limiter {
 	l.now, l.sleep = now, sleep
 	return l
+}
+
+// Spread sets whether requests go evenly over the window, one every window
+// / limit, rather than as fast as the window allows. A client behind its
+// polls (more polls than budget) spreads them: each account then waits the
+// same time for its turn, instead of those that miss a burst waiting for
+// the window to slide.
+func (l *Limiter) Spread(on bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.spread = on
 }
 
 // Wait blocks until a request may be sent and books it. Before each pause it
@@ -101,6 +115,9 @@ func (l *Limiter) readyAt(now time.Time) time.Time {
 	readyAt := l.pausedUntil
 	if oldest := l.sent[l.next]; !oldest.IsZero() && oldest.Add(l.window).After(readyAt) {
 		readyAt = oldest.Add(l.window)
+	}
+	if even := l.lastSend.Add(l.window / time.Duration(len(l.sent))); l.spread && even.After(readyAt) {
+		readyAt = even
 	}
 	if !l.serverKnown {
 		return readyAt

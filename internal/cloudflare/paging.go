@@ -41,6 +41,9 @@ func listAllPages[W, T any](ctx context.Context, c *client, endpoint string, per
 		if err != nil {
 			return nil, err
 		}
+		if pages, ok := ctx.Value(pageCountKey{}).(*int); ok {
+			*pages++
+		}
 		items, info := res.Result, res.ResultInfo
 		ids := make([]string, len(items))
 		for i := range items {
@@ -56,6 +59,16 @@ func listAllPages[W, T any](ctx context.Context, c *client, endpoint string, per
 			return out, nil
 		}
 	}
+}
+
+// pageCountKey carries the counter of WithPageCount.
+type pageCountKey struct{}
+
+// WithPageCount returns a context under which a page-numbered listing
+// (ListMembers, ListAccessUsers, ListAccounts) adds each page it read to
+// *pages: a list read in one request is one consistent answer.
+func WithPageCount(ctx context.Context, pages *int) context.Context {
+	return context.WithValue(ctx, pageCountKey{}, pages)
 }
 
 // lastPage prefers total_pages when the response has it, else a short page.
