@@ -10,15 +10,18 @@ BIN_DIR      := $(CURDIR)/bin
 BUILDER      := $(BIN_DIR)/builder
 MDATAGEN     := $(BIN_DIR)/mdatagen
 SIM          := $(BIN_DIR)/cloudflare-sim
+DEMO_CONSOLE := $(BIN_DIR)/demo-console
 OTELCOL      := $(CURDIR)/_build/otelcol-cloudflare
 # What the binaries are built from, so that make rebuilds them only when one of these changed (a second
 # `make run` or `make build` does not run ocb again). The collector: the receiver's Go files (the module root
 # and internal/, tests left out: they are not linked) with go.mod and go.sum, and the ocb manifest. The
-# simulator: its cmd/ directory and internal/ (over-inclusive: a change there only costs a rebuild).
+# simulator and the demo console: their cmd/ directory and internal/ (over-inclusive: a change there only
+# costs a rebuild).
 GO_SOURCES    = $(shell find $(1) -name '*.go' ! -name '*_test.go' -not -path '*/testdata/*' 2>/dev/null)
 OTELCOL_SRC  := builder-config.yaml go.mod go.sum $(wildcard *.go) $(call GO_SOURCES,./internal)
 OTELCOL_SRC  := $(filter-out %_test.go,$(OTELCOL_SRC))
 SIM_SRC      := go.mod go.sum $(call GO_SOURCES,./cmd/cloudflare-sim ./internal)
+DEMO_CONSOLE_SRC := go.mod go.sum $(call GO_SOURCES,./cmd/demo-console ./internal)
 CONFIGS      := config/demo.yaml config/cloudflare.yaml config/kafka.yaml config/kubernetes-ha.yaml \
                 config/kubernetes-single.yaml
 # The checksum database available here does not know redisstorageextension (404), so its
@@ -137,10 +140,13 @@ sim: $(SIM)
 $(SIM): $(SIM_SRC)
 	$(GO) build -o $@ ./cmd/cloudflare-sim
 
-## run: the demo: simulator on 127.0.0.1:8787 plus the collector on config/demo.yaml (Ctrl-C stops both);
-##      builds only what changed
-run: $(OTELCOL) $(SIM)
-	OTELCOL=$(OTELCOL) SIM=$(SIM) ./scripts/run-demo.sh
+$(DEMO_CONSOLE): $(DEMO_CONSOLE_SRC)
+	$(GO) build -o $@ ./cmd/demo-console
+
+## run: the demo: the simulator on 127.0.0.1:8787 plus the collector on config/demo.yaml, one line per record
+##      and per poll on the console (Ctrl-C stops both); builds only what changed
+run: $(OTELCOL) $(SIM) $(DEMO_CONSOLE)
+	@OTELCOL=$(OTELCOL) SIM=$(SIM) DEMO_CONSOLE=$(DEMO_CONSOLE) ./scripts/run-demo.sh
 
 ## run-live: the collector on config/cloudflare.yaml against the real Cloudflare API
 run-live: require-token build
