@@ -235,7 +235,9 @@ e2e: build
 	OTELCOL_BINARY=$(OTELCOL) OCB_BINARY=$(BUILDER) $(GO) test -tags e2e -count=1 -v ./e2e/...
 
 ## test-deploy: decode deploy/kubernetes/ strictly into Kubernetes API types and check their cross-references,
-##              the ConfigMaps' configs validated by the built collector (deploy/ is a module of its own)
+##              the ConfigMaps' configs validated by the built collector; parse deploy/monitoring/'s alert rules
+##              and dashboard with Prometheus's parsers and check their metrics against the built collector's
+##              (deploy/ is a module of its own)
 test-deploy: build
 	@echo ">> Kubernetes manifests (deploy/)"
 	cd deploy && $(GO) vet ./... && OTELCOL_BINARY=$(OTELCOL) $(GO) test -count=1 ./...
