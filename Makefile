@@ -105,7 +105,7 @@ $(OTELCOL): $(OTELCOL_SRC) | $(BUILDER)
 	  CGO_ENABLED=0 GOFLAGS="$${GOFLAGS:+$$GOFLAGS }-buildvcs=false" GONOSUMDB=$(REDIS_STORAGE_MODULE) \
 	    $(BUILDER) --config builder-config.yaml; \
 	  grep -qxF '$(REDIS_STORAGE_SUM)' _build/go.sum \
-	    || { echo "_build/go.sum: $(REDIS_STORAGE_MODULE) is not the pinned one (REDIS_STORAGE_SUM)" >&2; exit 1; }; \
+	    || { rm -f $@; echo "_build/go.sum: $(REDIS_STORAGE_MODULE) is not the pinned one (REDIS_STORAGE_SUM)" >&2; exit 1; }; \
 	  touch $@; \
 	  echo ">> built _build/otelcol-cloudflare (ocb took $$(( $$(date +%s) - start ))s)"
 
