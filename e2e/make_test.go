@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,30 @@ func TestMakeBuildsOnlyWhatChanged(t *testing.T) {
 		out := dryRun(tt.target, tt.changed)
 		if got := strings.Contains(out, tt.want); got != tt.runs {
 			t.Errorf("make %s with %q changed: builds %v, want %v; make -n printed:\n%s", tt.target, tt.changed, got, tt.runs, out)
+		}
+	}
+}
+
+// TestMakeHelpListsTheTargets checks that `make help` lists every target the
+// Makefile documents with a `## target:` comment, with its text.
+func TestMakeHelpListsTheTargets(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("make", "--no-print-directory", "help")
+	cmd.Dir = repoRoot
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make help: %v\n%s", err, out)
+	}
+	documented := regexp.MustCompile(`(?m)^## ([a-z0-9][a-z0-9-]*): (.*)$`).FindAllStringSubmatch(string(raw), -1)
+	if len(documented) < 10 {
+		t.Fatalf("the Makefile documents %d targets with ## target: comments", len(documented))
+	}
+	for _, m := range documented {
+		if !regexp.MustCompile(`(?m)^  ` + regexp.QuoteMeta(m[1]) + ` +` + regexp.QuoteMeta(m[2]) + `$`).Match(out) {
+			t.Errorf("make help does not list %s: %s\n%s", m[1], m[2], out)
 		}
 	}
 }
