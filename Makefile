@@ -1,5 +1,4 @@
-# GNU make. Targets: tools build ca-bundle image sim run run-live check-live generate check-generate check-tidy test test-unit fuzz-smoke
-# fuzz bench bench-quick e2e test-deploy test-image validate-configs clean
+# GNU make. `make help` lists the targets, from their `## target: ...` comments below.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -11,7 +10,18 @@ BIN_DIR      := $(CURDIR)/bin
 BUILDER      := $(BIN_DIR)/builder
 MDATAGEN     := $(BIN_DIR)/mdatagen
 SIM          := $(BIN_DIR)/cloudflare-sim
+DEMO_CONSOLE := $(BIN_DIR)/demo-console
 OTELCOL      := $(CURDIR)/_build/otelcol-cloudflare
+# What the binaries are built from, so that make rebuilds them only when one of these changed (a second
+# `make run` or `make build` does not run ocb again). The collector: the receiver's Go files (the module root
+# and internal/, tests left out: they are not linked) with go.mod and go.sum, and the ocb manifest. The
+# simulator and the demo console: their cmd/ directory and internal/ (over-inclusive: a change there only
+# costs a rebuild).
+GO_SOURCES    = $(shell find $(1) -name '*.go' ! -name '*_test.go' -not -path '*/testdata/*' 2>/dev/null)
+OTELCOL_SRC  := builder-config.yaml go.mod go.sum $(wildcard *.go) $(call GO_SOURCES,./internal)
+OTELCOL_SRC  := $(filter-out %_test.go,$(OTELCOL_SRC))
+SIM_SRC      := go.mod go.sum $(call GO_SOURCES,./cmd/cloudflare-sim ./internal)
+DEMO_CONSOLE_SRC := go.mod go.sum $(call GO_SOURCES,./cmd/demo-console ./internal)
 CONFIGS      := config/demo.yaml config/cloudflare.yaml config/kafka.yaml config/kubernetes-ha.yaml \
                 config/kubernetes-single.yaml
 # The checksum database available here does not know redisstorageextension (404), so its
@@ -47,8 +57,14 @@ FUZZTIME     ?= 1m
 # flight (go.dev/issue/75804); a count has no deadline to race.
 FUZZSMOKE    ?= 300x
 
-.PHONY: tools build ca-bundle image sim run run-live check-live require-token generate check-generate check-tidy test test-unit fuzz-smoke fuzz bench \
-	bench-quick e2e test-deploy test-image validate-configs clean
+.PHONY: help tools build ca-bundle image sim run run-live check-live require-token generate check-generate check-tidy test test-unit \
+	fuzz-smoke fuzz bench bench-quick e2e test-deploy test-image validate-configs clean
+
+## help: list these targets (from their `## target:` comments in the Makefile)
+help:
+	@awk '/^## [a-z0-9][a-z0-9-]*:/ { sub(/^## /, ""); t = $$0; sub(/:.*/, "", t); sub(/^[^:]*: */, ""); \
+	       printf "  %-16s %s\n", t, $$0; next } \
+	     /^##  +/ { sub(/^## +/, ""); printf "  %-16s %s\n", "", $$0 }' $(MAKEFILE_LIST)
 
 ## tools: install the pinned collector builder (ocb) into ./bin, only when missing
 tools: $(BUILDER)
@@ -72,19 +88,26 @@ generate: $(MDATAGEN)
 check-generate: $(MDATAGEN)
 	MDATAGEN=$(MDATAGEN) ./scripts/generate.sh --check
 
-## build: generate and compile the otelcol-cloudflare distribution into ./_build (static: CGO_ENABLED=0, the
-##        image has no libc). Reproducible: the same commit and Go toolchain give the same bytes, in any directory
-##        (ocb builds with -trimpath; Go's build IDs are content hashes); -buildvcs=false keeps the checkout's state
-##        (vcs.modified, vcs.time) out of the binary even when GOFLAGS asks for it (Go's default does not stamp _build).
-build: tools
-	@echo ">> building the collector distribution (builder-config.yaml)"
+## build: the otelcol-cloudflare distribution in ./_build, compiled with ocb only when one of its sources changed
+##        (the receiver's Go files, go.mod, go.sum, builder-config.yaml). Static (CGO_ENABLED=0: the image has no
+##        libc) and reproducible: the same commit and Go toolchain give the same bytes in any directory (ocb's
+##        -trimpath, content-hash build IDs, and -buildvcs=false, which keeps the checkout's state (vcs.modified,
+##        vcs.time) out of the binary even when GOFLAGS asks for it).
+build: $(OTELCOL)
+	@echo ">> _build/otelcol-cloudflare is up to date with its sources"
+
+# The binary is a real target: rebuilt only when a source is newer. ocb's `go build` leaves an unchanged
+# binary untouched, so it is touched here to record that it is up to date.
+$(OTELCOL): $(OTELCOL_SRC) | $(BUILDER)
+	@echo ">> building the collector distribution (builder-config.yaml): newer than the binary: $(or $(wordlist 1,5,$?),none)"
 	@start=$$(date +%s); \
 	  echo "$(BUILDER) --config builder-config.yaml"; \
 	  CGO_ENABLED=0 GOFLAGS="$${GOFLAGS:+$$GOFLAGS }-buildvcs=false" GONOSUMDB=$(REDIS_STORAGE_MODULE) \
 	    $(BUILDER) --config builder-config.yaml; \
 	  grep -qxF '$(REDIS_STORAGE_SUM)' _build/go.sum \
-	    || { echo "_build/go.sum: $(REDIS_STORAGE_MODULE) is not the pinned one (REDIS_STORAGE_SUM)" >&2; exit 1; }; \
-	  echo ">> collector binary: _build/otelcol-cloudflare (ocb took $$(( $$(date +%s) - start ))s)"
+	    || { rm -f $@; echo "_build/go.sum: $(REDIS_STORAGE_MODULE) is not the pinned one (REDIS_STORAGE_SUM)" >&2; exit 1; }; \
+	  touch $@; \
+	  echo ">> built _build/otelcol-cloudflare (ocb took $$(( $$(date +%s) - start ))s)"
 
 ## ca-bundle: _build/ca-certificates.crt, the image's CA bundle, from CA_CERTS_DIR; fails unless its SHA-256 is
 ##            CA_BUNDLE_SHA256 (the error says how to update the pin)
@@ -111,13 +134,19 @@ ca-bundle:
 image: ca-bundle build
 	@$(IMAGE_ENV) ./scripts/build-image.sh
 
-## sim: build the Cloudflare API simulator
-sim:
-	$(GO) build -o $(SIM) ./cmd/cloudflare-sim
+## sim: build the Cloudflare API simulator into ./bin (when its sources changed)
+sim: $(SIM)
 
-## run: the demo — simulator on 127.0.0.1:8787 plus the collector on config/demo.yaml (Ctrl-C stops both)
-run: build sim
-	OTELCOL=$(OTELCOL) SIM=$(SIM) ./scripts/run-demo.sh
+$(SIM): $(SIM_SRC)
+	$(GO) build -o $@ ./cmd/cloudflare-sim
+
+$(DEMO_CONSOLE): $(DEMO_CONSOLE_SRC)
+	$(GO) build -o $@ ./cmd/demo-console
+
+## run: the demo: the simulator on 127.0.0.1:8787 plus the collector on config/demo.yaml, one line per record
+##      and per poll on the console (Ctrl-C stops both); builds only what changed
+run: $(OTELCOL) $(SIM) $(DEMO_CONSOLE)
+	@OTELCOL=$(OTELCOL) SIM=$(SIM) DEMO_CONSOLE=$(DEMO_CONSOLE) ./scripts/run-demo.sh
 
 ## run-live: the collector on config/cloudflare.yaml against the real Cloudflare API
 run-live: require-token build
@@ -131,11 +160,14 @@ run-live: require-token build
 check-live: require-token
 	$(GO) run ./cmd/cloudflare-identity-check $(CHECK_ARGS)
 
-# Checked before the build, so that a missing token fails at once.
+# Checked before the build, so that a missing token fails at once. The permissions depend on who owns the
+# token (README.md, "Token setup"): an account-owned token has account permissions only.
 require-token:
 	@if [[ -z "$${CLOUDFLARE_API_TOKEN:-}" ]]; then \
-	  echo "$(MAKECMDGOALS): CLOUDFLARE_API_TOKEN is not set. Create a Cloudflare API token with Account Settings:Read," >&2; \
-	  echo "          Memberships:Read and User Details:Read, then: CLOUDFLARE_API_TOKEN=... make $(MAKECMDGOALS)" >&2; \
+	  echo "make $(MAKECMDGOALS): CLOUDFLARE_API_TOKEN is not set. Create a read-only Cloudflare API token (README.md, \"Token setup\"):" >&2; \
+	  echo "  - account-owned (recommended; Manage Account > Account API Tokens): Account Settings: Read;" >&2; \
+	  echo "  - or a user token (My Profile > API Tokens): Account Settings: Read, Memberships: Read and User Details: Read." >&2; \
+	  echo "Then: CLOUDFLARE_API_TOKEN=... make $(MAKECMDGOALS)" >&2; \
 	  exit 2; \
 	fi
 
@@ -203,7 +235,9 @@ e2e: build
 	OTELCOL_BINARY=$(OTELCOL) OCB_BINARY=$(BUILDER) $(GO) test -tags e2e -count=1 -v ./e2e/...
 
 ## test-deploy: decode deploy/kubernetes/ strictly into Kubernetes API types and check their cross-references,
-##              the ConfigMaps' configs validated by the built collector (deploy/ is a module of its own)
+##              the ConfigMaps' configs validated by the built collector; parse deploy/monitoring/'s alert rules
+##              and dashboard with Prometheus's parsers and check their metrics against the built collector's
+##              (deploy/ is a module of its own)
 test-deploy: build
 	@echo ">> Kubernetes manifests (deploy/)"
 	cd deploy && $(GO) vet ./... && OTELCOL_BINARY=$(OTELCOL) $(GO) test -count=1 ./...

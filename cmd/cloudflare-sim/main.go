@@ -41,10 +41,16 @@ func run(args []string) error {
 	burst := fs.Int("dashboard-burst", 60, "the dashboard requests come in bursts of this many")
 	seed := fs.Int64("seed", 1, "random seed for the generated data")
 	live := fs.Duration("live-interval", 5*time.Second, "add logins and Access logins every interval and change a member every 6 (0 disables)")
+	lateDelay := fs.Duration("late-delay", 0, "late arrivals: hold back one of the live logins every -late-every intervals, so that it shows in the "+
+		"audit log this long after its time, after newer ones were served (0 disables; longer than -live-interval)")
+	lateEvery := fs.Int("late-every", 3, "live intervals between held-back logins (with -late-delay)")
 	_ = fs.Parse(args) // ExitOnError: exits on bad flags and -h
 	kind, err := parseTokenKind(*tokenKind)
 	if err != nil {
 		return err
+	}
+	if *lateDelay != 0 && (*live <= 0 || *lateDelay <= *live || *lateEvery < 1) {
+		return errors.New("-late-delay needs -live-interval > 0, must be longer than it (else the entry shows with its own interval), and -late-every >= 1")
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -65,6 +71,9 @@ func run(args []string) error {
 
 		DashboardRequestsPerWindow: *dashboard,
 		DashboardBurst:             *burst,
+
+		LiveLateDelay: *lateDelay,
+		LiveLateEvery: *lateEvery,
 	})
 	if err := sim.Start(*addr); err != nil {
 		return err

@@ -14,8 +14,9 @@ const memberChangeEvery = 6
 // RunLive keeps the simulated tenant busy until ctx ends, so a demo has fresh
 // records to collect: every interval each account gets one or two new logins
 // (and Access logins, when it has Access applications), and every sixth
-// interval a member is added, removed or changed. logf gets
-// one short line per change.
+// interval a member is added, removed or changed. With Config.LiveLateDelay,
+// every Config.LiveLateEvery intervals one of the new logins is held back
+// (a late arrival). logf gets one short line per change.
 func (s *Server) RunLive(ctx context.Context, every time.Duration, logf func(format string, args ...any)) {
 	ticker := time.NewTicker(every)
 	defer ticker.Stop()
@@ -27,31 +28,54 @@ func (s *Server) RunLive(ctx context.Context, every time.Duration, logf func(for
 		case <-ticker.C:
 		}
 		now := s.cfg.Now()
-		changes := s.addLiveLogins(last, now)
-		changes = append(changes, s.addLiveAccess(last, now)...)
-		last = now
-		if tick%memberChangeEvery == 0 {
-			changes = append(changes, s.changeLiveMember()...)
-		}
-		for _, c := range changes {
+		for _, c := range s.liveStep(tick, last, now) {
 			logf("%s", c)
 		}
+		last = now
 	}
+}
+
+// liveStep makes the changes of RunLive's tick-th interval, [from, to), and
+// describes them.
+func (s *Server) liveStep(tick int, from, to time.Time) []string {
+	late := s.cfg.LiveLateDelay > 0 && tick%s.cfg.LiveLateEvery == 0
+	changes := s.addLiveLogins(from, to, late)
+	changes = append(changes, s.addLiveAccess(from, to)...)
+	if tick%memberChangeEvery == 0 {
+		changes = append(changes, s.changeLiveMember()...)
+	}
+	return changes
 }
 
 // addLiveLogins gives every account one or two logins in [from, to), right
 // after the previous batch, so cursors that only move forward see them all.
-func (s *Server) addLiveLogins(from, to time.Time) []string {
+// With late, one account's first new login shows up only LiveLateDelay after
+// its time; the accounts take turns.
+func (s *Server) addLiveLogins(from, to time.Time, late bool) []string {
 	if !to.After(from) {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	changes := make([]string, 0, len(s.accounts))
+	changes := make([]string, 0, len(s.accounts)+1)
+	var lateAccount *accountState
+	if late && len(s.accounts) > 0 {
+		lateAccount = s.accounts[s.liveLate%len(s.accounts)]
+		s.liveLate++
+	}
 	for _, a := range s.accounts {
 		events := s.gen.logins(a.members, 1+s.gen.rng.IntN(2), from, to)
-		a.logins.merge(events)
-		changes = append(changes, fmt.Sprintf("%s: %d new login(s)", a.Name, len(events)))
+		if a != lateAccount {
+			a.logins.merge(events)
+			changes = append(changes, fmt.Sprintf("%s: %d new login(s)", a.Name, len(events)))
+			continue
+		}
+		held := events[0]
+		held.VisibleAt = held.When.Add(s.cfg.LiveLateDelay)
+		a.logins.merge(events[1:])
+		a.logins.insert(held, to)
+		changes = append(changes, fmt.Sprintf("%s: %d new login(s); the one of %s at %s is held back: it shows in the audit log at %s, after newer ones (a late arrival)",
+			a.Name, len(events), held.ActorEmail, held.When.Format(time.TimeOnly), held.VisibleAt.Format(time.TimeOnly)))
 	}
 	return changes
 }

@@ -89,6 +89,16 @@ type Config struct {
 	// WithoutAccessPermissions makes both Access endpoints answer 403 code
 	// 10000, as for a token without the Access permissions.
 	WithoutAccessPermissions bool
+
+	// LiveLateDelay, when positive, makes RunLive hold back one of the logins
+	// it adds every LiveLateEvery intervals: that entry shows up in the audit
+	// log LiveLateDelay after its time, after newer entries were served, as
+	// Cloudflare's audit log sometimes shows entries minutes late. It is late
+	// only when LiveLateDelay is longer than RunLive's interval.
+	LiveLateDelay time.Duration
+	// LiveLateEvery is how many live intervals pass between held-back logins;
+	// default 3.
+	LiveLateEvery int
 }
 
 func (c Config) withDefaults() Config {
@@ -119,6 +129,9 @@ func (c Config) withDefaults() Config {
 	if c.MaxPerPageAuditLogs <= 0 {
 		c.MaxPerPageAuditLogs = 1000
 	}
+	if c.LiveLateEvery <= 0 {
+		c.LiveLateEvery = 3
+	}
 	return c
 }
 
@@ -139,6 +152,7 @@ type Server struct {
 	gen      *generator
 	accounts []*accountState // in insertion order
 	byID     map[string]*accountState
+	liveLate int // how many logins RunLive held back: the next one is of account liveLate mod len(accounts)
 }
 
 // New builds a server and seeds its data from cfg. It does not listen; call
