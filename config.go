@@ -96,6 +96,8 @@ type Config struct {
 	AccessUsers AccessUsersConfig `mapstructure:"access_users"`
 	// RateLimit caps this receiver's request rate, shared by all accounts and both streams.
 	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
+	// Format is the records' Body: otel (the Cloudflare record) or ocsf (an OCSF event, ocsf.go).
+	Format string `mapstructure:"format"`
 
 	_ struct{}
 }
@@ -236,6 +238,7 @@ func (cfg *Config) Validate() error {
 	errs = append(errs, cfg.AccessLogins.validate(accessLoginsKeyErrors)...)
 	errs = append(errs, cfg.AccessUsers.validate()...)
 	errs = append(errs, cfg.validateUsage()...)
+	errs = append(errs, validateFormat(cfg.Format)...)
 	if cfg.RateLimit.RequestsPerWindow < 1 {
 		errs = append(errs, errRequestsPerWindow)
 	}

@@ -72,6 +72,7 @@ func createDefaultConfig() component.Config {
 			Window:            defaultRateLimitWindow,
 			Reserve:           defaultRateLimitReserve,
 		},
+		Format: formatOTel,
 	}
 }
 

@@ -370,6 +370,7 @@ func (r *identityReceiver) verifyToken(ctx context.Context) {
 // Whatever is counted is counted before the hand-off: once ConsumeLogs was
 // called the pipeline owns the batch, which a consumer may change or keep.
 func (r *identityReceiver) consume(ctx context.Context, logs plog.Logs, stream string, account cloudflare.Account) error {
+	formatLogs(r.cfg.Format, logs) // format: ocsf puts OCSF events in the Bodies (ocsf.go)
 	count := logs.LogRecordCount()
 	byEvent := recordsByEvent(logs)
 	obsCtx := r.obsrecv.StartLogsOp(ctx)
