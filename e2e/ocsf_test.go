@@ -146,6 +146,10 @@ func testOCSFConformance(t *testing.T, source string) {
 			continue
 		}
 		byClass[class]++
+		classUID, activityID, typeUID := number(r.Body["class_uid"]), number(r.Body["activity_id"]), number(r.Body["type_uid"])
+		if typeUID != classUID*100+activityID || activityID == 0 {
+			t.Errorf("%s: type_uid %v, want class_uid * 100 + activity_id (%v * 100 + %v)", r.EventName, typeUID, classUID, activityID)
+		}
 		if uid := r.str("log.record.uid"); uid != "" {
 			metadata, _ := r.Body["metadata"].(map[string]any)
 			if metadata["uid"] != uid {
@@ -173,4 +177,15 @@ func testOCSFConformance(t *testing.T, source string) {
 	}
 	t.Logf("validated against OCSF 1.8.0: %v records by class; by event: %v; logins from a new address: %d",
 		byClass, byEvent, newLogons)
+}
+
+// number is an integer of a Body, as OTLP carries it (int64) or JSON (float64); else -1.
+func number(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case float64:
+		return int64(n)
+	}
+	return -1
 }
