@@ -24,6 +24,12 @@ SIM_SRC      := go.mod go.sum $(call GO_SOURCES,./cmd/cloudflare-sim ./internal)
 DEMO_CONSOLE_SRC := go.mod go.sum $(call GO_SOURCES,./cmd/demo-console ./internal)
 CONFIGS      := config/demo.yaml config/cloudflare.yaml config/kafka.yaml config/kubernetes-ha.yaml \
                 config/kubernetes-single.yaml
+# The SIEM gateway (builder-config-siem.yaml: splunk_hec, elasticsearch), a distribution of its own at
+# collector core v0.139.0, built by that release's ocb: its configs are validated by its binary.
+SIEM_OCB_VERSION := v0.139.0
+SIEM_BUILDER := $(BIN_DIR)/builder-$(SIEM_OCB_VERSION)
+OTELCOL_SIEM := $(CURDIR)/_build-siem/otelcol-cloudflare-siem
+SIEM_CONFIGS := config/splunk.yaml config/elasticsearch.yaml
 # The checksum database available here does not know redisstorageextension (404), so its
 # download skips that check (GONOSUMDB) and is checked against this hash instead, the one
 # recorded when it was added to builder-config.yaml.
@@ -57,7 +63,7 @@ FUZZTIME     ?= 1m
 # flight (go.dev/issue/75804); a count has no deadline to race.
 FUZZSMOKE    ?= 300x
 
-.PHONY: help tools build ca-bundle image sim run run-live check-live require-token generate check-generate check-tidy test test-unit \
+.PHONY: help tools build build-siem ca-bundle image sim run run-live check-live require-token generate check-generate check-tidy test test-unit \
 	fuzz-smoke fuzz bench bench-quick e2e test-deploy test-image validate-configs clean
 
 ## help: list these targets (from their `## target:` comments in the Makefile)
@@ -108,6 +114,16 @@ $(OTELCOL): $(OTELCOL_SRC) | $(BUILDER)
 	    || { rm -f $@; echo "_build/go.sum: $(REDIS_STORAGE_MODULE) is not the pinned one (REDIS_STORAGE_SUM)" >&2; exit 1; }; \
 	  touch $@; \
 	  echo ">> built _build/otelcol-cloudflare (ocb took $$(( $$(date +%s) - start ))s)"
+
+## build-siem: the SIEM gateway distribution otelcol-cloudflare-siem (builder-config-siem.yaml) into ./_build-siem
+build-siem: $(SIEM_BUILDER)
+	@echo ">> building the SIEM gateway distribution (builder-config-siem.yaml)"
+	CGO_ENABLED=0 GOFLAGS="$${GOFLAGS:+$$GOFLAGS }-buildvcs=false" $(SIEM_BUILDER) --config builder-config-siem.yaml
+
+$(SIEM_BUILDER):
+	@echo ">> installing ocb $(SIEM_OCB_VERSION) into $(SIEM_BUILDER)"
+	tmp=$$(mktemp -d) && GOBIN=$$tmp $(GO) install go.opentelemetry.io/collector/cmd/builder@$(SIEM_OCB_VERSION) \
+	  && mkdir -p $(BIN_DIR) && mv $$tmp/builder $(SIEM_BUILDER) && rmdir $$tmp
 
 ## ca-bundle: _build/ca-certificates.crt, the image's CA bundle, from CA_CERTS_DIR; fails unless its SHA-256 is
 ##            CA_BUNDLE_SHA256 (the error says how to update the pin)
@@ -217,7 +233,8 @@ bench:
 bench-quick:
 	BENCH_QUICK=1 BENCH_OUT=BENCHMARKS-quick.md ./scripts/bench.sh
 
-## validate-configs: every config/*.yaml must pass `otelcol-cloudflare validate` (dummy env values)
+## validate-configs: every config/*.yaml must pass `otelcol-cloudflare validate` (dummy env values), the SIEM
+##                   gateway's (SIEM_CONFIGS) `otelcol-cloudflare-siem validate`
 validate-configs:
 	@for f in $(CONFIGS); do \
 	  CLOUDFLARE_API_TOKEN=dummy-token OTLP_ENDPOINT=http://localhost:4318 KAFKA_BROKERS=localhost:9092 \
@@ -225,14 +242,22 @@ validate-configs:
 	    $(OTELCOL) validate --config $$f >/dev/null \
 	    && echo "ok    $$f" || { echo "FAIL  $$f"; exit 1; }; \
 	done
+	@if [[ ! -x $(OTELCOL_SIEM) ]]; then \
+	  echo "SKIP  $(SIEM_CONFIGS): no $(OTELCOL_SIEM) (make build-siem; make e2e builds it)"; exit 0; fi; \
+	for f in $(SIEM_CONFIGS); do \
+	  SPLUNK_HEC_ENDPOINT=https://localhost:8088/services/collector SPLUNK_HEC_TOKEN=dummy-token \
+	  ELASTICSEARCH_ENDPOINT=https://localhost:9200 ELASTICSEARCH_API_KEY=dummy-key \
+	    $(OTELCOL_SIEM) validate --config $$f >/dev/null \
+	    && echo "ok    $$f (otelcol-cloudflare-siem)" || { echo "FAIL  $$f (otelcol-cloudflare-siem)"; exit 1; }; \
+	done
 
 ## e2e: build the collector, validate the shipped configs, run the end-to-end tests against the binary
 ##      (also the demo script, README's YAML blocks and ocb manifest, with the pinned ocb)
-e2e: build
+e2e: build build-siem
 	@echo ">> validating config/*.yaml with the built collector"
 	@$(MAKE) --no-print-directory validate-configs
 	@echo ">> end-to-end test (simulator + collector subprocess + OTLP/HTTP sink)"
-	OTELCOL_BINARY=$(OTELCOL) OCB_BINARY=$(BUILDER) $(GO) test -tags e2e -count=1 -v ./e2e/...
+	OTELCOL_BINARY=$(OTELCOL) OTELCOL_SIEM_BINARY=$(OTELCOL_SIEM) OCB_BINARY=$(BUILDER) $(GO) test -tags e2e -count=1 -v ./e2e/...
 
 ## test-deploy: decode deploy/kubernetes/ strictly into Kubernetes API types and check their cross-references,
 ##              the ConfigMaps' configs validated by the built collector; parse deploy/monitoring/'s alert rules
@@ -255,4 +280,4 @@ test-image:
 
 ## clean: remove build output, tools and demo state
 clean:
-	rm -rf _build bin _storage
+	rm -rf _build _build-siem bin _storage

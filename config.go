@@ -83,6 +83,8 @@ type Config struct {
 	AccessUsers InventoryConfig `mapstructure:"access_users"`
 	// RateLimit caps this receiver's request rate, shared by all accounts and streams.
 	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
+	// Format is the records' Body: otel (the Cloudflare record) or ocsf (an OCSF event, ocsf.go).
+	Format string `mapstructure:"format"`
 
 	_ struct{}
 }
@@ -201,6 +203,7 @@ func (cfg *Config) Validate() error {
 	if !enabled {
 		errs = append(errs, errNothingEnabled)
 	}
+	errs = append(errs, validateFormat(cfg.Format)...)
 	if cfg.RateLimit.RequestsPerWindow < 1 {
 		errs = append(errs, errRequestsPerWindow)
 	}

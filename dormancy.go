@@ -9,10 +9,6 @@ import (
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflare"
 )
 
-// memberAccepted is the status of a member who joined the account; only
-// they can be dormant (an invitation is not access in use).
-const memberAccepted = "accepted"
-
 // dormancyChange is a member's transition to dormant or back.
 type dormancyChange struct {
 	member    *cloudflare.Member

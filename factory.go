@@ -73,6 +73,7 @@ func createDefaultConfig() component.Config {
 			Window:            defaultRateLimitWindow,
 			Reserve:           defaultRateLimitReserve,
 		},
+		Format: formatOTel,
 	}
 }
 

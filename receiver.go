@@ -76,7 +76,8 @@ func newIdentityReceiver(set receiver.Settings, cfg *Config, next consumer.Logs)
 	if err != nil {
 		return nil, err
 	}
-	r.downstream = &downstream{next: next, obsrecv: obsrecv, telemetry: r.telemetry, logger: set.Logger, fence: r.checkTerm}
+	r.downstream = &downstream{next: next, obsrecv: obsrecv, telemetry: r.telemetry, logger: set.Logger, format: cfg.Format,
+		fence: r.checkTerm}
 	return r, nil
 }
 

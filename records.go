@@ -15,6 +15,10 @@ import (
 )
 
 // Event names (the LogRecord EventName field).
+// memberAccepted is the status of a member who joined the account; only
+// they can be dormant (an invitation is not access in use).
+const memberAccepted = "accepted"
+
 const (
 	eventLogin         = "cloudflare.user.login"
 	eventMember        = "cloudflare.account.member"

@@ -163,6 +163,8 @@ type downstream struct {
 	obsrecv   *receiverhelper.ObsReport
 	telemetry *receiverTelemetry
 	logger    *zap.Logger
+	// format is the format of the records' Bodies (format: otel or ocsf).
+	format string
 	// fence, when set, is checked before every hand-off: a replica that no
 	// longer leads hands nothing on (leader.go).
 	fence func(context.Context) error
@@ -176,6 +178,7 @@ type downstream struct {
 // Whatever is counted is counted before the hand-off: once ConsumeLogs was
 // called the pipeline owns the batch, which a consumer may change or keep.
 func (p *downstream) consume(ctx context.Context, logs plog.Logs, stream string, account cloudflare.Account) error {
+	formatLogs(p.format, logs) // format: ocsf puts OCSF events in the Bodies (ocsf.go)
 	count := logs.LogRecordCount()
 	byEvent := recordsByEvent(logs)
 	obsCtx := p.obsrecv.StartLogsOp(ctx)
