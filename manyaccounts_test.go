@@ -37,8 +37,17 @@ type sleeper struct {
 	woken chan struct{}
 }
 
-func newEventClock(clock *cloudflaresim.ManualClock, goroutines int) *eventClock {
-	return &eventClock{clock: clock, rng: rand.New(rand.NewPCG(1, 2)), running: goroutines}
+// newEventClock starts the clock with the calling goroutine running.
+func newEventClock(clock *cloudflaresim.ManualClock) *eventClock {
+	return &eventClock{clock: clock, rng: rand.New(rand.NewPCG(1, 2)), running: 1}
+}
+
+// handOff turns the calling goroutine, which then only waits for them, into
+// n goroutines it starts next.
+func (c *eventClock) handOff(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.running += n - 1
 }
 
 // sleep is the receiver's sleep: it waits d on the clock.
@@ -141,7 +150,7 @@ func (m manyAccounts) run(tb testing.TB) manyAccountsResult {
 				cfg.RateLimit.RequestsPerWindow = m.requestsPerWindow
 			}
 		}), func(e *testEnv) {
-			events = newEventClock(e.clock, 2)
+			events = newEventClock(e.clock)
 			e.sleep = events.sleep
 		})
 	clock = e.clock
@@ -162,6 +171,7 @@ func (m manyAccounts) run(tb testing.TB) manyAccountsResult {
 	require.NoError(tb, err)
 	var wg sync.WaitGroup
 	var failed error
+	events.handOff(2)
 	for _, name := range []string{streamUsers, streamLogins} {
 		s := e.r.streamNamed(name)
 		wg.Go(func() {

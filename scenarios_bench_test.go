@@ -163,9 +163,15 @@ func BenchmarkBackfill(b *testing.B) {
 	total := requests("accounts", "") + requests("members", "") + requests("audit_logs", "") +
 		requests("user_tokens_verify", "") + requests("account_tokens_verify", "")
 	// Pages of 1,000 logins (a full last page needs one more, empty, to end),
-	// pages of 50 members, one account listing and one token check.
+	// pages of 50 members, twice for a list of more than a page (an account's
+	// first read of it is confirmed by a second: inventory.readUntorn), one
+	// account listing and one token check.
 	perAccountLogins := logins / accounts
-	minimum := accounts*(perAccountLogins/1000+1) + accounts*((members/accounts+49)/50) + 1 + 1
+	memberPages := (members/accounts + 49) / 50
+	if memberPages > 1 {
+		memberPages *= 2
+	}
+	minimum := accounts*(perAccountLogins/1000+1) + accounts*memberPages + 1 + 1
 	// The budget left to the receiver: its own, within the quota less the
 	// reserve and the person's use. With a sliding window, request k can go
 	// at floor(k/budget) windows.
