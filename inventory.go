@@ -176,7 +176,7 @@ func (inv *inventory[T]) readUntorn(ctx context.Context, accountID string, previ
 			kept[inv.kind.id(&previous.Items[i])] = true
 		}
 	}
-	var last []T
+	var lastIDs []string // the read before, of which only the ids are kept
 	for range maxListReads {
 		pages := 0
 		items, err := inv.list(cloudflare.WithPageCount(ctx, &pages), accountID)
@@ -184,10 +184,13 @@ func (inv *inventory[T]) readUntorn(ctx context.Context, accountID string, previ
 			return nil, err
 		}
 		items = uniqueByID(items, inv.kind.id)
-		if pages == 1 || (kept != nil && holdsAll(inv.kind, items, kept)) || (last != nil && sameIDs(inv.kind, last, items)) {
+		if pages == 1 || (kept != nil && holdsAll(inv.kind, items, kept)) || (lastIDs != nil && sameIDs(inv.kind, lastIDs, items)) {
 			return items, nil
 		}
-		last = items
+		lastIDs = make([]string, len(items))
+		for i := range items {
+			lastIDs[i] = inv.kind.id(&items[i])
+		}
 	}
 	return nil, cloudflare.ListMovedError(inv.kind.endpoint, accountID, maxListReads)
 }
@@ -203,9 +206,9 @@ func holdsAll[T any](kind listKind[T], items []T, kept map[string]bool) bool {
 	return held == len(kept)
 }
 
-// sameIDs reports whether a and b list the same ids in the same order.
-func sameIDs[T any](kind listKind[T], a, b []T) bool {
-	return slices.EqualFunc(a, b, func(x, y T) bool { return kind.id(&x) == kind.id(&y) })
+// sameIDs reports whether items list the ids of ids, in the same order.
+func sameIDs[T any](kind listKind[T], ids []string, items []T) bool {
+	return slices.EqualFunc(ids, items, func(id string, item T) bool { return id == kind.id(&item) })
 }
 
 // compactBodies moves the items' records into s.bodies, compressed: each

@@ -6,7 +6,9 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,6 +86,16 @@ func peakLiveHeap(stop <-chan struct{}) <-chan float64 {
 		defer tick.Stop()
 		for {
 			metrics.Read(sample)
+			if live := sample[0].Value.Uint64(); live > most+1<<20 {
+				most = live
+				if path := os.Getenv("CFI_BENCH_PEAK_PROFILE"); path != "" {
+					// What the heap held at the collection that found the peak.
+					if f, err := os.Create(path); err == nil {
+						_ = pprof.WriteHeapProfile(f)
+						_ = f.Close()
+					}
+				}
+			}
 			most = max(most, sample[0].Value.Uint64())
 			select {
 			case <-stop:
@@ -106,7 +118,10 @@ func cpuSeconds() float64 {
 // the receiver's own loops, against a simulator enforcing a scaled rate limit.
 // Parameters: CFI_BENCH_LOGINS (total, over 4 accounts), CFI_BENCH_MEMBERS
 // (total), CFI_BENCH_WINDOW_SECONDS (the scaled 5-minute window),
-// CFI_BENCH_PERSON (the token owner's dashboard requests per window, in bursts).
+// CFI_BENCH_PERSON (the token owner's dashboard requests per window, in bursts);
+// CFI_BENCH_HEAP_PROFILE, a file to write the heap profile to once every
+// record was delivered, and CFI_BENCH_PEAK_PROFILE one to write it to at each
+// new peak of the live heap (go tool pprof -sample_index=inuse_space).
 func BenchmarkBackfill(b *testing.B) {
 	const accounts, serverLimit = 4, 1200
 	person := envInt("CFI_BENCH_PERSON", 0)
@@ -151,6 +166,16 @@ func BenchmarkBackfill(b *testing.B) {
 	wall := time.Since(start)
 	close(stopSampling)
 	b.StopTimer()
+	// What the receiver holds once every record was delivered: its state, without the pages in flight.
+	runtime.GC()
+	retained := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(retained)
+	if path := os.Getenv("CFI_BENCH_HEAP_PROFILE"); path != "" {
+		f, err := os.Create(path)
+		require.NoError(b, err)
+		require.NoError(b, pprof.WriteHeapProfile(f))
+		require.NoError(b, f.Close())
+	}
 	require.NoError(b, rcvr.Shutdown(context.Background()))
 
 	requests := func(endpoint, class string) float64 {
@@ -189,6 +214,7 @@ func BenchmarkBackfill(b *testing.B) {
 	b.ReportMetric(float64(count.Load())/wall.Seconds(), "records/s")
 	b.ReportMetric(peakRSSMiB(b), "peak_rss_MiB")
 	b.ReportMetric(<-liveHeap, "peak_live_heap_MiB")
+	b.ReportMetric(float64(retained[0].Value.Uint64())/(1<<20), "retained_heap_MiB")
 }
 
 // countingListings counts the login listings the receiver asks for: a poll
