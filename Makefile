@@ -177,10 +177,10 @@ check-live: require-token
 	$(GO) run ./cmd/cloudflare-identity-check $(CHECK_ARGS)
 
 # Checked before the build, so that a missing token fails at once. The permissions depend on who owns the
-# token (README.md, "Token setup"): an account-owned token has account permissions only.
+# token (docs/token.md, "Token setup"): an account-owned token has account permissions only.
 require-token:
 	@if [[ -z "$${CLOUDFLARE_API_TOKEN:-}" ]]; then \
-	  echo "make $(MAKECMDGOALS): CLOUDFLARE_API_TOKEN is not set. Create a read-only Cloudflare API token (README.md, \"Token setup\"):" >&2; \
+	  echo "make $(MAKECMDGOALS): CLOUDFLARE_API_TOKEN is not set. Create a read-only Cloudflare API token (docs/token.md):" >&2; \
 	  echo "  - account-owned (recommended; Manage Account > Account API Tokens): Account Settings: Read;" >&2; \
 	  echo "  - or a user token (My Profile > API Tokens): Account Settings: Read, Memberships: Read and User Details: Read." >&2; \
 	  echo "Then: CLOUDFLARE_API_TOKEN=... make $(MAKECMDGOALS)" >&2; \
@@ -252,7 +252,7 @@ validate-configs:
 	done
 
 ## e2e: build the collector, validate the shipped configs, run the end-to-end tests against the binary
-##      (also the demo script, README's YAML blocks and ocb manifest, with the pinned ocb)
+##      (also the demo script, the YAML blocks and ocb manifest of the .md files, with the pinned ocb)
 e2e: build build-siem
 	@echo ">> validating config/*.yaml with the built collector"
 	@$(MAKE) --no-print-directory validate-configs

@@ -44,7 +44,7 @@ func TestBackfillLeavesTheReserveToTheTokenOwner(t *testing.T) {
 	assert.Less(t, e.clock.Now().Sub(start), 10*time.Minute, "paced, not stalled")
 }
 
-// TestBudgetPerHour is README's budget arithmetic, measured: every stream
+// TestBudgetPerHour is the budget arithmetic of docs/budget.md, measured: every stream
 // at its default interval, over 10 quiet accounts of 500 members and 500
 // Access users, for one hour after a first hour of warm-up (inventories,
 // backfills), with the requests the simulator received printed per endpoint.
@@ -83,7 +83,7 @@ func TestBudgetPerHour(t *testing.T) {
 		total-requests[cloudflaresim.EndpointAccessRequests]-requests[cloudflaresim.EndpointAccessUsers],
 		defaultRequestsPerWindow*int(time.Hour/defaultRateLimitWindow))
 
-	// README: 10×60 (logins) + 10×10×4 (users) + 10×60 (Access logins) + 10×10×1 (Access users) + 12. The
+	// docs/budget.md: 10×60 (logins) + 10×10×4 (users) + 10×60 (Access logins) + 10×10×1 (Access users) + 12. The
 	// sweep due every 5 minutes is read with that poll, in its one page: no request of its own.
 	pages := func(n, perPage int) int { return (n + perPage - 1) / perPage }
 	assert.Equal(t, 12, requests[cloudflaresim.EndpointAccounts], "one account listing every 5 minutes")

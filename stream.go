@@ -18,7 +18,7 @@ import (
 // streamDescriptor is all that the receiver, the request planner, the
 // status messages and Validate know of one stream. A stream is a file that
 // defines its descriptor and its poll, one line in allStreams, and its
-// config section and storage key (README, "Adding a stream").
+// config section and storage key (docs/development.md, "Adding a stream").
 type streamDescriptor struct {
 	// name is the stream's config key, and its name in logs, status and metrics.
 	name    string

@@ -13,7 +13,7 @@ import (
 	"github.com/otel-cloudflare/cloudflareidentityreceiver/internal/cloudflaresim"
 )
 
-// TestAStreamIsOneDescriptor adds a stream the way README's "Adding a
+// TestAStreamIsOneDescriptor adds a stream the way docs/development.md's "Adding a
 // stream" says, a descriptor in allStreams and nothing else, and checks that
 // the receiver polls it, the planner counts it, the status reports it,
 // Validate checks its keys, and a 403 of its endpoint names its permission.

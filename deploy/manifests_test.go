@@ -271,7 +271,7 @@ var mutations = []mutation{
 		"            - name: redis-ca\n              mountPath: /etc/otelcol-cloudflare-redis\n              readOnly: true\n", "",
 		"is on no Secret mounted"},
 	{"Redis CA from a key the Secret does not have", "ha", "deployment.yaml", "              - key: redis-ca.crt\n",
-		"              - key: redis-ca.pem\n", "which README.md's kubectl command does not create"},
+		"              - key: redis-ca.pem\n", "which docs/kubernetes.md's kubectl command does not create"},
 	{"NetworkPolicy without DNS over UDP", "single", "networkpolicy.yaml", "        - {protocol: UDP, port: 53}\n", "", "does not let out UDP/53: DNS"},
 	{"NetworkPolicy without Cloudflare", "single", "networkpolicy.yaml",
 		"    - to: # the Cloudflare API (api.cloudflare.com): HTTPS outside the private ranges\n" +
@@ -445,16 +445,20 @@ func checkHealth(t *testing.T, config collectorConfig, container corev1.Containe
 	}
 }
 
+// kubernetesDoc is the page that says how to deploy the manifests: its
+// `kubectl create secret generic` command creates the Secret they read.
+const kubernetesDoc = "../docs/kubernetes.md"
+
 // checkRedisCA checks that the CA file redis_storage verifies Redis's TLS
 // certificate with, when the config names one, is a key of a Secret mounted
-// in the container, which README.md's kubectl command creates.
+// in the container, which docs/kubernetes.md's kubectl command creates.
 func checkRedisCA(t *testing.T, config collectorConfig, pod corev1.PodSpec, container corev1.Container) {
 	t.Helper()
 	caFile := config.str("extensions", "redis_storage", "tls", "ca_file")
 	if caFile == "" {
 		return
 	}
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile(kubernetesDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,7 +475,7 @@ func checkRedisCA(t *testing.T, config collectorConfig, pod corev1.PodSpec, cont
 			command := regexp.MustCompile(`kubectl create secret generic ` + regexp.QuoteMeta(volume.Secret.SecretName) +
 				`\b[^\n\\]*(\\\n[^\n\\]*)*`).Find(readme)
 			if !bytes.Contains(command, []byte("--from-file="+item.Key+"=")) {
-				t.Errorf("redis_storage's tls.ca_file is key %q of Secret %s, which README.md's kubectl command does not create",
+				t.Errorf("redis_storage's tls.ca_file is key %q of Secret %s, which docs/kubernetes.md's kubectl command does not create",
 					item.Key, volume.Secret.SecretName)
 			}
 			return
@@ -481,7 +485,7 @@ func checkRedisCA(t *testing.T, config collectorConfig, pod corev1.PodSpec, cont
 }
 
 // checkEnv checks that the container sets every variable the config reads,
-// that secrets come from one Secret whose keys README.md's kubectl command
+// that secrets come from one Secret whose keys docs/kubernetes.md's kubectl command
 // creates, and that GOMEMLIMIT is about 90 % of the container's memory limit.
 func checkEnv(t *testing.T, configText string, container corev1.Container) {
 	t.Helper()
@@ -497,7 +501,7 @@ func checkEnv(t *testing.T, configText string, container corev1.Container) {
 	if ref := env["CLOUDFLARE_API_TOKEN"].ValueFrom; ref == nil || ref.SecretKeyRef == nil {
 		t.Errorf("CLOUDFLARE_API_TOKEN must come from a Secret")
 	}
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile(kubernetesDoc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -510,7 +514,7 @@ func checkEnv(t *testing.T, configText string, container corev1.Container) {
 		secrets[ref.Name] = true
 		command := regexp.MustCompile(`kubectl create secret generic ` + regexp.QuoteMeta(ref.Name) + `\b[^\n\\]*(\\\n[^\n\\]*)*`).Find(readme)
 		if !bytes.Contains(command, []byte("--from-literal="+ref.Key+"=")) {
-			t.Errorf("%s reads key %q of Secret %s, which README.md's `kubectl create secret generic %s` does not create",
+			t.Errorf("%s reads key %q of Secret %s, which docs/kubernetes.md's `kubectl create secret generic %s` does not create",
 				e.Name, ref.Key, ref.Name, ref.Name)
 		}
 	}
@@ -620,7 +624,7 @@ func checkImage(t *testing.T, container corev1.Container) {
 	case m == nil || len(m[1]) > 255:
 		t.Errorf("container %s: image %q is not a valid image reference (name[:tag][@digest])", container.Name, container.Image)
 	case !regexp.MustCompile(`@sha256:[0-9a-f]{64}$`).MatchString(container.Image):
-		t.Errorf("container %s: image %q is not pinned by its digest (…@sha256:<64 hex digits>; README.md says how)",
+		t.Errorf("container %s: image %q is not pinned by its digest (…@sha256:<64 hex digits>; docs/kubernetes.md says how)",
 			container.Name, container.Image)
 	}
 }

@@ -8,8 +8,9 @@
 //	make e2e    # builds the collector, then:
 //	OTELCOL_BINARY=$PWD/_build/otelcol-cloudflare OCB_BINARY=$PWD/bin/builder go test -tags e2e -count=1 -v ./e2e/...
 //
-// They also check README.md (its YAML blocks, its PII redaction example, its
-// ocb manifest) and the demo of `make run` (scripts/run-demo.sh).
+// They also check the .md files (the YAML blocks of README.md and docs/, the
+// PII redaction example of docs/pii.md, the ocb manifest of
+// docs/collector-build.md) and the demo of `make run` (scripts/run-demo.sh).
 package e2e
 
 import (

@@ -21,8 +21,8 @@ import (
 
 // TestReadmeRedactionRemovesPII runs the demo's data (the simulator with the
 // defaults of cmd/cloudflare-sim: 2 accounts of 25 members, 200 logins each,
-// a quarter of the addresses IPv6) through the built collector with README's
-// redaction processor block, exactly as README.md has it, in the logs
+// a quarter of the addresses IPv6) through the built collector with the
+// redaction processor block, exactly as docs/pii.md has it, in the logs
 // pipeline. After the inventory and the logins it changes a member's name and
 // email, adds one member and removes another, and waits for the users poll
 // that reports them. No email, name or address (IPv4 or IPv6) may be left in
@@ -148,15 +148,16 @@ func TestReadmeRedactionRemovesPII(t *testing.T) {
 	}
 	if len(leaks) > 0 {
 		sort.Strings(leaks)
-		t.Errorf("%d values left in clear by README's redaction block, e.g.:\n%s", len(leaks), strings.Join(leaks[:min(10, len(leaks))], "\n"))
+		t.Errorf("%d values left in clear by the redaction block of %s, e.g.:\n%s", len(leaks), redactionDoc, strings.Join(leaks[:min(10, len(leaks))], "\n"))
 	}
 }
 
-// readmeRedaction returns the redaction processor of README.md's one
-// fragment that defines it, as README.md has it.
+// readmeRedaction returns the redaction processor of the one fragment of the
+// .md files that defines it (in docs/pii.md), as that page has it.
 func readmeRedaction(t *testing.T) any {
 	t.Helper()
 	var found []any
+	var where []string
 	for _, b := range readmeYAMLBlocks(t) {
 		if b.kind() != markFragment {
 			continue
@@ -165,14 +166,18 @@ func readmeRedaction(t *testing.T) any {
 			Processors map[string]any `yaml:"processors"`
 		}
 		if err := yaml.Unmarshal([]byte(b.Text), &fragment); err != nil {
-			t.Fatalf("README.md:%d: %v", b.Line, err)
+			t.Fatalf("%s: %v", b.where(), err)
 		}
 		if r, ok := fragment.Processors["redaction"]; ok {
 			found = append(found, r)
+			where = append(where, b.File)
 		}
 	}
 	if len(found) != 1 {
-		t.Fatalf("README.md has %d fragments defining processors.redaction, want 1", len(found))
+		t.Fatalf("the .md files have %d fragments defining processors.redaction (in %v), want 1, in %s", len(found), where, redactionDoc)
+	}
+	if where[0] != redactionDoc {
+		t.Fatalf("the fragment defining processors.redaction is in %s, want it in %s (config/cloudflare.yaml points there)", where[0], redactionDoc)
 	}
 	return found[0]
 }

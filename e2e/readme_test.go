@@ -5,10 +5,12 @@ package e2e
 import (
 	"bufio"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -16,20 +18,28 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// README.md's ```yaml blocks are checked by what their first line says:
+// The ```yaml blocks of every .md file of the repository (README.md, the
+// pages of docs/, and any other) are checked by what their first line says:
 //
 //	# fragment: ...      part of a collector configuration: validated inside a minimal logs pipeline
 //	                     (the receiver, the debug exporter, and every component the fragment defines)
 //	# ocb manifest: ...  part of an ocb manifest: see TestReadmeOcbManifest
 //	# sample: ...        not a configuration (e.g. a log record shown as YAML): must parse as YAML
 //	anything else        a complete collector configuration: validated as it is
+//
+// A block keeps its marker when it moves from one page to another.
 const (
+	// manifestDoc holds the one ocb manifest block, redactionDoc the one
+	// fragment defining processors.redaction (config/cloudflare.yaml points there).
+	manifestDoc  = "docs/collector-build.md"
+	redactionDoc = "docs/pii.md"
+
 	markFragment = "# fragment:"
 	markManifest = "# ocb manifest:"
 	markSample   = "# sample:"
 )
 
-// readmeEnv is the environment the README's configurations are validated
+// readmeEnv is the environment the docs' configurations are validated
 // with: every ${env:...} they use needs a value.
 var readmeEnv = []string{
 	"CLOUDFLARE_API_TOKEN=dummy-token",
@@ -37,14 +47,18 @@ var readmeEnv = []string{
 	redactionKeyEnv,
 }
 
-// redactionKeyEnv sets the HMAC key of README's redaction processor.
+// redactionKeyEnv sets the HMAC key of the redaction processor of docs/pii.md.
 const redactionKeyEnv = "REDACTION_HMAC_KEY=0123456789abcdef0123456789abcdef-test-key"
 
-// readmeBlock is one fenced ```yaml block of README.md.
+// readmeBlock is one fenced ```yaml block of a .md file.
 type readmeBlock struct {
+	File string // the .md file, relative to the repository's root
 	Line int    // of the opening fence
 	Text string // the block's lines, without the fence's indentation
 }
+
+// where is the block's file and line, as error messages give it.
+func (b readmeBlock) where() string { return fmt.Sprintf("%s:%d", b.File, b.Line) }
 
 func (b readmeBlock) kind() string {
 	first, _, _ := strings.Cut(b.Text, "\n")
@@ -58,10 +72,57 @@ func (b readmeBlock) kind() string {
 
 var fenceOpen = regexp.MustCompile("^( *)```(\\S*)\\s*$")
 
-// readmeYAMLBlocks returns every ```yaml block of README.md.
+// markdownFiles returns the .md files of the repository, relative to its
+// root, leaving out hidden directories and those of build output (_build, bin, ...).
+func markdownFiles(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(repoRoot, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if d.IsDir() {
+			if path != repoRoot && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "bin" || name == "node_modules") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(name, ".md") {
+			rel, err := filepath.Rel(repoRoot, path)
+			if err != nil {
+				return err
+			}
+			files = append(files, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"README.md", manifestDoc, redactionDoc} {
+		if !slices.Contains(files, want) {
+			t.Fatalf("the .md files of the repository are %v: no %s", files, want)
+		}
+	}
+	return files
+}
+
+// readmeYAMLBlocks returns every ```yaml block of every .md file of the
+// repository (markdownFiles), file by file.
 func readmeYAMLBlocks(t *testing.T) []readmeBlock {
 	t.Helper()
-	f, err := os.Open(filepath.Join(repoRoot, "README.md"))
+	var blocks []readmeBlock
+	for _, file := range markdownFiles(t) {
+		blocks = append(blocks, fileYAMLBlocks(t, file)...)
+	}
+	return blocks
+}
+
+// fileYAMLBlocks returns every ```yaml block of one .md file.
+func fileYAMLBlocks(t *testing.T, file string) []readmeBlock {
+	t.Helper()
+	f, err := os.Open(filepath.Join(repoRoot, file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +139,7 @@ func readmeYAMLBlocks(t *testing.T) []readmeBlock {
 		line := sc.Text()
 		if cur == nil {
 			if m := fenceOpen.FindStringSubmatch(line); m != nil {
-				cur, indent, lang, lines = &readmeBlock{Line: n}, m[1], m[2], nil
+				cur, indent, lang, lines = &readmeBlock{File: file, Line: n}, m[1], m[2], nil
 			}
 			continue
 		}
@@ -91,7 +152,7 @@ func readmeYAMLBlocks(t *testing.T) []readmeBlock {
 			continue
 		}
 		if strings.TrimSpace(line) != "" && !strings.HasPrefix(line, indent) {
-			t.Fatalf("README.md:%d: a line of the block opened on line %d is indented less than its fence", n, cur.Line)
+			t.Fatalf("%s:%d: a line of the block opened on line %d is indented less than its fence", file, n, cur.Line)
 		}
 		lines = append(lines, strings.TrimPrefix(line, indent))
 	}
@@ -99,31 +160,36 @@ func readmeYAMLBlocks(t *testing.T) []readmeBlock {
 		t.Fatal(err)
 	}
 	if cur != nil {
-		t.Fatalf("README.md:%d: code block never closed", cur.Line)
+		t.Fatalf("%s: code block never closed", cur.where())
 	}
 	return blocks
 }
 
-// TestReadmeYAMLBlocksValidate validates every ```yaml block of README.md
-// with the built collector (`otelcol-cloudflare validate`), fragments inside
-// a minimal pipeline.
+// TestReadmeYAMLBlocksValidate validates every ```yaml block of every .md
+// file (README.md, docs/*.md, ...) with the built collector
+// (`otelcol-cloudflare validate`), fragments inside a minimal pipeline.
 func TestReadmeYAMLBlocksValidate(t *testing.T) {
 	blocks := readmeYAMLBlocks(t)
 	seen := map[string]int{}
+	perFile := map[string]map[string]int{}
 	for _, b := range blocks {
 		kind := b.kind()
 		seen[kind]++
-		t.Run(fmt.Sprintf("line%d", b.Line), func(t *testing.T) {
+		if perFile[b.File] == nil {
+			perFile[b.File] = map[string]int{}
+		}
+		perFile[b.File][kind]++
+		t.Run(strings.NewReplacer("/", "_", ".md", "").Replace(b.File)+fmt.Sprintf("_line%d", b.Line), func(t *testing.T) {
 			switch kind {
 			case markSample, markManifest: // the manifest has its own test
 				var v any
 				if err := yaml.Unmarshal([]byte(b.Text), &v); err != nil {
-					t.Errorf("README.md:%d: the block does not parse as YAML: %v\n%s", b.Line, err, b.Text)
+					t.Errorf("%s: the block does not parse as YAML: %v\n%s", b.where(), err, b.Text)
 				}
 			case markFragment:
 				config, err := wrapFragment(b.Text)
 				if err != nil {
-					t.Fatalf("README.md:%d: %v\n%s", b.Line, err, b.Text)
+					t.Fatalf("%s: %v\n%s", b.where(), err, b.Text)
 				}
 				validateConfig(t, b, config)
 			default:
@@ -131,10 +197,16 @@ func TestReadmeYAMLBlocksValidate(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("README.md yaml blocks: %d complete configurations, %d fragments, %d ocb manifests, %d samples",
-		seen["config"], seen[markFragment], seen[markManifest], seen[markSample])
+	for _, file := range sortedKeys(perFile) {
+		n := perFile[file]
+		t.Logf("%s yaml blocks: %d complete configurations, %d fragments, %d ocb manifests, %d samples",
+			file, n["config"], n[markFragment], n[markManifest], n[markSample])
+	}
 	if seen["config"] == 0 || seen[markFragment] == 0 {
-		t.Errorf("found %d complete configurations and %d fragments in README.md, want some of each", seen["config"], seen[markFragment])
+		t.Errorf("found %d complete configurations and %d fragments in the .md files, want some of each", seen["config"], seen[markFragment])
+	}
+	if perFile["README.md"]["config"] == 0 {
+		t.Errorf("README.md has no complete configuration, want one (its Configuration section)")
 	}
 }
 
@@ -149,7 +221,7 @@ func validateConfig(t *testing.T, b readmeBlock, config string) {
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), readmeEnv...)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("README.md:%d: otelcol-cloudflare validate failed (%v):\n%s\nconfiguration validated:\n%s", b.Line, err, out, config)
+		t.Errorf("%s: otelcol-cloudflare validate failed (%v):\n%s\nconfiguration validated:\n%s", b.where(), err, out, config)
 	}
 }
 
@@ -213,8 +285,9 @@ func wrapFragment(fragment string) (string, error) {
 	return string(out), err
 }
 
-// TestReadmeOcbManifest builds a collector from README.md's ocb manifest
-// fragment, as a user with a checkout of this repository would: the fragment,
+// TestReadmeOcbManifest builds a collector from the ocb manifest fragment of
+// docs/collector-build.md, the only one of the .md files, as a user with a
+// checkout of this repository would: the fragment,
 // plus a dist section and the providers of builder-config.yaml, generated by
 // the pinned ocb (OCB_BINARY) in a directory laid out as its path: expects,
 // then compiled.
@@ -235,12 +308,19 @@ func TestReadmeOcbManifest(t *testing.T) {
 		}
 	}
 	if len(fragments) != 1 {
-		t.Fatalf("README.md has %d %q blocks, want 1", len(fragments), markManifest)
+		var where []string
+		for _, b := range fragments {
+			where = append(where, b.where())
+		}
+		t.Fatalf("the .md files have %d %q blocks (%v), want 1, in %s", len(fragments), markManifest, where, manifestDoc)
 	}
 	b := fragments[0]
+	if b.File != manifestDoc {
+		t.Fatalf("%s: the ocb manifest block is here, want it in %s (or update manifestDoc)", b.where(), manifestDoc)
+	}
 	var manifest map[string]any
 	if err := yaml.Unmarshal([]byte(b.Text), &manifest); err != nil {
-		t.Fatalf("README.md:%d: %v", b.Line, err)
+		t.Fatalf("%s: %v", b.where(), err)
 	}
 
 	// The checkout where the fragment's path: says, relative to the directory
@@ -263,7 +343,7 @@ func TestReadmeOcbManifest(t *testing.T) {
 			continue
 		}
 		if path == "" || filepath.IsAbs(path) {
-			t.Fatalf("README.md:%d: the receiver entry has path %q, want one relative to a checkout", b.Line, path)
+			t.Fatalf("%s: the receiver entry has path %q, want one relative to a checkout", b.where(), path)
 		}
 		checkout := filepath.Join(work, path)
 		if err := os.MkdirAll(filepath.Dir(checkout), 0o755); err != nil {
@@ -275,7 +355,7 @@ func TestReadmeOcbManifest(t *testing.T) {
 		linked++
 	}
 	if linked != 1 {
-		t.Fatalf("README.md:%d: want one receivers entry for the cloudflareidentityreceiver module, found %d", b.Line, linked)
+		t.Fatalf("%s: want one receivers entry for the cloudflareidentityreceiver module, found %d", b.where(), linked)
 	}
 
 	var ours map[string]any
@@ -300,17 +380,17 @@ func TestReadmeOcbManifest(t *testing.T) {
 	gen := exec.Command(builder, "--config", "manifest.yaml", "--skip-compilation")
 	gen.Dir = work
 	if out, err := gen.CombinedOutput(); err != nil {
-		t.Fatalf("ocb on the README manifest failed (%v):\n%s\nmanifest:\n%s", err, out, manifestText(work))
+		t.Fatalf("ocb on the docs' manifest failed (%v):\n%s\nmanifest:\n%s", err, out, manifestText(work))
 	}
 	bin := filepath.Join(t.TempDir(), "otelcol-readme")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = filepath.Join(work, "_build")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("compiling the collector generated from the README manifest failed (%v):\n%s", err, out)
+		t.Fatalf("compiling the collector generated from the docs' manifest failed (%v):\n%s", err, out)
 	}
 	components, err := exec.Command(bin, "components").CombinedOutput()
 	if err != nil || !strings.Contains(string(components), "name: cloudflare_identity") {
-		t.Fatalf("the collector built from the README manifest does not list cloudflare_identity (err=%v):\n%s", err, components)
+		t.Fatalf("the collector built from the docs' manifest does not list cloudflare_identity (err=%v):\n%s", err, components)
 	}
 }
 

@@ -68,7 +68,7 @@ func TestThreeRateLimitsInARowEndTheCall(t *testing.T) {
 
 // TestDefaultRetryBackoff: with the default policy the wait before attempt
 // n+1 is drawn from [d/2, d], d = 2 s doubling per attempt and capped at
-// 30 s, as README and RELIABILITY.md state; four attempts in all.
+// 30 s, as docs/monitoring.md and RELIABILITY.md state; four attempts in all.
 func TestDefaultRetryBackoff(t *testing.T) {
 	c := New(Options{BaseURL: "http://127.0.0.1:9", Token: testToken, HTTPClient: &http.Client{}, Limiter: NewLimiter(1, time.Second)}).(*client)
 	assert.Equal(t, 4, c.retry.MaxAttempts)
