@@ -263,6 +263,7 @@ func BenchmarkSteadyState(b *testing.B) {
 	sim, clock, r := env.sim, env.clock, env.r
 	listings := &countingListings{Client: r.client, now: clock.Now}
 	r.client = listings
+	r.newPollState(env.host) // the streams list through it
 	ctx := context.Background()
 	require.NoError(b, r.pollUsers(ctx))
 	require.NoError(b, r.pollLogins(ctx))

@@ -269,7 +269,7 @@ many_row() {
   peak=$(metric "$f" max_requests_per_window | median); budget=$(metric "$f" budget_per_window | median)
   warn=$(metric "$f" warn_expected_latency_min | median)
   wr=$(calc '%.3f' 'a/b' a="$worst" b="$fworst"); mr=$(calc '%.3f' 'a/b' a="$median" b="$fmedian")
-  echo "| $1 | $2 | $(metric "$f" http_429 | maximum) ($(zero_verdict "$(metric "$f" http_429 | maximum)")) | ${peak} of ${budget} ($(verdict "$peak" "$(calc '%g' 'a+b' a="$budget" b="$2")")) | ${worst} min | ${fworst} min | **${wr}x** ($(verdict "$wr" 1.25)) | ${median} min | ${fmedian} min | **${mr}x** ($(verdict "$mr" 1.1)) | ${warn} min ($(calc '%.2f' 'a/b' a="$warn" b="$worst")x the worst) |"
+  echo "| $1 | $2 | $(metric "$f" http_429 | maximum) ($(zero_verdict "$(metric "$f" http_429 | maximum)")) | ${peak} of $(calc '%g' 'a+b' a="$budget" b="$2") ($(verdict "$peak" "$(calc '%g' 'a+b' a="$budget" b="$2")")) | ${worst} min | ${fworst} min | **${wr}x** ($(verdict "$wr" 1.25)) | ${median} min | ${fmedian} min | **${mr}x** ($(verdict "$mr" 1.1)) | ${warn} min ($(calc '%.2f' 'a/b' a="$warn" b="$worst")x the worst) |"
 }
 
 bench_many() {
@@ -292,7 +292,7 @@ need far more requests than the budget, so every account waits its turn. The bud
 The floor is the best any schedule could do with that budget: the account listing takes what it needs,
 the users stream what it needs up to half of what is left, and every other request goes to a login poll,
 one per account; a login waits at worst one such round, half of it at the median. "Most requests in a
-window" counts the simulator's, the owner's included. The WARN's \`expected_login_latency\` is the
+window" counts the simulator's, against the receiver's budget plus the owner's requests. The WARN's \`expected_login_latency\` is the
 planner's figure for the configured budget: it does not know the owner's use.
 
 | accounts | owner's requests per window | 429s (target 0) | most requests in any 5-minute window | worst login latency | floor | worst / floor (target <= 1.25x) | median login latency | floor | median / floor (target <= 1.1x) | WARN expected_login_latency |
